@@ -1,0 +1,110 @@
+import { readFile } from 'node:fs/promises'
+import { parseDocument } from 'yaml'
+import type { z } from 'zod'
+import { KeylessError } from '../errors.ts'
+import { type KeylessConfig, keylessConfigSchema, knownKeysAt } from './schema.ts'
+
+export const DEFAULT_CONFIG_FILE = 'keyless.config.yaml'
+
+/** SPEC.md: `--config`, else `$KEYLESS_CONFIG`, else `./keyless.config.yaml`. */
+export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return flag ?? env.KEYLESS_CONFIG ?? DEFAULT_CONFIG_FILE
+}
+
+/** A config file that cannot be used, with every problem in it, each naming its path. */
+export class ConfigError extends KeylessError {
+  override name = 'ConfigError'
+  readonly problems: string[]
+
+  constructor(source: string, problems: string[]) {
+    super('INVALID_CONFIG', `${source} is not valid:\n${problems.map((p) => `  ${p}`).join('\n')}`)
+    this.problems = problems
+  }
+}
+
+export async function loadConfigFile(path: string): Promise<KeylessConfig> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message
+    throw new ConfigError(path, [
+      `cannot read the config file (${reason}); pass --config FILE or set KEYLESS_CONFIG`,
+    ])
+  }
+  return parseConfig(text, path)
+}
+
+/** Parses and validates config text; throws a ConfigError listing every problem found. */
+export function parseConfig(text: string, source = 'config'): KeylessConfig {
+  const document = parseDocument(text, { uniqueKeys: true, prettyErrors: true })
+  if (document.errors.length > 0) {
+    throw new ConfigError(
+      source,
+      document.errors.map((error) => {
+        const at = error.linePos?.[0]
+        const where = at ? `line ${at.line}, column ${at.col}` : 'YAML'
+        return `${where}: ${error.message.split(' at line ')[0]?.split('\n')[0]}`
+      }),
+    )
+  }
+  const result = keylessConfigSchema.safeParse(document.toJS() ?? {})
+  if (!result.success) throw new ConfigError(source, result.error.issues.map(describeIssue))
+  return result.data
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const path = formatPath(issue.path)
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys
+      .map((key) => {
+        const hint = closestKnownKey(key, knownKeysAt(issue.path))
+        return `${path || '(top level)'}: unknown key "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}`
+      })
+      .join('\n  ')
+  }
+  if (issue.code === 'invalid_key') {
+    return `${path}: ${issue.issues.map((inner) => inner.message).join('; ')}`
+  }
+  return `${path || '(top level)'}: ${issue.message}`
+}
+
+/** `targets.prod-db.maxDuration`, `alerts.allowedSourceCidrs[1]`, `targets["prod db"]`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let text = ''
+  for (const segment of path) {
+    if (typeof segment === 'number') text += `[${segment}]`
+    else if (typeof segment === 'string' && /^[A-Za-z0-9_-]+$/.test(segment))
+      text += text ? `.${segment}` : segment
+    else text += `[${JSON.stringify(String(segment))}]`
+  }
+  return text
+}
+
+/** A typo hint: the known key within two edits of the unknown one, if there is exactly one best. */
+function closestKnownKey(key: string, candidates: string[]): string | undefined {
+  let best: string | undefined
+  let bestDistance = 3
+  for (const known of candidates) {
+    const distance = editDistance(key.toLowerCase(), known.toLowerCase())
+    if (distance < bestDistance) {
+      best = known
+      bestDistance = distance
+    }
+  }
+  return best
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1)
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution))
+    }
+    previous = current
+  }
+  return previous[b.length] ?? 0
+}

@@ -1,0 +1,335 @@
+import { isIP } from 'node:net'
+import { z } from 'zod'
+import {
+  ACCOUNT_ID_PATTERN,
+  type Partition,
+  PRINCIPAL_ARN_EXAMPLE,
+  parsePrincipalArn,
+  partitionOf,
+  REGION_PATTERN,
+} from '../aws/arn.ts'
+import { parseDuration } from './duration.ts'
+
+/**
+ * The schema of `keyless.config.yaml` (SPEC.md "Configuration"). Every object is strict: a typo
+ * in a key must never silently widen or narrow access. The parsed result is the resolved
+ * configuration, with defaults applied and durations in seconds.
+ */
+
+export const ACCESS_KINDS = ['shell', 'port-forward', 'ssh'] as const
+export type AccessKind = (typeof ACCESS_KINDS)[number]
+
+/**
+ * Target names appear in Slack commands, IAM policy documents and SSM document names
+ * (`keyless-<target>-port-<port>`), so they keep to a charset all three accept literally.
+ */
+export const TARGET_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$/
+/**
+ * Tag keys and values land in IAM condition keys and values. The charset is the ASCII part of
+ * EC2's own, without `*` and `?` (wildcards in a `Like` operator) and without `$` (IAM policy
+ * variables): a tag value is always compared literally.
+ */
+const TAG_KEY_PATTERN = /^(?!aws:)[A-Za-z0-9_.:/=+@-]{1,128}$/
+const TAG_VALUE_PATTERN = /^[A-Za-z0-9 _.:/=+@-]{1,256}$/
+const SLACK_USER_PATTERN = /^[UW][A-Z0-9]{2,20}$/
+const SLACK_CHANNEL_PATTERN = /^[CGD][A-Z0-9]{2,20}$/
+const OS_USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/
+// An ARN pattern: IAM ARN characters plus `*`, the only wildcard SPEC.md gives these patterns.
+const ARN_PATTERN_PATTERN = /^arn:[a-z-]*:[a-z0-9*-]*:[a-z0-9*-]*:(?:\d{12}|\*)?:[\w+=,.@/*-]+$/
+
+const show = (value: unknown): string =>
+  typeof value === 'string' ? JSON.stringify(value) : value === null ? 'null' : typeof value
+
+/** zod error map: "is required" for a missing value, otherwise what was expected and what came. */
+const expected = (description: string) => ({
+  error: (issue: { input?: unknown }) =>
+    issue.input === undefined ? 'is required' : `expected ${description}, got ${show(issue.input)}`,
+})
+
+const matching = (pattern: RegExp, description: string, example: string) =>
+  z.string(expected(description)).refine((value) => pattern.test(value), {
+    error: (issue) => `${show(issue.input)} is not ${description}, e.g. ${example}`,
+  })
+
+const duration = z.string(expected('a duration such as 30m, 1h30m or 2d')).transform((text, ctx) => {
+  const parsed = parseDuration(text)
+  if (parsed.ok) return parsed.seconds
+  ctx.addIssue({ code: 'custom', message: parsed.message })
+  return z.NEVER
+})
+
+const uniqueList = <T extends z.ZodType>(item: T, description: string) =>
+  z.array(item, expected(`a list of ${description}`)).superRefine((list, ctx) => {
+    const seen = new Set<unknown>()
+    list.forEach((value, index) => {
+      if (seen.has(value)) {
+        ctx.addIssue({ code: 'custom', path: [index], message: `${show(value)} is listed twice` })
+      }
+      seen.add(value)
+    })
+  })
+
+const slackUser = matching(SLACK_USER_PATTERN, 'a Slack user id', 'U0123ABCD')
+const slackChannel = matching(SLACK_CHANNEL_PATTERN, 'a Slack channel id', 'C0123ABCD')
+const targetName = matching(
+  TARGET_NAME_PATTERN,
+  "a target name: letters, digits, '.', '_' or '-', at most 48 (no spaces, quotes, slashes, wildcards or unicode)",
+  'prod-db',
+)
+const region = matching(REGION_PATTERN, 'an AWS region', 'eu-west-1')
+
+const cidr = z.string(expected('a CIDR block such as 203.0.113.0/24')).refine(isCidr, {
+  error: (issue) => `${show(issue.input)} is not a CIDR block, e.g. 203.0.113.0/24 or 2001:db8::/32`,
+})
+
+function isCidr(text: string): boolean {
+  const [address, prefix, ...rest] = text.split('/')
+  if (address === undefined || prefix === undefined || rest.length > 0 || !/^\d{1,3}$/.test(prefix)) {
+    return false
+  }
+  const family = isIP(address)
+  const bits = Number(prefix)
+  return (family === 4 && bits <= 32) || (family === 6 && bits <= 128)
+}
+
+const targetFields = z.strictObject({
+  description: z.string(expected('a text')).max(500).optional(),
+  tagValue: matching(TAG_VALUE_PATTERN, 'a literal tag value (no * ? $ or unicode)', 'prod-db').optional(),
+  access: uniqueList(z.enum(ACCESS_KINDS, expected(`one of ${ACCESS_KINDS.join(', ')}`)), 'access kinds').min(
+    1,
+    'must name at least one access kind: shell, port-forward or ssh',
+  ),
+  ports: uniqueList(
+    z
+      .int(expected('a port number'))
+      .min(1, 'ports run from 1 to 65535')
+      .max(65535, 'ports run from 1 to 65535'),
+    'port numbers',
+  ).optional(),
+  osUser: matching(OS_USER_PATTERN, 'a Linux user name', 'ec2-user').optional(),
+  maxDuration: duration.optional(),
+  approvers: uniqueList(slackUser, 'Slack user ids').optional(),
+  approvals: z
+    .int(expected('a whole number'))
+    .min(1, 'at least 1 approval is needed')
+    .max(5, 'at most 5 approvals')
+    .optional(),
+  autoApprove: z.boolean(expected('true or false')).optional(),
+})
+
+const targetInput = targetFields.superRefine((target, ctx) => {
+  const has = (kind: AccessKind) => target.access.includes(kind)
+  if (has('port-forward') && !target.ports?.length) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ports'],
+      message: 'is required with port-forward access, e.g. [5432]',
+    })
+  }
+  if (!has('port-forward') && target.ports !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ports'],
+      message: 'is only allowed with port-forward access',
+    })
+  }
+  if (has('ssh') && target.osUser === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['osUser'],
+      message: 'is required with ssh access, e.g. ec2-user',
+    })
+  }
+  if (!has('ssh') && target.osUser !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['osUser'], message: 'is only allowed with ssh access' })
+  }
+  // The requester's manager may approve too, so one more approval than listed approvers is reachable.
+  const reachable = (target.approvers?.length ?? 0) + 1
+  if ((target.approvals ?? 1) > reachable) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['approvals'],
+      message: `needs ${target.approvals} distinct approvers but at most ${reachable} can approve (the approvers listed plus the requester's manager)`,
+    })
+  }
+})
+
+const personInput = z.strictObject({
+  principal: z
+    .string(expected('an IAM role or user ARN'))
+    .refine((arn) => parsePrincipalArn(arn) !== undefined, {
+      error: (issue) => `${show(issue.input)} is not an IAM role or user ARN, e.g. ${PRINCIPAL_ARN_EXAMPLE}`,
+    }),
+  manager: slackUser.optional(),
+})
+
+const rootInput = {
+  account: matching(ACCOUNT_ID_PATTERN, 'a 12-digit AWS account id in quotes', '"111122223333"'),
+  region,
+  regions: uniqueList(region, 'AWS regions').min(1, 'must name at least one region').optional(),
+  slack: z.strictObject(
+    { securityChannel: slackChannel, approvalChannel: slackChannel.optional() },
+    expected('a mapping with securityChannel'),
+  ),
+  defaults: z
+    .strictObject(
+      {
+        tagKey: matching(
+          TAG_KEY_PATTERN,
+          'a tag key (not starting with aws:, no * ? $)',
+          'access-target',
+        ).default('access-target'),
+        maxDuration: duration.prefault('4h'),
+        approvalTimeout: duration.prefault('30m'),
+      },
+      expected('a mapping'),
+    )
+    .prefault({}),
+  alerts: z
+    .strictObject(
+      {
+        requireMfa: z.boolean(expected('true or false')).default(true),
+        trustedMfaSessionIssuers: uniqueList(
+          matching(
+            ARN_PATTERN_PATTERN,
+            'an IAM ARN pattern',
+            'arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/*',
+          ),
+          'role ARN patterns',
+        ).default([]),
+        allowedSourceCidrs: uniqueList(cidr, 'CIDR blocks').default([]),
+      },
+      expected('a mapping'),
+    )
+    .prefault({}),
+  targets: z.record(targetName, targetInput, expected('a mapping of target names to targets')),
+  people: z.record(slackUser, personInput, expected('a mapping of Slack user ids to people')).default({}),
+}
+const configInput = z.strictObject(rootInput)
+
+/** The keys allowed at a path, for "did you mean" hints on unknown keys. */
+export function knownKeysAt(path: readonly PropertyKey[]): string[] {
+  const [first] = path
+  if (path.length === 0) return Object.keys(rootInput)
+  if (path.length === 1 && first === 'slack') return ['securityChannel', 'approvalChannel']
+  if (path.length === 1 && first === 'defaults') return ['tagKey', 'maxDuration', 'approvalTimeout']
+  if (path.length === 1 && first === 'alerts')
+    return ['requireMfa', 'trustedMfaSessionIssuers', 'allowedSourceCidrs']
+  if (path.length === 2 && first === 'targets') return Object.keys(targetFields.shape)
+  if (path.length === 2 && first === 'people') return Object.keys(personInput.shape)
+  return []
+}
+
+type ConfigInput = z.output<typeof configInput>
+
+export interface TargetConfig {
+  name: string
+  description?: string
+  tagKey: string
+  tagValue: string
+  access: AccessKind[]
+  /** Empty unless access includes port-forward. */
+  ports: number[]
+  osUser?: string
+  maxDurationSeconds: number
+  approvers: string[]
+  approvals: number
+  autoApprove: boolean
+}
+
+export interface PersonConfig {
+  slackUserId: string
+  principal: string
+  manager?: string
+}
+
+export interface KeylessConfig {
+  account: string
+  region: string
+  /** Regions whose instances grants cover; the home region when the file names none. */
+  regions: string[]
+  partition: Partition
+  slack: { securityChannel: string; approvalChannel?: string }
+  approvalTimeoutSeconds: number
+  alerts: { requireMfa: boolean; trustedMfaSessionIssuers: string[]; allowedSourceCidrs: string[] }
+  /** Maps, not records: a target called `constructor` must not find Object.prototype's. */
+  targets: ReadonlyMap<string, TargetConfig>
+  people: ReadonlyMap<string, PersonConfig>
+}
+
+export const keylessConfigSchema = configInput
+  .superRefine((config, ctx) => {
+    if (Object.keys(config.targets).length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['targets'],
+        message: 'must define at least one target',
+      })
+    }
+    const partition = partitionOf(config.region)
+    for (const [id, person] of Object.entries(config.people)) {
+      const principal = parsePrincipalArn(person.principal)
+      if (principal && principal.account !== config.account) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['people', id, 'principal'],
+          message: `is in account ${principal.account}, but grants are attached in the configured account ${config.account}`,
+        })
+      }
+      if (principal && principal.partition !== partition) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['people', id, 'principal'],
+          message: `is in partition ${principal.partition}, but region ${config.region} is in ${partition}`,
+        })
+      }
+    }
+    for (const listed of config.regions ?? []) {
+      if (partitionOf(listed) !== partition) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['regions'],
+          message: `${listed} is in partition ${partitionOf(listed)}, but region ${config.region} is in ${partition}`,
+        })
+      }
+    }
+  })
+  .transform(resolve)
+
+function resolve(input: ConfigInput): KeylessConfig {
+  const targets = new Map<string, TargetConfig>()
+  for (const [name, target] of Object.entries(input.targets)) {
+    targets.set(name, {
+      name,
+      ...(target.description === undefined ? {} : { description: target.description }),
+      tagKey: input.defaults.tagKey,
+      tagValue: target.tagValue ?? name,
+      access: target.access,
+      ports: target.ports ?? [],
+      ...(target.osUser === undefined ? {} : { osUser: target.osUser }),
+      maxDurationSeconds: target.maxDuration ?? input.defaults.maxDuration,
+      approvers: target.approvers ?? [],
+      approvals: target.approvals ?? 1,
+      autoApprove: target.autoApprove ?? false,
+    })
+  }
+  const people = new Map<string, PersonConfig>()
+  for (const [slackUserId, person] of Object.entries(input.people)) {
+    people.set(slackUserId, {
+      slackUserId,
+      principal: person.principal,
+      ...(person.manager === undefined ? {} : { manager: person.manager }),
+    })
+  }
+  return {
+    account: input.account,
+    region: input.region,
+    regions: input.regions ?? [input.region],
+    partition: partitionOf(input.region),
+    slack: input.slack,
+    approvalTimeoutSeconds: input.defaults.approvalTimeout,
+    alerts: input.alerts,
+    targets,
+    people,
+  }
+}

@@ -1,0 +1,140 @@
+import { createHash, randomUUID } from 'node:crypto'
+import { z } from 'zod'
+
+/** SPEC.md "Grant lifecycle". */
+export const GRANT_STATUSES = [
+  'PENDING',
+  'APPROVED',
+  'ACTIVE',
+  'EXPIRED',
+  'REVOKED',
+  'DENIED',
+  'CANCELLED',
+  'TIMED_OUT',
+  'FAILED',
+  'REVOKE_FAILED',
+] as const
+export type GrantStatus = (typeof GRANT_STATUSES)[number]
+
+/** States in which keyless still owes work: a decision, an attachment, or a removal. */
+export const LIVE_STATUSES = ['PENDING', 'APPROVED', 'ACTIVE', 'REVOKE_FAILED'] as const
+export type LiveStatus = (typeof LIVE_STATUSES)[number]
+export const isLive = (status: GrantStatus): status is LiveStatus =>
+  (LIVE_STATUSES as readonly GrantStatus[]).includes(status)
+
+/**
+ * Who did something to a grant. Slack users are people acting for themselves; operators act
+ * through the CLI with AWS credentials; the system is the workflow or the reconciler.
+ */
+export const actorSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('slack'), id: z.string() }),
+  z.object({ kind: z.literal('operator'), id: z.string() }),
+  z.object({ kind: z.literal('system'), id: z.enum(['workflow', 'reconciler']) }),
+])
+export type Actor = z.infer<typeof actorSchema>
+
+export const describeActor = (actor: Actor): string =>
+  actor.kind === 'slack' ? `<@${actor.id}>` : `${actor.kind} ${actor.id}`
+
+export const GRANT_ACTIONS = [
+  'requested',
+  'approval-recorded',
+  'approved',
+  'auto-approved',
+  'break-glass',
+  'denied',
+  'cancelled',
+  'timed-out',
+  'activated',
+  'activation-failed',
+  'revocation-requested',
+  'expired',
+  'revoked',
+  'revocation-failed',
+  'extension-requested',
+  'extension-approval-recorded',
+  'extended',
+  'extension-denied',
+] as const
+export type GrantAction = (typeof GRANT_ACTIONS)[number]
+
+const approvalSchema = z.object({ by: z.string(), at: z.string() })
+export type Approval = z.infer<typeof approvalSchema>
+
+const historyEntrySchema = z.object({
+  at: z.string(),
+  actor: actorSchema,
+  action: z.enum(GRANT_ACTIONS),
+  from: z.enum(GRANT_STATUSES).nullable(),
+  to: z.enum(GRANT_STATUSES),
+  detail: z.string().optional(),
+})
+export type HistoryEntry = z.infer<typeof historyEntrySchema>
+
+/**
+ * A grant as stored. Parsed with this schema whenever it is read back, so an item written by
+ * another version, or by hand, is refused rather than half-understood.
+ */
+export const grantSchema = z.object({
+  id: z.string(),
+  /** The caller's idempotency key (Slack's trigger id): a replayed request finds this grant. */
+  clientToken: z.string(),
+  target: z.string(),
+  /** The Slack user who asked. */
+  requester: z.string(),
+  /** The IAM role or user ARN the policy attaches to. */
+  principal: z.string(),
+  reason: z.string(),
+  durationSeconds: z.number().int().positive(),
+  breakGlass: z.boolean(),
+  /**
+   * Who may decide, how many must, whether the target auto-approves and its maximum: fixed
+   * when the request is made, so a later config edit cannot change a decision in flight.
+   */
+  approvers: z.array(z.string()),
+  requiredApprovals: z.number().int().positive(),
+  autoApprove: z.boolean(),
+  maxDurationSeconds: z.number().int().positive(),
+  status: z.enum(GRANT_STATUSES),
+  /** Incremented by every transition; each write is conditional on the version it read. */
+  version: z.number().int().positive(),
+  requestedAt: z.string(),
+  /** An undecided request times out at this instant. */
+  decideBy: z.string(),
+  approvals: z.array(approvalSchema),
+  /** The access clock starts here, when the policy was attached. */
+  activatedAt: z.string().optional(),
+  expiresAt: z.string().optional(),
+  endedAt: z.string().optional(),
+  revocation: z.object({ by: actorSchema, at: z.string(), reason: z.string().optional() }).optional(),
+  extension: z
+    .object({
+      durationSeconds: z.number().int().positive(),
+      requestedAt: z.string(),
+      approvals: z.array(approvalSchema),
+    })
+    .optional(),
+  history: z.array(historyEntrySchema),
+})
+export type Grant = z.infer<typeof grantSchema>
+
+const GRANT_ID_ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz' // Crockford base32: no i, l, o, u
+export const GRANT_ID_PATTERN = /^g-[0-9a-hjkmnp-tv-z]{10}$/
+
+/**
+ * A grant's id is derived from its client token, so a replayed request (a Slack retry) maps to
+ * the same item and the store's conditional create makes it a no-op. 50 bits of SHA-256 keep
+ * the id short enough to type in `/access revoke g-…`; a collision is detected, never merged.
+ */
+export function grantIdFor(clientToken: string): string {
+  const digest = createHash('sha256').update(clientToken).digest()
+  let bits = 0n
+  for (const byte of digest.subarray(0, 7)) bits = (bits << 8n) | BigInt(byte)
+  let id = ''
+  for (let i = 0; i < 10; i++) {
+    id += GRANT_ID_ALPHABET[Number((bits >> BigInt(51 - 5 * i)) & 31n)]
+  }
+  return `g-${id}`
+}
+
+export const newClientToken = (): string => randomUUID()

@@ -1,0 +1,389 @@
+import { addSeconds, isoSeconds } from '../clock.ts'
+import { formatDuration } from '../config/duration.ts'
+import { checkWithinMaximum, findTarget } from '../config/lookup.ts'
+import type { KeylessConfig } from '../config/schema.ts'
+import { GrantError } from './errors.ts'
+import {
+  type Actor,
+  describeActor,
+  type Grant,
+  type GrantAction,
+  type GrantStatus,
+  grantIdFor,
+  type HistoryEntry,
+} from './grant.ts'
+
+/**
+ * The grant rules as pure functions: who may do what to a grant in which state. Nothing here
+ * reads a clock, a store or a network; callers pass `now` and persist what comes back.
+ */
+
+export const MAX_REASON_LENGTH = 500
+
+export interface GrantRequest {
+  clientToken: string
+  target: string
+  requester: string
+  durationSeconds: number
+  reason: string
+  breakGlass?: boolean
+}
+
+/** Builds a new grant from a request, or refuses it. Auto-approve and break-glass start APPROVED. */
+export function requestGrant(request: GrantRequest, config: KeylessConfig, now: Date): Grant {
+  const target = findTarget(config, request.target)
+  const person = config.people.get(request.requester)
+  if (!person) {
+    throw new GrantError(
+      'UNKNOWN_PERSON',
+      `<@${request.requester}> has no AWS principal in the keyless config (people.${request.requester}); ask an admin to add you.`,
+    )
+  }
+  checkWithinMaximum(target, request.durationSeconds)
+  const reason = request.reason.trim()
+  if (reason.length > MAX_REASON_LENGTH) {
+    throw new GrantError(
+      'INVALID_REQUEST',
+      `The reason is ${reason.length} characters; keep it under ${MAX_REASON_LENGTH}.`,
+    )
+  }
+  const breakGlass = request.breakGlass === true
+  if (breakGlass && reason === '') {
+    throw new GrantError('INVALID_REQUEST', 'Break-glass access needs a reason: it is reviewed by security.')
+  }
+  // The requester never approves their own request, so they are not among its approvers.
+  const approvers = [...new Set([...target.approvers, ...(person.manager ? [person.manager] : [])])].filter(
+    (id) => id !== request.requester,
+  )
+  const needsApproval = !breakGlass && !target.autoApprove
+  if (needsApproval && approvers.length < target.approvals) {
+    throw new GrantError(
+      'NO_POSSIBLE_APPROVER',
+      `${target.name} needs ${target.approvals} approval(s), but only ${approvers.length} person(s) other than you may approve; ask an admin to add approvers or a manager for you.`,
+    )
+  }
+
+  const at = isoSeconds(now)
+  const requester: Actor = { kind: 'slack', id: request.requester }
+  const history: HistoryEntry[] = [{ at, actor: requester, action: 'requested', from: null, to: 'PENDING' }]
+  if (!needsApproval) {
+    history.push({
+      at,
+      actor: breakGlass ? requester : { kind: 'system', id: 'workflow' },
+      action: breakGlass ? 'break-glass' : 'auto-approved',
+      from: 'PENDING',
+      to: 'APPROVED',
+    })
+  }
+  return {
+    id: grantIdFor(request.clientToken),
+    clientToken: request.clientToken,
+    target: target.name,
+    requester: request.requester,
+    principal: person.principal,
+    reason,
+    durationSeconds: request.durationSeconds,
+    breakGlass,
+    approvers,
+    requiredApprovals: target.approvals,
+    autoApprove: target.autoApprove,
+    maxDurationSeconds: target.maxDurationSeconds,
+    status: needsApproval ? 'PENDING' : 'APPROVED',
+    version: 1,
+    requestedAt: at,
+    decideBy: isoSeconds(addSeconds(now, config.approvalTimeoutSeconds)),
+    approvals: [],
+    history,
+  }
+}
+
+export type GrantEvent =
+  | { type: 'approve' }
+  | { type: 'deny'; reason?: string }
+  | { type: 'cancel' }
+  | { type: 'time-out' }
+  | { type: 'activate' }
+  | { type: 'fail-activation'; reason: string }
+  | { type: 'request-revocation'; reason?: string }
+  | { type: 'end' }
+  | { type: 'fail-revocation'; reason: string }
+  | { type: 'request-extension'; durationSeconds: number }
+  | { type: 'approve-extension' }
+  | { type: 'deny-extension'; reason?: string }
+
+/** Fields a transition may change; identity and the request itself never change. */
+export type GrantChanges = Partial<
+  Pick<Grant, 'approvals' | 'activatedAt' | 'expiresAt' | 'endedAt' | 'revocation' | 'extension'>
+>
+
+export interface Transition {
+  from: GrantStatus
+  to: GrantStatus
+  set: GrantChanges
+  /** Optional fields the transition clears. */
+  remove: (keyof GrantChanges)[]
+  entry: HistoryEntry
+}
+
+/** Decides what `event` by `actor` does to `grant` at `now`, or refuses with a GrantError. */
+export function decide(grant: Grant, event: GrantEvent, actor: Actor, now: Date): Transition {
+  const at = isoSeconds(now)
+  const move = (
+    to: GrantStatus,
+    action: GrantAction,
+    set: GrantChanges = {},
+    detail?: string,
+    remove: (keyof GrantChanges)[] = [],
+  ): Transition => ({
+    from: grant.status,
+    to,
+    set,
+    remove,
+    entry: { at, actor, action, from: grant.status, to, ...(detail ? { detail } : {}) },
+  })
+
+  switch (event.type) {
+    case 'approve': {
+      expectPending(grant, 'approve')
+      const approver = expectApprover(grant, actor, 'approve')
+      expectBeforeDeadline(grant, now)
+      if (grant.approvals.some((approval) => approval.by === approver)) {
+        throw new GrantError(
+          'ALREADY_APPROVED',
+          `You have already approved ${grant.id}; it needs another approver.`,
+        )
+      }
+      const approvals = [...grant.approvals, { by: approver, at }]
+      const enough = approvals.length >= grant.requiredApprovals
+      return move(enough ? 'APPROVED' : 'PENDING', enough ? 'approved' : 'approval-recorded', {
+        approvals,
+      })
+    }
+    case 'deny': {
+      expectPending(grant, 'deny')
+      expectApprover(grant, actor, 'deny')
+      return move('DENIED', 'denied', { endedAt: at }, event.reason)
+    }
+    case 'cancel': {
+      expectPending(grant, 'cancel')
+      expectRequester(grant, actor, 'cancel')
+      return move('CANCELLED', 'cancelled', { endedAt: at })
+    }
+    case 'time-out': {
+      expectSystem(actor, 'time out')
+      expectPending(grant, 'time out')
+      if (now.getTime() < Date.parse(grant.decideBy)) {
+        throw new GrantError(
+          'INVALID_STATE',
+          `${grant.id} is still within its approval window (until ${grant.decideBy}).`,
+        )
+      }
+      return move('TIMED_OUT', 'timed-out', { endedAt: at })
+    }
+    case 'activate': {
+      expectSystem(actor, 'activate')
+      expectStatus(grant, ['APPROVED'], 'activate')
+      if (grant.revocation) {
+        throw new GrantError('INVALID_STATE', `${grant.id} was revoked before its access was attached.`)
+      }
+      return move('ACTIVE', 'activated', {
+        activatedAt: at,
+        expiresAt: isoSeconds(addSeconds(at, grant.durationSeconds)),
+      })
+    }
+    case 'fail-activation': {
+      expectSystem(actor, 'fail')
+      expectStatus(grant, ['APPROVED'], 'fail')
+      return move('FAILED', 'activation-failed', { endedAt: at }, event.reason)
+    }
+    case 'request-revocation': {
+      expectStatus(grant, ['APPROVED', 'ACTIVE'], 'revoke')
+      if (actor.kind === 'slack' && actor.id !== grant.requester && !grant.approvers.includes(actor.id)) {
+        throw new GrantError('NOT_ALLOWED', `Only the requester or an approver of ${grant.id} may revoke it.`)
+      }
+      if (grant.revocation) {
+        throw new GrantError(
+          'ALREADY_DECIDED',
+          `${grant.id} is already being revoked (by ${describeActor(grant.revocation.by)}).`,
+        )
+      }
+      return move(
+        grant.status,
+        'revocation-requested',
+        {
+          revocation: { by: actor, at, ...(event.reason ? { reason: event.reason } : {}) },
+        },
+        event.reason,
+      )
+    }
+    case 'end': {
+      if (actor.kind === 'slack') throw notAllowed(grant, 'end')
+      expectStatus(grant, ['APPROVED', 'ACTIVE', 'REVOKE_FAILED'], 'end')
+      if (grant.revocation) return move('REVOKED', 'revoked', { endedAt: at })
+      if (grant.expiresAt === undefined || now.getTime() < Date.parse(grant.expiresAt)) {
+        throw new GrantError(
+          'NOT_YET_EXPIRED',
+          `${grant.id} has not expired and nobody revoked it; it cannot end yet.`,
+        )
+      }
+      return move('EXPIRED', 'expired', { endedAt: at })
+    }
+    case 'fail-revocation': {
+      expectSystem(actor, 'fail revocation of')
+      expectStatus(grant, ['APPROVED', 'ACTIVE', 'REVOKE_FAILED'], 'fail revocation of')
+      return move('REVOKE_FAILED', 'revocation-failed', {}, event.reason)
+    }
+    case 'request-extension': {
+      expectStatus(grant, ['ACTIVE'], 'extend')
+      expectRequester(grant, actor, 'extend')
+      if (grant.revocation)
+        throw new GrantError('INVALID_STATE', `${grant.id} is being revoked; it cannot be extended.`)
+      if (grant.extension) {
+        throw new GrantError(
+          'EXTENSION_PENDING',
+          `${grant.id} already has an extension waiting for approval.`,
+        )
+      }
+      checkExtensionFits(grant, event.durationSeconds)
+      return move(
+        'ACTIVE',
+        'extension-requested',
+        {
+          extension: { durationSeconds: event.durationSeconds, requestedAt: at, approvals: [] },
+        },
+        `+${formatDuration(event.durationSeconds)}`,
+      )
+    }
+    case 'approve-extension': {
+      expectStatus(grant, ['ACTIVE'], 'approve an extension of')
+      const extension = grant.extension
+      if (!extension)
+        throw new GrantError('NO_EXTENSION_PENDING', `${grant.id} has no extension waiting for approval.`)
+      let approvals = extension.approvals
+      if (actor.kind === 'system' && grant.autoApprove) {
+        approvals = [...approvals, { by: actor.id, at }]
+      } else {
+        const approver = expectApprover(grant, actor, 'approve an extension of')
+        if (approvals.some((approval) => approval.by === approver)) {
+          throw new GrantError('ALREADY_APPROVED', `You have already approved this extension of ${grant.id}.`)
+        }
+        approvals = [...approvals, { by: approver, at }]
+      }
+      const enough = actor.kind === 'system' || approvals.length >= grant.requiredApprovals
+      if (!enough) {
+        return move('ACTIVE', 'extension-approval-recorded', {
+          extension: { ...extension, approvals },
+        })
+      }
+      const expiresAt = checkExtensionFits(grant, extension.durationSeconds)
+      return move('ACTIVE', 'extended', { expiresAt }, `until ${expiresAt}`, ['extension'])
+    }
+    case 'deny-extension': {
+      expectStatus(grant, ['ACTIVE'], 'deny an extension of')
+      if (!grant.extension)
+        throw new GrantError('NO_EXTENSION_PENDING', `${grant.id} has no extension waiting for approval.`)
+      expectApprover(grant, actor, 'deny an extension of')
+      return move('ACTIVE', 'extension-denied', {}, event.reason, ['extension'])
+    }
+  }
+}
+
+/** The grant as it is after `transition`: what the store writes, computed the same way everywhere. */
+export function applyTransition(grant: Grant, transition: Transition): Grant {
+  const next: Grant = {
+    ...grant,
+    ...transition.set,
+    status: transition.to,
+    version: grant.version + 1,
+    history: [...grant.history, transition.entry],
+  }
+  for (const field of transition.remove) delete next[field]
+  return next
+}
+
+/** An extension never reaches past the target's maximum counted from activation. */
+function checkExtensionFits(grant: Grant, durationSeconds: number): string {
+  const activatedAt = grant.activatedAt ?? grant.requestedAt
+  const currentExpiry = grant.expiresAt ?? activatedAt
+  const latest = addSeconds(activatedAt, grant.maxDurationSeconds).getTime()
+  const wanted = addSeconds(currentExpiry, durationSeconds).getTime()
+  if (wanted > latest) {
+    const room = Math.floor((latest - Date.parse(currentExpiry)) / 1000)
+    throw new GrantError(
+      'EXTENSION_OVER_LIMIT',
+      `+${formatDuration(durationSeconds)} would run past ${grant.target}'s maximum of ${formatDuration(grant.maxDurationSeconds)} from activation; ${room > 0 ? `at most +${formatDuration(room)} is possible` : 'no more time is possible'}.`,
+    )
+  }
+  return isoSeconds(new Date(wanted))
+}
+
+const STATUS_WORDS: Record<GrantStatus, string> = {
+  PENDING: 'is waiting for approval',
+  APPROVED: 'is approved and being activated',
+  ACTIVE: 'is active',
+  EXPIRED: 'has expired',
+  REVOKED: 'was revoked',
+  DENIED: 'was denied',
+  CANCELLED: 'was cancelled',
+  TIMED_OUT: 'timed out without a decision',
+  FAILED: 'failed to activate',
+  REVOKE_FAILED: 'could not be revoked and needs an operator',
+}
+
+function decidedBy(grant: Grant): string {
+  const last = grant.history.findLast((entry) => entry.to === grant.status)
+  return last ? ` by ${describeActor(last.actor)} at ${last.at}` : ''
+}
+
+function expectStatus(grant: Grant, allowed: GrantStatus[], verb: string): void {
+  if (!allowed.includes(grant.status)) {
+    throw new GrantError('INVALID_STATE', `Cannot ${verb} ${grant.id}: it ${STATUS_WORDS[grant.status]}.`)
+  }
+}
+
+/** A second decision on a decided request names the first one. */
+function expectPending(grant: Grant, verb: string): void {
+  if (grant.status !== 'PENDING') {
+    throw new GrantError(
+      'ALREADY_DECIDED',
+      `Cannot ${verb} ${grant.id}: it ${STATUS_WORDS[grant.status]}${decidedBy(grant)}.`,
+    )
+  }
+}
+
+function expectBeforeDeadline(grant: Grant, now: Date): void {
+  if (now.getTime() >= Date.parse(grant.decideBy)) {
+    throw new GrantError(
+      'REQUEST_EXPIRED',
+      `${grant.id} was not decided in time (by ${grant.decideBy}); ask for a new one.`,
+    )
+  }
+}
+
+function expectApprover(grant: Grant, actor: Actor, verb: string): string {
+  if (actor.kind !== 'slack') throw notAllowed(grant, verb)
+  if (actor.id === grant.requester) {
+    throw new GrantError('SELF_APPROVAL', `You cannot ${verb} your own request ${grant.id}.`)
+  }
+  if (!grant.approvers.includes(actor.id)) {
+    throw new GrantError(
+      'NOT_AN_APPROVER',
+      `You are not an approver of ${grant.target}, so you cannot ${verb} ${grant.id}.`,
+    )
+  }
+  return actor.id
+}
+
+function expectRequester(grant: Grant, actor: Actor, verb: string): void {
+  if (actor.kind !== 'slack' || actor.id !== grant.requester) {
+    throw new GrantError('NOT_ALLOWED', `Only the requester of ${grant.id} may ${verb} it.`)
+  }
+}
+
+function expectSystem(actor: Actor, verb: string): void {
+  if (actor.kind !== 'system') throw new GrantError('NOT_ALLOWED', `Only keyless itself may ${verb} a grant.`)
+}
+
+function notAllowed(grant: Grant, verb: string): GrantError {
+  return new GrantError('NOT_ALLOWED', `You may not ${verb} ${grant.id}.`)
+}

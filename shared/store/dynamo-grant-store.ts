@@ -1,0 +1,193 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb'
+import { isoSeconds } from '../clock.ts'
+import { GrantError } from '../grants/errors.ts'
+import { type Grant, grantSchema, type LiveStatus } from '../grants/grant.ts'
+import { applyTransition, type Transition } from '../grants/lifecycle.ts'
+import type { GrantStore } from '../grants/store.ts'
+import {
+  activePrincipalPartition,
+  activeTargetPartition,
+  dueUpTo,
+  grantKey,
+  INDEXES,
+  type IndexName,
+  indexAttributes,
+  KEY_ATTRIBUTES,
+  requesterPartition,
+  statusPartition,
+  TABLE_KEY,
+} from './keys.ts'
+
+/** GrantStore on one DynamoDB table (see keys.ts for its keys and indexes). */
+export class DynamoGrantStore implements GrantStore {
+  readonly #client: DynamoDBDocumentClient
+  readonly #table: string
+
+  constructor(client: DynamoDBDocumentClient, tableName: string) {
+    this.#client = client
+    this.#table = tableName
+  }
+
+  async create(grant: Grant): Promise<{ grant: Grant; created: boolean }> {
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: { ...grant, ...grantKey(grant.id), ...indexAttributes(grant) },
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': TABLE_KEY.partitionKey },
+        }),
+      )
+      return { grant, created: true }
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error
+      const existing = await this.get(grant.id)
+      if (existing?.clientToken === grant.clientToken) return { grant: existing, created: false }
+      throw new GrantError(
+        'CLIENT_TOKEN_COLLISION',
+        `Grant id ${grant.id} is taken by another request; send the request again.`,
+      )
+    }
+  }
+
+  async get(id: string): Promise<Grant | undefined> {
+    const { Item } = await this.#client.send(
+      new GetCommand({ TableName: this.#table, Key: grantKey(id), ConsistentRead: true }),
+    )
+    return Item ? toGrant(Item) : undefined
+  }
+
+  async transition(current: Grant, transition: Transition): Promise<Grant> {
+    if (transition.from !== current.status) {
+      throw new Error(`transition from ${transition.from} applied to a ${current.status} grant`)
+    }
+    const next = applyTransition(current, transition)
+    const names: Record<string, string> = {
+      '#status': 'status',
+      '#version': 'version',
+      '#history': 'history',
+    }
+    const values: Record<string, unknown> = {
+      ':from': current.status,
+      ':version': current.version,
+      ':to': next.status,
+      ':nextVersion': next.version,
+      ':entry': [transition.entry],
+    }
+    const sets = ['#status = :to', '#version = :nextVersion', '#history = list_append(#history, :entry)']
+    const removes: string[] = []
+    const changed: Record<string, unknown> = { ...transition.set, ...indexAttributes(next) }
+    for (const field of transition.remove) changed[field] = undefined
+    Object.entries(changed).forEach(([field, value], index) => {
+      names[`#f${index}`] = field
+      if (value === undefined) {
+        removes.push(`#f${index}`)
+      } else {
+        values[`:f${index}`] = value
+        sets.push(`#f${index} = :f${index}`)
+      }
+    })
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: grantKey(current.id),
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          ConditionExpression: '#status = :from AND #version = :version',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      )
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new GrantError(
+          'CONFLICT',
+          `${current.id} changed while this was being decided; look at it again and retry.`,
+        )
+      }
+      throw error
+    }
+    return next
+  }
+
+  listByRequester(requester: string, options: { limit?: number } = {}): Promise<Grant[]> {
+    return this.#query('byRequester', requesterPartition(requester), {
+      newestFirst: true,
+      ...options,
+    })
+  }
+
+  listActiveByTarget(target: string): Promise<Grant[]> {
+    return this.#query('byActiveTarget', activeTargetPartition(target))
+  }
+
+  listActiveByPrincipal(principal: string): Promise<Grant[]> {
+    return this.#query('byActivePrincipal', activePrincipalPartition(principal))
+  }
+
+  listDueForExpiry(now: Date): Promise<Grant[]> {
+    return this.listDue('ACTIVE', now)
+  }
+
+  listDue(status: LiveStatus, now: Date): Promise<Grant[]> {
+    return this.#query('byStatus', statusPartition(status), {
+      sortKeyAtMost: dueUpTo(isoSeconds(now)),
+    })
+  }
+
+  /** Every page of one index partition (or the first `limit` items), as grants. */
+  async #query(
+    index: IndexName,
+    partition: string,
+    options: { limit?: number; newestFirst?: boolean; sortKeyAtMost?: string } = {},
+  ): Promise<Grant[]> {
+    const { partitionKey, sortKey } = INDEXES[index]
+    const input: QueryCommandInput = {
+      TableName: this.#table,
+      IndexName: index,
+      KeyConditionExpression: options.sortKeyAtMost === undefined ? '#pk = :pk' : '#pk = :pk AND #sk <= :sk',
+      ExpressionAttributeNames: {
+        '#pk': partitionKey,
+        ...(options.sortKeyAtMost === undefined ? {} : { '#sk': sortKey }),
+      },
+      ExpressionAttributeValues: {
+        ':pk': partition,
+        ...(options.sortKeyAtMost === undefined ? {} : { ':sk': options.sortKeyAtMost }),
+      },
+      ScanIndexForward: !options.newestFirst,
+    }
+    const grants: Grant[] = []
+    let startKey: Record<string, unknown> | undefined
+    do {
+      const page = await this.#client.send(
+        new QueryCommand({
+          ...input,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          ...(options.limit ? { Limit: options.limit - grants.length } : {}),
+        }),
+      )
+      for (const item of page.Items ?? []) grants.push(toGrant(item))
+      startKey = page.LastEvaluatedKey
+    } while (startKey && (options.limit === undefined || grants.length < options.limit))
+    return grants
+  }
+}
+
+function toGrant(item: Record<string, unknown>): Grant {
+  const fields = Object.fromEntries(Object.entries(item).filter(([name]) => !KEY_ATTRIBUTES.includes(name)))
+  const parsed = grantSchema.safeParse(fields)
+  if (!parsed.success) {
+    throw new Error(
+      `grant item ${String(item[TABLE_KEY.partitionKey])} is malformed: ${parsed.error.message}`,
+    )
+  }
+  return parsed.data
+}
