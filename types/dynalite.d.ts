@@ -1,0 +1,14 @@
+// dynalite ships no types; this declares the part keyless uses (an in-process DynamoDB server).
+declare module 'dynalite' {
+  import type { Server } from 'node:http'
+
+  interface DynaliteOptions {
+    path?: string
+    createTableMs?: number
+    deleteTableMs?: number
+    updateTableMs?: number
+    maxItemSizeKb?: number
+  }
+
+  export default function dynalite(options?: DynaliteOptions): Server
+}
