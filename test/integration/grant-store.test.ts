@@ -136,19 +136,25 @@ describe('transitions', () => {
     const stored = await db.store.get(grant.id)
     expect(stored?.status).toBe('APPROVED')
     expect(stored?.approvals.map((approval) => approval.by).sort()).toEqual(['U0MANAGER1', 'U0MANAGER2'])
-    expect(stored?.history.map((entry) => entry.action)).toEqual(['requested', 'approval-recorded', 'approved'])
+    expect(stored?.history.map((entry) => entry.action)).toEqual([
+      'requested',
+      'approval-recorded',
+      'approved',
+    ])
   })
 
   it('turns a refused act into a GrantError and writes nothing', async () => {
     const grant = pendingGrant(config)
     await db.store.create(grant)
     db.commands.length = 0
-    await expect(actOnGrant(db.store, clockAt(at(5)), grant.id, { type: 'approve' }, alice)).rejects.toMatchObject({
+    await expect(
+      actOnGrant(db.store, clockAt(at(5)), grant.id, { type: 'approve' }, alice),
+    ).rejects.toMatchObject({
       code: 'SELF_APPROVAL',
     })
-    await expect(actOnGrant(db.store, clockAt(at(5)), 'g-zzzzzzzzzz', { type: 'approve' }, bob)).rejects.toThrow(
-      'There is no grant g-zzzzzzzzzz.',
-    )
+    await expect(
+      actOnGrant(db.store, clockAt(at(5)), 'g-zzzzzzzzzz', { type: 'approve' }, bob),
+    ).rejects.toThrow('There is no grant g-zzzzzzzzzz.')
     expect(db.commands.filter((command) => command !== 'GetItem')).toEqual([])
   })
 })
@@ -168,7 +174,9 @@ describe('access patterns', () => {
     const older = pendingGrant(config, {}, T0)
     const newer = pendingGrant(config, { target: 'dev-web' }, at(100))
     const active = activeGrant(config)
-    const ended = advance(activeGrant(config, { durationSeconds: 600 }), [[{ type: 'end' }, workflow, at(60 + 600)]])
+    const ended = advance(activeGrant(config, { durationSeconds: 600 }), [
+      [{ type: 'end' }, workflow, at(60 + 600)],
+    ])
     const soon = activeGrant(config, { durationSeconds: 300 })
     for (const grant of [older, newer, active, ended, soon]) await store.create(grant)
 
@@ -209,7 +217,10 @@ describe('access patterns', () => {
     expect((await store.listActiveByTarget('dev-web')).map((grant) => grant.id)).toEqual([active.id])
     expect((await store.listDue('APPROVED', at(10))).map((grant) => grant.id)).not.toContain(approved.id)
 
-    const revoking = await store.transition(active, decide(active, { type: 'request-revocation' }, alice, at(6)))
+    const revoking = await store.transition(
+      active,
+      decide(active, { type: 'request-revocation' }, alice, at(6)),
+    )
     const revoked = await store.transition(revoking, decide(revoking, { type: 'end' }, workflow, at(7)))
     expect(revoked.status).toBe('REVOKED')
     expect(await store.listActiveByTarget('dev-web')).toEqual([])

@@ -1,7 +1,13 @@
 import { addSeconds } from '../../shared/clock.ts'
 import type { KeylessConfig } from '../../shared/config/schema.ts'
 import type { Actor, Grant } from '../../shared/grants/grant.ts'
-import { applyTransition, decide, type GrantEvent, type GrantRequest, requestGrant } from '../../shared/grants/lifecycle.ts'
+import {
+  applyTransition,
+  decide,
+  type GrantEvent,
+  type GrantRequest,
+  requestGrant,
+} from '../../shared/grants/lifecycle.ts'
 
 export const T0 = new Date('2026-11-23T10:00:00Z')
 export const at = (seconds: number): Date => addSeconds(T0, seconds)
@@ -31,7 +37,10 @@ export function aliceRequest(overrides: Partial<GrantRequest> = {}): GrantReques
 
 /** Applies events in order, as the store would, and returns the resulting grant. */
 export function advance(grant: Grant, steps: [GrantEvent, Actor, Date][]): Grant {
-  return steps.reduce((current, [event, actor, now]) => applyTransition(current, decide(current, event, actor, now)), grant)
+  return steps.reduce(
+    (current, [event, actor, now]) => applyTransition(current, decide(current, event, actor, now)),
+    grant,
+  )
 }
 
 export const pendingGrant = (config: KeylessConfig, overrides: Partial<GrantRequest> = {}, now = T0): Grant =>

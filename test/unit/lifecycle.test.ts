@@ -81,15 +81,30 @@ describe('requesting a grant', () => {
   })
 
   it.each([
-    ['an unknown target', { target: 'prod-dbx' }, 'UNKNOWN_TARGET', 'There is no target "prod-dbx". Targets: prod-db, dev-web.'],
+    [
+      'an unknown target',
+      { target: 'prod-dbx' },
+      'UNKNOWN_TARGET',
+      'There is no target "prod-dbx". Targets: prod-db, dev-web.',
+    ],
     [
       'a duration over the maximum',
       { durationSeconds: 3 * 3600 },
       'DURATION_OVER_LIMIT',
       "3h is over prod-db's maximum of 2h; ask for 2h or less.",
     ],
-    ['a zero duration', { durationSeconds: 0 }, 'INVALID_DURATION', 'A grant needs a positive duration, such as 30m.'],
-    ['a fractional duration', { durationSeconds: 1.5 }, 'INVALID_DURATION', 'A grant needs a positive duration, such as 30m.'],
+    [
+      'a zero duration',
+      { durationSeconds: 0 },
+      'INVALID_DURATION',
+      'A grant needs a positive duration, such as 30m.',
+    ],
+    [
+      'a fractional duration',
+      { durationSeconds: 1.5 },
+      'INVALID_DURATION',
+      'A grant needs a positive duration, such as 30m.',
+    ],
     [
       'an unknown person',
       { requester: 'U0MALLORY' },
@@ -252,7 +267,9 @@ describe('active access', () => {
     })
     const approved = advance(grant, [[{ type: 'approve' }, bob, at(30)]])
     expect(refusal(() => decide(approved, { type: 'activate' }, operator, at(40))).code).toBe('NOT_ALLOWED')
-    expect(advance(approved, [[{ type: 'fail-activation', reason: 'AccessDenied' }, workflow, at(40)]])).toMatchObject({
+    expect(
+      advance(approved, [[{ type: 'fail-activation', reason: 'AccessDenied' }, workflow, at(40)]]),
+    ).toMatchObject({
       status: 'FAILED',
     })
   })
@@ -274,7 +291,9 @@ describe('active access', () => {
     ['an approver', manager2],
     ['an operator', operator],
   ])('is revoked early by %s', (_, actor) => {
-    const requested = advance(activeGrant(config), [[{ type: 'request-revocation', reason: 'done' }, actor, at(300)]])
+    const requested = advance(activeGrant(config), [
+      [{ type: 'request-revocation', reason: 'done' }, actor, at(300)],
+    ])
     expect(requested.status).toBe('ACTIVE')
     expect(requested.revocation).toEqual({ by: actor, at: '2026-11-23T10:05:00Z', reason: 'done' })
     const revoked = advance(requested, [[{ type: 'end' }, workflow, at(302)]])
@@ -316,9 +335,9 @@ describe('active access', () => {
       [{ type: 'fail-revocation', reason: 'Throttling' }, workflow, at(1860)],
     ])
     expect(failed.status).toBe('REVOKE_FAILED')
-    expect(refusal(() => decide(failed, { type: 'fail-revocation', reason: 'x' }, operator, at(1900))).code).toBe(
-      'NOT_ALLOWED',
-    )
+    expect(
+      refusal(() => decide(failed, { type: 'fail-revocation', reason: 'x' }, operator, at(1900))).code,
+    ).toBe('NOT_ALLOWED')
     expect(advance(failed, [[{ type: 'end' }, reconciler, at(1920)]]).status).toBe('EXPIRED')
   })
 })
@@ -329,12 +348,19 @@ describe('extensions', () => {
 
   it('extends from the current expiry once approved', () => {
     const asked = request(activeGrant(config), 1800)
-    expect(asked.extension).toEqual({ durationSeconds: 1800, requestedAt: '2026-11-23T10:10:00Z', approvals: [] })
+    expect(asked.extension).toEqual({
+      durationSeconds: 1800,
+      requestedAt: '2026-11-23T10:10:00Z',
+      approvals: [],
+    })
     expect(asked.expiresAt).toBe('2026-11-23T10:31:00Z')
     const extended = advance(asked, [[{ type: 'approve-extension' }, manager1, at(620)]])
     expect(extended.expiresAt).toBe('2026-11-23T11:01:00Z')
     expect(extended.extension).toBeUndefined()
-    expect(extended.history.at(-1)).toMatchObject({ action: 'extended', detail: 'until 2026-11-23T11:01:00Z' })
+    expect(extended.history.at(-1)).toMatchObject({
+      action: 'extended',
+      detail: 'until 2026-11-23T11:01:00Z',
+    })
   })
 
   it('never reaches past the maximum counted from activation, and says how much is left', () => {
@@ -351,8 +377,12 @@ describe('extensions', () => {
     expect(refusal(() => request(grant, 600, manager1)).code).toBe('NOT_ALLOWED')
     const asked = request(grant, 600)
     expect(refusal(() => request(asked, 600)).code).toBe('EXTENSION_PENDING')
-    expect(refusal(() => decide(asked, { type: 'approve-extension' }, alice, at(610))).code).toBe('SELF_APPROVAL')
-    expect(refusal(() => decide(asked, { type: 'approve-extension' }, mallory, at(610))).code).toBe('NOT_AN_APPROVER')
+    expect(refusal(() => decide(asked, { type: 'approve-extension' }, alice, at(610))).code).toBe(
+      'SELF_APPROVAL',
+    )
+    expect(refusal(() => decide(asked, { type: 'approve-extension' }, mallory, at(610))).code).toBe(
+      'NOT_AN_APPROVER',
+    )
     expect(refusal(() => decide(grant, { type: 'approve-extension' }, manager1, at(610))).code).toBe(
       'NO_EXTENSION_PENDING',
     )
@@ -362,9 +392,13 @@ describe('extensions', () => {
   })
 
   it('is approved by keyless itself on an auto-approve target', () => {
-    const grant = advance(pendingGrant(config, { target: 'dev-web' }), [[{ type: 'activate' }, workflow, at(5)]])
+    const grant = advance(pendingGrant(config, { target: 'dev-web' }), [
+      [{ type: 'activate' }, workflow, at(5)],
+    ])
     const asked = request(grant, 600)
-    expect(advance(asked, [[{ type: 'approve-extension' }, workflow, at(610)]]).expiresAt).toBe('2026-11-23T10:40:05Z')
+    expect(advance(asked, [[{ type: 'approve-extension' }, workflow, at(610)]]).expiresAt).toBe(
+      '2026-11-23T10:40:05Z',
+    )
   })
 
   it('cannot extend a grant that is not active', () => {

@@ -1,0 +1,184 @@
+import { execFile } from 'node:child_process'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { runCli } from '../../cli/program.ts'
+import { SPEC_CONFIG_YAML } from '../kit/config.ts'
+
+/** Runs the CLI in-process with captured output. */
+async function keyless(args: string[], env: NodeJS.ProcessEnv = {}) {
+  let stdout = ''
+  let stderr = ''
+  const code = await runCli(args, {
+    out: (text) => {
+      stdout += text
+    },
+    err: (text) => {
+      stderr += text
+    },
+    env,
+  })
+  return { code, stdout, stderr }
+}
+
+let dir: string
+let configFile: string
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'keyless-cli-'))
+  configFile = join(dir, 'keyless.config.yaml')
+  await writeFile(configFile, SPEC_CONFIG_YAML)
+})
+
+const ROLE = 'arn:aws:iam::111122223333:role/alice-ops'
+
+describe('keyless policy', () => {
+  it('prints the policy document a grant would attach', async () => {
+    const result = await keyless([
+      'policy',
+      'dev-web',
+      '--principal',
+      ROLE,
+      '--duration',
+      '1h30m',
+      '--now',
+      '2026-11-23T10:00:00Z',
+      '--config',
+      configFile,
+    ])
+    expect(result).toMatchObject({ code: 0, stderr: '' })
+    const policy = JSON.parse(result.stdout)
+    expect(policy.Version).toBe('2012-10-17')
+    expect(policy.Statement[0].Condition.DateLessThan).toEqual({ 'aws:CurrentTime': '2026-11-23T11:30:00Z' })
+  })
+
+  it('finds the config through $KEYLESS_CONFIG', async () => {
+    const result = await keyless(['policy', 'dev-web', '--principal', ROLE, '--duration', '5m'], {
+      KEYLESS_CONFIG: configFile,
+    })
+    expect(result.code).toBe(0)
+  })
+
+  it.each([
+    [
+      ['policy', 'nope', '--principal', ROLE, '--duration', '30m'],
+      'keyless: There is no target "nope". Targets: prod-db, dev-web.\n',
+    ],
+    [
+      ['policy', 'prod-db', '--principal', ROLE, '--duration', '3h'],
+      "keyless: 3h is over prod-db's maximum of 2h; ask for 2h or less.\n",
+    ],
+    [
+      ['policy', 'prod-db', '--principal', ROLE, '--duration', '0m'],
+      'keyless: --duration: "0m" is zero: a duration must be positive\n',
+    ],
+    [
+      ['policy', 'prod-db', '--principal', ROLE, '--duration', '-5m'],
+      'keyless: --duration: "-5m" is negative: a duration is positive, such as 90s, 30m, 1h30m or 2d\n',
+    ],
+    [
+      ['policy', 'prod-db', '--principal', ROLE, '--duration', '30'],
+      'keyless: --duration: "30" has no unit: write 30m for minutes (units: d, h, m, s)\n',
+    ],
+    [
+      ['policy', 'prod-db', '--principal', ROLE, '--duration', '1e9h'],
+      'keyless: --duration: "1e9h" is not a duration, such as 90s, 30m, 1h30m or 2d (whole units, largest first)\n',
+    ],
+    [
+      ['policy', 'prod-db', '--principal', 'alice', '--duration', '30m'],
+      'keyless: "alice" is not an IAM role or user ARN, e.g. arn:aws:iam::111122223333:role/alice-ops.\n',
+    ],
+    [
+      ['policy', 'prod-db', '--principal', ROLE, '--duration', '30m', '--now', 'yesterday'],
+      'keyless: --now: "yesterday" is not an ISO 8601 time with a zone, e.g. 2026-11-23T10:00:00Z\n',
+    ],
+    [
+      ['policy', 'prod-db', '--principal', ROLE, '--duration', '30m', '--now', '2026-11-23'],
+      'keyless: --now: "2026-11-23" is not an ISO 8601 time with a zone, e.g. 2026-11-23T10:00:00Z\n',
+    ],
+    [
+      ['policy', "prod'db", '--principal', ROLE, '--duration', '30m'],
+      'keyless: There is no target "prod\'db". Targets: prod-db, dev-web.\n',
+    ],
+  ])('refuses %j with one line and exit 1', async (args, message) => {
+    const result = await keyless([...args, '--config', configFile])
+    expect(result).toEqual({ code: 1, stdout: '', stderr: message })
+  })
+
+  it('exits 2 on a malformed command line', async () => {
+    const result = await keyless(['policy', 'prod-db', '--duration', '30m'])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain("error: required option '--principal <arn>' not specified")
+  })
+})
+
+describe('keyless config validate', () => {
+  it('says a valid file is valid', async () => {
+    expect(await keyless(['config', 'validate', configFile])).toEqual({
+      code: 0,
+      stdout: `${configFile} is valid: 2 targets, 1 person, regions eu-west-1, us-east-1\n`,
+      stderr: '',
+    })
+  })
+
+  it('lists every problem of an invalid file, each naming its path', async () => {
+    const broken = join(dir, 'broken.yaml')
+    await writeFile(
+      broken,
+      SPEC_CONFIG_YAML.replace('maxDuration: 2h', 'maxDuration: 2x').replace('osUser:', 'osuser:'),
+    )
+    expect(await keyless(['config', 'validate', broken])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: [
+        `keyless: ${broken} is not valid:`,
+        '  targets.prod-db.maxDuration: "2x" is not a duration, such as 90s, 30m, 1h30m or 2d (whole units, largest first)',
+        '  targets.prod-db: unknown key "osuser" (did you mean "osUser"?)',
+        '',
+      ].join('\n'),
+    })
+  })
+
+  it('names a missing file', async () => {
+    const result = await keyless(['config', 'validate', join(dir, 'missing.yaml')])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain(
+      'cannot read the config file (no such file); pass --config FILE or set KEYLESS_CONFIG',
+    )
+  })
+})
+
+describe('the installed bin', () => {
+  it('runs as `npx keyless` with no build step', async () => {
+    const { stdout } = await promisify(execFile)(
+      'npx',
+      ['--no-install', 'keyless', 'config', 'validate', 'keyless.config.example.yaml'],
+      {
+        env: { ...process.env, npm_config_update_notifier: 'false' },
+      },
+    )
+    expect(stdout).toBe(
+      'keyless.config.example.yaml is valid: 2 targets, 2 people, regions eu-west-1, us-east-1\n',
+    )
+  })
+
+  it('prints no stack trace on a refusal', async () => {
+    const run = promisify(execFile)(process.execPath, [
+      'cli/keyless.ts',
+      'policy',
+      'nope',
+      '--principal',
+      ROLE,
+      '--duration',
+      '1h',
+      '--config',
+      'keyless.config.example.yaml',
+    ])
+    await expect(run).rejects.toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: 'keyless: There is no target "nope". Targets: prod-db, dev-web.\n',
+    })
+  })
+})
