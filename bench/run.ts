@@ -1,0 +1,146 @@
+/**
+ * `npm run bench`: the numbers the closing notes report, measured here rather than expected.
+ * - Policy size (characters, as IAM counts them) for each access kind, one and two regions.
+ * - DynamoDB writes per grant transition, counted at the SDK client on the embedded server.
+ * - Medians: building a policy; a store transition round trip on the embedded server.
+ * Timings on shared machines are noisy: medians over many runs, and ratios, not absolutes.
+ */
+import { performance } from 'node:perf_hooks'
+import { isoSeconds } from '../shared/clock.ts'
+import { decide } from '../shared/grants/lifecycle.ts'
+import { buildGrantPolicy, INLINE_POLICY_QUOTA, policySize } from '../shared/policy/grant-policy.ts'
+import { configFrom, specConfigObject } from '../test/kit/config.ts'
+import { startEmbeddedDynamo } from '../test/kit/dynamo.ts'
+import { alice, at, bob, pendingGrant, workflow } from '../test/kit/grants.ts'
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
+}
+
+function policySizes() {
+  const kinds = {
+    shell: { access: ['shell'] },
+    'port-forward (1 port)': { access: ['port-forward'], ports: [5432] },
+    ssh: { access: ['ssh'], osUser: 'ec2-user' },
+    'all three (1 port)': { access: ['shell', 'port-forward', 'ssh'], ports: [5432], osUser: 'ec2-user' },
+  }
+  const rows: string[][] = []
+  for (const regions of [['eu-west-1'], ['eu-west-1', 'us-east-1']]) {
+    const raw = specConfigObject()
+    raw.regions = regions
+    raw.targets = Object.fromEntries(Object.entries(kinds).map(([name, target], i) => [`t${i}`, target]))
+    const config = configFrom(raw)
+    Object.keys(kinds).forEach((kind, i) => {
+      const target = config.targets.get(`t${i}`)
+      if (!target) throw new Error('missing target')
+      const size = policySize(buildGrantPolicy(config, target, new Date('2026-11-23T10:30:00Z')))
+      rows.push([
+        kind,
+        String(regions.length),
+        String(size),
+        `${((size / INLINE_POLICY_QUOTA.user) * 100).toFixed(0)}%`,
+        `${((size / INLINE_POLICY_QUOTA.role) * 100).toFixed(0)}%`,
+      ])
+    })
+  }
+  printTable(['access kind', 'regions', 'characters', 'of user quota', 'of role quota'], rows)
+}
+
+async function storeWrites() {
+  const db = await startEmbeddedDynamo('bench-grants')
+  // Ask DynamoDB for the capacity each request consumed, table and indexes apart.
+  let capacity = ''
+  db.client.middlewareStack.add(
+    (next) => async (args) => {
+      ;(args.input as Record<string, unknown>).ReturnConsumedCapacity = 'INDEXES'
+      const result = await next(args)
+      const consumed = (
+        result.output as {
+          ConsumedCapacity?: {
+            CapacityUnits?: number
+            Table?: { CapacityUnits?: number }
+            GlobalSecondaryIndexes?: Record<string, { CapacityUnits?: number }>
+          }
+        }
+      ).ConsumedCapacity
+      if (consumed) {
+        const indexes = Object.entries(consumed.GlobalSecondaryIndexes ?? {}).map(
+          ([name, used]) => `${name} ${used.CapacityUnits}`,
+        )
+        capacity = `${consumed.CapacityUnits} WCU (table ${consumed.Table?.CapacityUnits ?? '?'}${indexes.length ? `; ${indexes.join(', ')}` : ''})`
+      }
+      return result
+    },
+    { step: 'initialize', name: 'recordCapacity' },
+  )
+  try {
+    const raw = specConfigObject()
+    const config = configFrom(raw)
+    const rows: string[][] = []
+    const grant = pendingGrant(config)
+    db.commands.length = 0
+    await db.store.create(grant)
+    rows.push(['create (PENDING)', db.commands.join(' + '), capacity])
+    const steps: [string, Parameters<typeof decide>[1], Parameters<typeof decide>[2], Date][] = [
+      ['approve', { type: 'approve' }, bob, at(30)],
+      ['activate', { type: 'activate' }, workflow, at(60)],
+      ['request revocation', { type: 'request-revocation' }, alice, at(120)],
+      ['end (REVOKED)', { type: 'end' }, workflow, at(121)],
+    ]
+    let current = grant
+    for (const [label, event, actor, now] of steps) {
+      db.commands.length = 0
+      current = await db.store.transition(current, decide(current, event, actor, now))
+      rows.push([label, db.commands.join(' + '), capacity])
+    }
+    printTable(['store operation', 'DynamoDB requests', 'capacity consumed'], rows)
+
+    // Round-trip medians: transition (one UpdateItem) and get (one GetItem), 200 each.
+    const transitions: number[] = []
+    const reads: number[] = []
+    for (let i = 0; i < 200; i++) {
+      const fresh = pendingGrant(config)
+      await db.store.create(fresh)
+      let start = performance.now()
+      await db.store.transition(fresh, decide(fresh, { type: 'approve' }, bob, at(10)))
+      transitions.push(performance.now() - start)
+      start = performance.now()
+      await db.store.get(fresh.id)
+      reads.push(performance.now() - start)
+    }
+    console.log(
+      `embedded DynamoDB, median of 200: transition ${median(transitions).toFixed(2)} ms, get ${median(reads).toFixed(2)} ms (ratio ${(median(transitions) / median(reads)).toFixed(2)})`,
+    )
+  } finally {
+    await db.close()
+  }
+}
+
+function policyBuildTime() {
+  const config = configFrom(specConfigObject())
+  const target = config.targets.get('prod-db')
+  if (!target) throw new Error('missing target')
+  const samples: number[] = []
+  for (let round = 0; round < 50; round++) {
+    const start = performance.now()
+    for (let i = 0; i < 1000; i++)
+      buildGrantPolicy(config, target, new Date(Date.UTC(2026, 10, 23, 10, 0, i % 60)))
+    samples.push((performance.now() - start) / 1000)
+  }
+  console.log(
+    `policy build (prod-db, 2 regions), median of 50×1000: ${(median(samples) * 1000).toFixed(1)} µs; at ${isoSeconds(new Date())}`,
+  )
+}
+
+function printTable(header: string[], rows: string[][]) {
+  const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => (row[i] ?? '').length)))
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ')
+  console.log(`\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`)
+  for (const row of rows) console.log(line(row))
+}
+
+console.log(`keyless bench — node ${process.version}`)
+policySizes()
+await storeWrites()
+policyBuildTime()
