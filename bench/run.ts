@@ -29,7 +29,7 @@ function policySizes() {
   for (const regions of [['eu-west-1'], ['eu-west-1', 'us-east-1']]) {
     const raw = specConfigObject()
     raw.regions = regions
-    raw.targets = Object.fromEntries(Object.entries(kinds).map(([name, target], i) => [`t${i}`, target]))
+    raw.targets = Object.fromEntries(Object.entries(kinds).map(([, target], i) => [`t${i}`, target]))
     const config = configFrom(raw)
     Object.keys(kinds).forEach((kind, i) => {
       const target = config.targets.get(`t${i}`)
