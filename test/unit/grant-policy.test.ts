@@ -1,23 +1,13 @@
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
-import { KeylessError } from '../../shared/errors.ts'
 import { grantPolicyFor, INLINE_POLICY_QUOTA, policySize } from '../../shared/policy/grant-policy.ts'
 import { configFrom, specConfig, specConfigObject } from '../kit/config.ts'
+import { refusal } from '../kit/refusal.ts'
 
 const config = specConfig()
 const ROLE = 'arn:aws:iam::111122223333:role/alice-ops'
 const USER = 'arn:aws:iam::111122223333:user/alice'
 const activatedAt = new Date('2026-11-23T10:00:00.750Z')
-
-function refusal(action: () => unknown): { code: string; message: string } {
-  try {
-    action()
-  } catch (error) {
-    if (error instanceof KeylessError) return { code: error.code, message: error.message }
-    throw error
-  }
-  throw new Error('the policy was built')
-}
 
 describe('grantPolicyFor', () => {
   it('builds the SPEC example policy exactly (golden file)', async () => {

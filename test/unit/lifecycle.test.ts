@@ -19,19 +19,9 @@ import {
   T0,
   workflow,
 } from '../kit/grants.ts'
+import { refusal } from '../kit/refusal.ts'
 
 const config = specConfig()
-
-/** The refusal `action` throws: its code and the sentence the user reads. */
-function refusal(action: () => unknown): { code: string; message: string } {
-  try {
-    action()
-  } catch (error) {
-    if (error instanceof KeylessError) return { code: error.code, message: error.message }
-    throw error
-  }
-  throw new Error('the action was allowed')
-}
 
 describe('requesting a grant', () => {
   it('starts PENDING, with its approvers and deadline fixed at request time', () => {
