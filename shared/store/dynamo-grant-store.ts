@@ -84,7 +84,12 @@ export class DynamoGrantStore implements GrantStore {
     }
     const sets = ['#status = :to', '#version = :nextVersion', '#history = list_append(#history, :entry)']
     const removes: string[] = []
-    const changed: Record<string, unknown> = { ...transition.set, ...indexAttributes(next) }
+    // Index attributes are written only where the grant moves into, out of or within an index.
+    const indexesBefore = indexAttributes(current)
+    const indexChanges = Object.entries(indexAttributes(next)).filter(
+      ([name, value]) => indexesBefore[name] !== value,
+    )
+    const changed: Record<string, unknown> = { ...transition.set, ...Object.fromEntries(indexChanges) }
     for (const field of transition.remove) changed[field] = undefined
     Object.entries(changed).forEach(([field, value], index) => {
       names[`#f${index}`] = field
