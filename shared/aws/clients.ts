@@ -1,4 +1,7 @@
-import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb'
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { IAMClient } from '@aws-sdk/client-iam'
+import { SFNClient } from '@aws-sdk/client-sfn'
+import { SSMClient } from '@aws-sdk/client-ssm'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 
 /**
@@ -7,13 +10,32 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
  * the overrides they need, such as the embedded DynamoDB's endpoint.
  */
 
-export type AwsClientOverrides = Pick<
-  DynamoDBClientConfig,
-  'endpoint' | 'region' | 'credentials' | 'maxAttempts'
->
+export interface AwsClientOverrides {
+  endpoint?: string
+  region?: string
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+  maxAttempts?: number
+}
 
 export function createDocumentClient(overrides: AwsClientOverrides = {}): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(new DynamoDBClient(overrides), {
     marshallOptions: { removeUndefinedValues: true },
   })
+}
+
+export const createIamClient = (overrides: AwsClientOverrides = {}): IAMClient => new IAMClient(overrides)
+
+export const createSfnClient = (overrides: AwsClientOverrides = {}): SFNClient => new SFNClient(overrides)
+
+/** Session Manager is regional: one client per region, built on first use and kept. */
+export function ssmClientsByRegion(overrides: AwsClientOverrides = {}): (region: string) => SSMClient {
+  const clients = new Map<string, SSMClient>()
+  return (region) => {
+    let client = clients.get(region)
+    if (!client) {
+      client = new SSMClient({ ...overrides, region })
+      clients.set(region, client)
+    }
+    return client
+  }
 }

@@ -114,6 +114,12 @@ export const grantSchema = z.object({
       approvals: z.array(approvalSchema),
     })
     .optional(),
+  /**
+   * The Step Functions task token of the wait in progress: for a decision while PENDING, for
+   * expiry, extension or revocation while ACTIVE. Whoever changes the grant in a way that ends
+   * the wait sends it back.
+   */
+  taskToken: z.string().optional(),
   history: z.array(historyEntrySchema),
 })
 export type Grant = z.infer<typeof grantSchema>

@@ -113,7 +113,7 @@ export type GrantEvent =
 
 /** Fields a transition may change; identity and the request itself never change. */
 export type GrantChanges = Partial<
-  Pick<Grant, 'approvals' | 'activatedAt' | 'expiresAt' | 'endedAt' | 'revocation' | 'extension'>
+  Pick<Grant, 'approvals' | 'activatedAt' | 'expiresAt' | 'endedAt' | 'revocation' | 'extension' | 'taskToken'>
 >
 
 export interface Transition {
@@ -186,10 +186,14 @@ export function decide(grant: Grant, event: GrantEvent, actor: Actor, now: Date)
       if (grant.revocation) {
         throw new GrantError('INVALID_STATE', `${grant.id} was revoked before its access was attached.`)
       }
-      return move('ACTIVE', 'activated', {
-        activatedAt: at,
-        expiresAt: isoSeconds(addSeconds(at, grant.durationSeconds)),
-      })
+      // The approval wait's token is spent; the expiry wait stores its own.
+      return move(
+        'ACTIVE',
+        'activated',
+        { activatedAt: at, expiresAt: isoSeconds(addSeconds(at, grant.durationSeconds)) },
+        undefined,
+        ['taskToken'],
+      )
     }
     case 'fail-activation': {
       expectSystem(actor, 'fail')
@@ -219,14 +223,14 @@ export function decide(grant: Grant, event: GrantEvent, actor: Actor, now: Date)
     case 'end': {
       if (actor.kind === 'slack') throw notAllowed(grant, 'end')
       expectStatus(grant, ['APPROVED', 'ACTIVE', 'REVOKE_FAILED'], 'end')
-      if (grant.revocation) return move('REVOKED', 'revoked', { endedAt: at })
+      if (grant.revocation) return move('REVOKED', 'revoked', { endedAt: at }, undefined, ['taskToken'])
       if (grant.expiresAt === undefined || now.getTime() < Date.parse(grant.expiresAt)) {
         throw new GrantError(
           'NOT_YET_EXPIRED',
           `${grant.id} has not expired and nobody revoked it; it cannot end yet.`,
         )
       }
-      return move('EXPIRED', 'expired', { endedAt: at })
+      return move('EXPIRED', 'expired', { endedAt: at }, undefined, ['taskToken'])
     }
     case 'fail-revocation': {
       expectSystem(actor, 'fail revocation of')

@@ -15,6 +15,13 @@ export interface GrantStore {
    * update. A lost race throws GrantError CONFLICT; the caller re-reads and decides again.
    */
   transition(current: Grant, transition: Transition): Promise<Grant>
+  /**
+   * Records the workflow's task token on `current` (conditional on its status and version, and
+   * on no revocation having been asked for), so that whoever ends the wait can send it back.
+   * Bumps the version: a decision made on the read before it retries and sees the token.
+   * A lost race throws GrantError CONFLICT.
+   */
+  saveTaskToken(current: Grant, taskToken: string): Promise<Grant>
   /** Newest first. */
   listByRequester(requester: string, options?: { limit?: number }): Promise<Grant[]>
   listActiveByTarget(target: string): Promise<Grant[]>

@@ -154,11 +154,28 @@ export function grantPolicyFor(
 ): GrantPolicy {
   const target = findTarget(config, request.target)
   checkWithinMaximum(target, request.durationSeconds)
-  const principal = parsePrincipalArn(request.principal)
+  return policyUntil(config, target, request.principal, addSeconds(isoSeconds(request.activatedAt), request.durationSeconds))
+}
+
+/**
+ * The policy a grant attaches to its principal, ending at `expiresAt` (its expiry at
+ * activation, or after an approved extension). Refuses like grantPolicyFor, except that the
+ * duration was checked when the grant was requested or extended.
+ */
+export function policyForGrant(
+  config: KeylessConfig,
+  grant: { target: string; principal: string },
+  expiresAt: string,
+): GrantPolicy {
+  return policyUntil(config, findTarget(config, grant.target), grant.principal, new Date(expiresAt))
+}
+
+function policyUntil(config: KeylessConfig, target: TargetConfig, principalArn: string, expiresAt: Date): GrantPolicy {
+  const principal = parsePrincipalArn(principalArn)
   if (!principal) {
     throw new KeylessError(
       'INVALID_PRINCIPAL',
-      `"${request.principal}" is not an IAM role or user ARN, e.g. ${PRINCIPAL_ARN_EXAMPLE}.`,
+      `"${principalArn}" is not an IAM role or user ARN, e.g. ${PRINCIPAL_ARN_EXAMPLE}.`,
     )
   }
   if (principal.account !== config.account || principal.partition !== config.partition) {
@@ -167,7 +184,6 @@ export function grantPolicyFor(
       `${principal.arn} is not in the configured account ${config.account} (${config.partition}); grants attach there.`,
     )
   }
-  const expiresAt = addSeconds(isoSeconds(request.activatedAt), request.durationSeconds)
   const policy = buildGrantPolicy(config, target, expiresAt)
   const size = policySize(policy)
   const quota = INLINE_POLICY_QUOTA[principal.kind]

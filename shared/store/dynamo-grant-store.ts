@@ -123,6 +123,35 @@ export class DynamoGrantStore implements GrantStore {
     return next
   }
 
+  async saveTaskToken(current: Grant, taskToken: string): Promise<Grant> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: grantKey(current.id),
+          UpdateExpression: 'SET #token = :token, #version = :nextVersion',
+          ConditionExpression: '#status = :status AND #version = :version AND attribute_not_exists(#revocation)',
+          ExpressionAttributeNames: {
+            '#token': 'taskToken',
+            '#version': 'version',
+            '#status': 'status',
+            '#revocation': 'revocation',
+          },
+          ExpressionAttributeValues: {
+            ':token': taskToken,
+            ':nextVersion': current.version + 1,
+            ':status': current.status,
+            ':version': current.version,
+          },
+        }),
+      )
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw conflict(current.id)
+      throw error
+    }
+    return { ...current, taskToken, version: current.version + 1 }
+  }
+
   listByRequester(requester: string, options: { limit?: number } = {}): Promise<Grant[]> {
     return this.#query('byRequester', requesterPartition(requester), {
       newestFirst: true,
@@ -185,6 +214,9 @@ export class DynamoGrantStore implements GrantStore {
     return grants
   }
 }
+
+const conflict = (id: string) =>
+  new GrantError('CONFLICT', `${id} changed while this was being decided; look at it again and retry.`)
 
 function toGrant(item: Record<string, unknown>): Grant {
   const fields = Object.fromEntries(Object.entries(item).filter(([name]) => !KEY_ATTRIBUTES.includes(name)))

@@ -15,14 +15,14 @@ export interface SimulatedRequest {
  * the simulator cannot evaluate fails the test rather than counting as a denial.
  */
 export async function simulate(
-  policy: PolicyDocument,
+  policy: PolicyDocument | PolicyDocument[],
   request: SimulatedRequest,
   principal = 'arn:aws:iam::111122223333:role/alice-ops',
 ): Promise<Decision> {
   const account = principal.split(':')[4] ?? ''
   const result = await runSimulation(
     {
-      identityPolicies: [{ name: 'keyless-grant', policy }],
+      identityPolicies: [policy].flat().map((document, index) => ({ name: `policy-${index}`, policy: document })),
       serviceControlPolicies: [],
       resourceControlPolicies: [],
       request: {

@@ -1,0 +1,5 @@
+import { failActivation } from '../../shared/grants/tasks.ts'
+import { taskHandler } from '../runtime/task-handler.ts'
+import { failureTask } from '../runtime/task-inputs.ts'
+
+export const { raw, handler } = taskHandler(failureTask, failActivation)

@@ -1,0 +1,23 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'
+import middy from '@middy/core'
+import type { z } from 'zod'
+import type { TaskDeps } from '../../shared/grants/tasks.ts'
+import { awsDeps, logger } from './aws-deps.ts'
+
+/**
+ * A workflow task as a Lambda function: the state machine's Payload checked against `input`,
+ * then one domain function. `raw` takes its dependencies (what the local runner and the tests
+ * call); `handler` is the deployed function, with AWS dependencies and the logger's context.
+ * Errors keep their names: the state machine's Retry and Catch match on them.
+ */
+export function taskHandler<Schema extends z.ZodType, Output>(
+  input: Schema,
+  run: (deps: TaskDeps, input: z.output<Schema>) => Promise<Output>,
+) {
+  const raw =
+    (deps: TaskDeps) =>
+    (event: unknown): Promise<Output> =>
+      run(deps, input.parse(event))
+  const handler = middy(async (event: unknown) => raw(await awsDeps())(event)).use(injectLambdaContext(logger))
+  return { raw, handler }
+}

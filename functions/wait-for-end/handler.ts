@@ -1,0 +1,5 @@
+import { waitForEnd } from '../../shared/grants/tasks.ts'
+import { taskHandler } from '../runtime/task-handler.ts'
+import { waitTask } from '../runtime/task-inputs.ts'
+
+export const { raw, handler } = taskHandler(waitTask, waitForEnd)

@@ -1,0 +1,115 @@
+import type { IamPrincipal } from '../shared/aws/arn.ts'
+import type { PolicyDocument } from '../shared/policy/grant-policy.ts'
+import {
+  type AccessBackend,
+  AccessBackendError,
+  AccessBackendRetryableError,
+  type ActiveSession,
+  GRANT_POLICY_PREFIX,
+  type TargetInstances,
+} from '../shared/access/backend.ts'
+
+export interface LocalInstance {
+  instanceId: string
+  region: string
+  tags: Record<string, string>
+}
+
+type Operation = keyof AccessBackend
+type Fault = { kind: 'throttle'; times: number } | { kind: 'fail'; message: string }
+
+/**
+ * The local stand-in for IAM and Session Manager that `npm start` and the tests use: it keeps
+ * the policies attached to each principal and the sessions open on each instance, and can be
+ * told to throttle or fail an operation, the way AWS does under load or misconfiguration.
+ */
+export class LocalAccessBackend implements AccessBackend {
+  /** principal ARN → policy name → document */
+  readonly policies = new Map<string, Map<string, PolicyDocument>>()
+  readonly sessions: (ActiveSession & { state: 'Active' | 'Terminated'; principal: string })[] = []
+  readonly instances: LocalInstance[]
+  readonly calls: Operation[] = []
+  readonly #faults = new Map<Operation, Fault>()
+
+  constructor(instances: LocalInstance[] = []) {
+    this.instances = instances
+  }
+
+  /** The next `times` calls of `operation` are throttled (retryable); then it works again. */
+  throttle(operation: Operation, times: number): void {
+    this.#faults.set(operation, { kind: 'throttle', times })
+  }
+
+  /** Every call of `operation` fails for good, until `heal`. */
+  breakOperation(operation: Operation, message: string): void {
+    this.#faults.set(operation, { kind: 'fail', message })
+  }
+
+  heal(operation: Operation): void {
+    this.#faults.delete(operation)
+  }
+
+  /** A session `principal` opened on `instanceId` (what StartSession would record). */
+  openSession(principal: string, instanceId: string): ActiveSession {
+    const instance = this.instances.find((candidate) => candidate.instanceId === instanceId)
+    if (!instance) throw new Error(`no local instance ${instanceId}`)
+    const session = {
+      sessionId: `${principal.split('/').at(-1)}-${(this.sessions.length + 1).toString(16).padStart(17, '0')}`,
+      region: instance.region,
+      target: instanceId,
+      owner: principal,
+      principal,
+      state: 'Active' as const,
+    }
+    this.sessions.push(session)
+    return session
+  }
+
+  policyOf(principal: string, policyName: string): PolicyDocument | undefined {
+    return this.policies.get(principal)?.get(policyName)
+  }
+
+  async attachPolicy(principal: IamPrincipal, policyName: string, policy: PolicyDocument): Promise<void> {
+    this.#enter('attachPolicy')
+    const attached = this.policies.get(principal.arn) ?? new Map<string, PolicyDocument>()
+    attached.set(policyName, structuredClone(policy))
+    this.policies.set(principal.arn, attached)
+  }
+
+  async detachPolicy(principal: IamPrincipal, policyName: string): Promise<void> {
+    this.#enter('detachPolicy')
+    this.policies.get(principal.arn)?.delete(policyName)
+  }
+
+  async listGrantPolicies(principal: IamPrincipal): Promise<string[]> {
+    this.#enter('listGrantPolicies')
+    return [...(this.policies.get(principal.arn)?.keys() ?? [])].filter((name) => name.startsWith(GRANT_POLICY_PREFIX))
+  }
+
+  async listActiveSessions(principal: IamPrincipal, target: TargetInstances): Promise<ActiveSession[]> {
+    this.#enter('listActiveSessions')
+    const tagged = new Set(
+      this.instances
+        .filter((instance) => target.regions.includes(instance.region) && instance.tags[target.tagKey] === target.tagValue)
+        .map((instance) => instance.instanceId),
+    )
+    return this.sessions
+      .filter((session) => session.state === 'Active' && session.principal === principal.arn && tagged.has(session.target))
+      .map(({ sessionId, region, target: instance, owner }) => ({ sessionId, region, target: instance, owner }))
+  }
+
+  async terminateSession(session: ActiveSession): Promise<void> {
+    this.#enter('terminateSession')
+    for (const open of this.sessions) if (open.sessionId === session.sessionId) open.state = 'Terminated'
+  }
+
+  #enter(operation: Operation): void {
+    this.calls.push(operation)
+    const fault = this.#faults.get(operation)
+    if (!fault) return
+    if (fault.kind === 'fail') throw new AccessBackendError(fault.message)
+    if (fault.times <= 1) this.#faults.delete(operation)
+    else fault.times -= 1
+    throw new AccessBackendRetryableError(`${operation} was throttled (local fault injection)`)
+  }
+}

@@ -1,0 +1,146 @@
+import { readFile } from 'node:fs/promises'
+import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions'
+import type { Grant } from '../shared/grants/grant.ts'
+import {
+  startPayload,
+  type WaitEvent,
+  type Workflow,
+  type WorkflowErrorName,
+  WorkflowSignal,
+} from '../shared/workflow/workflow.ts'
+
+export const GRANT_STATE_MACHINE = new URL('../statemachines/grant.asl.json', import.meta.url)
+
+export async function loadStateMachine(file: URL = GRANT_STATE_MACHINE): Promise<StateMachineDefinition> {
+  return JSON.parse(await readFile(file, 'utf8')) as StateMachineDefinition
+}
+
+/** The task code each `${…FunctionArn}` definition substitution names, as a local function of its Payload. */
+export type TaskBindings = Record<string, (payload: unknown) => Promise<unknown>>
+
+export interface ExecutionRecord {
+  grantId: string
+  /** Every state entered, in order: Step Functions bills and counts these as state transitions. */
+  states: string[]
+  /** How many times task code ran (Lambda invocations in AWS), by substitution name. */
+  invocations: Record<string, number>
+  done: Promise<{ status: 'SUCCEEDED' | 'FAILED'; error?: string }>
+}
+
+interface Waiter {
+  resolve: (output: unknown) => void
+  reject: (error: Error) => void
+}
+
+/**
+ * Runs the very grant.asl.json CDK deploys with aws-local-stepfunctions, each Task bound to
+ * the real task code. `.waitForTaskToken` tasks wait for `resume`/`reject` with a token of
+ * their own, as in AWS; other tasks return their result under `Payload`, as Lambda's invoke
+ * integration does, so the definition's paths read the same here and there.
+ */
+export class LocalWorkflow implements Workflow {
+  readonly executions = new Map<string, ExecutionRecord>()
+  readonly #machine: StateMachine
+  readonly #definition: StateMachineDefinition
+  readonly #bindings: TaskBindings
+  readonly #retryIntervalMs: number | undefined
+  readonly #waiters = new Map<string, Waiter>()
+  #tokens = 0
+
+  constructor(definition: StateMachineDefinition, bindings: TaskBindings, options: { retryIntervalMs?: number } = {}) {
+    this.#definition = definition
+    this.#machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } })
+    this.#bindings = bindings
+    this.#retryIntervalMs = options.retryIntervalMs
+  }
+
+  async start(grant: Grant, now: Date): Promise<void> {
+    if (this.executions.has(grant.id)) return // the execution name is the grant id: a second start is a no-op
+    const record: ExecutionRecord = {
+      grantId: grant.id,
+      states: [],
+      invocations: {},
+      done: Promise.resolve({ status: 'SUCCEEDED' }),
+    }
+    const execution = this.#machine.run(
+      { Payload: { ...startPayload(grant, now) } },
+      {
+        overrides: {
+          taskResourceLocalHandlers: this.#handlersFor(grant.id, record),
+          ...(this.#retryIntervalMs === undefined ? {} : { retryIntervalOverrides: this.#retryOverrides() }),
+        },
+        context: { Execution: { Name: grant.id, StartTime: now.toISOString() }, Task: { Token: grant.id } },
+      },
+    )
+    record.done = execution.result.then(
+      () => ({ status: 'SUCCEEDED' as const }),
+      (error: Error) => ({ status: 'FAILED' as const, error: error.message }),
+    )
+    void collectStates(execution.eventLogs, record.states)
+    this.executions.set(grant.id, record)
+  }
+
+  async resume(taskToken: string, output: { grantId: string; event?: WaitEvent }): Promise<void> {
+    const waiter = this.#waiters.get(taskToken)
+    this.#waiters.delete(taskToken)
+    waiter?.resolve(output) // a token nobody waits on any more is ignored, as AWS does
+  }
+
+  async reject(taskToken: string, error: WorkflowErrorName, cause: string): Promise<void> {
+    const waiter = this.#waiters.get(taskToken)
+    this.#waiters.delete(taskToken)
+    waiter?.reject(new WorkflowSignal(error, cause))
+  }
+
+  #handlersFor(grantId: string, record: ExecutionRecord): LocalHandlers {
+    const handlers: LocalHandlers = {}
+    for (const [stateName, state] of Object.entries(this.#definition.States)) {
+      if (state.Type !== 'Task') continue
+      const { Resource: resource, Parameters: parameters } = state as {
+        Resource: string
+        Parameters?: { FunctionName?: string }
+      }
+      const name = /^\$\{(\w+)\}$/.exec(parameters?.FunctionName ?? '')?.[1]
+      const binding = name ? this.#bindings[name] : undefined
+      if (!name || !binding) throw new Error(`state "${stateName}" has no local binding for ${parameters?.FunctionName}`)
+      const invoke = (payload: unknown) => {
+        record.invocations[name] = (record.invocations[name] ?? 0) + 1
+        return binding(payload)
+      }
+      handlers[stateName] = resource.endsWith('.waitForTaskToken')
+        ? async (input) => {
+            // Each wait gets a token of its own, as in AWS, so a late signal cannot end a later wait.
+            const taskToken = `${grantId}:${++this.#tokens}`
+            const waited = new Promise<unknown>((resolve, reject) => this.#waiters.set(taskToken, { resolve, reject }))
+            try {
+              await invoke({ ...payloadOf(input), taskToken })
+            } catch (error) {
+              this.#waiters.delete(taskToken)
+              throw error
+            }
+            return (await waited) as JsonValue
+          }
+        : async (input) => ({ Payload: ((await invoke(payloadOf(input))) ?? null) as JsonValue, StatusCode: 200 })
+    }
+    return handlers
+  }
+
+  #retryOverrides(): Record<string, number> {
+    return Object.fromEntries(Object.keys(this.#definition.States).map((name) => [name, this.#retryIntervalMs ?? 0]))
+  }
+}
+
+type LocalHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>
+type JsonValue = Parameters<LocalHandlers[string]>[0]
+
+/** A task's Parameters always carry the function's input under Payload (lambda:invoke's shape). */
+function payloadOf(input: JsonValue): Record<string, unknown> {
+  const payload = (input as { Payload?: unknown } | null)?.Payload
+  return typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>) : {}
+}
+
+type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer Event> ? Event : never
+
+async function collectStates(events: AsyncGenerator<EventLog>, states: string[]): Promise<void> {
+  for await (const event of events) if (event.type === 'StateEntered' && 'state' in event) states.push(event.state.name)
+}

@@ -1,0 +1,150 @@
+import {
+  DeleteRolePolicyCommand,
+  DeleteUserPolicyCommand,
+  type IAMClient,
+  ListRolePoliciesCommand,
+  ListUserPoliciesCommand,
+  NoSuchEntityException,
+  PutRolePolicyCommand,
+  PutUserPolicyCommand,
+} from '@aws-sdk/client-iam'
+import {
+  DescribeInstanceInformationCommand,
+  DescribeSessionsCommand,
+  type SSMClient,
+  TerminateSessionCommand,
+} from '@aws-sdk/client-ssm'
+import type { IamPrincipal } from '../aws/arn.ts'
+import type { PolicyDocument } from '../policy/grant-policy.ts'
+import {
+  type AccessBackend,
+  AccessBackendError,
+  AccessBackendRetryableError,
+  type ActiveSession,
+  GRANT_POLICY_PREFIX,
+  type TargetInstances,
+} from './backend.ts'
+
+/**
+ * AccessBackend on IAM and Session Manager. Grants attach as inline policies named
+ * `keyless-<grant id>`: PutRolePolicy for roles, PutUserPolicy for users (whose inline policies
+ * share 2,048 characters; the policy builder refuses a grant that cannot fit on its own, and a
+ * user whose other inline policies leave too little room fails activation with IAM's reason).
+ */
+export class AwsAccessBackend implements AccessBackend {
+  readonly #iam: IAMClient
+  readonly #ssm: (region: string) => SSMClient
+
+  constructor(iam: IAMClient, ssm: (region: string) => SSMClient) {
+    this.#iam = iam
+    this.#ssm = ssm
+  }
+
+  async attachPolicy(principal: IamPrincipal, policyName: string, policy: PolicyDocument): Promise<void> {
+    const document = JSON.stringify(policy)
+    await call(`attach ${policyName} to ${principal.arn}`, () =>
+      principal.kind === 'role'
+        ? this.#iam.send(
+            new PutRolePolicyCommand({ RoleName: principal.name, PolicyName: policyName, PolicyDocument: document }),
+          )
+        : this.#iam.send(
+            new PutUserPolicyCommand({ UserName: principal.name, PolicyName: policyName, PolicyDocument: document }),
+          ),
+    )
+  }
+
+  async detachPolicy(principal: IamPrincipal, policyName: string): Promise<void> {
+    try {
+      await call(`remove ${policyName} from ${principal.arn}`, () =>
+        principal.kind === 'role'
+          ? this.#iam.send(new DeleteRolePolicyCommand({ RoleName: principal.name, PolicyName: policyName }))
+          : this.#iam.send(new DeleteUserPolicyCommand({ UserName: principal.name, PolicyName: policyName })),
+      )
+    } catch (error) {
+      // Already gone is what detaching wants.
+      if ((error as Error).cause instanceof NoSuchEntityException) return
+      throw error
+    }
+  }
+
+  async listGrantPolicies(principal: IamPrincipal): Promise<string[]> {
+    const names: string[] = []
+    let marker: string | undefined
+    do {
+      const page = await call(`list the inline policies of ${principal.arn}`, () =>
+        principal.kind === 'role'
+          ? this.#iam.send(new ListRolePoliciesCommand({ RoleName: principal.name, Marker: marker }))
+          : this.#iam.send(new ListUserPoliciesCommand({ UserName: principal.name, Marker: marker })),
+      )
+      names.push(...(page.PolicyNames ?? []).filter((name) => name.startsWith(GRANT_POLICY_PREFIX)))
+      marker = page.IsTruncated ? page.Marker : undefined
+    } while (marker)
+    return names
+  }
+
+  async listActiveSessions(principal: IamPrincipal, target: TargetInstances): Promise<ActiveSession[]> {
+    const sessions: ActiveSession[] = []
+    for (const region of target.regions) {
+      const ssm = this.#ssm(region)
+      const instances = new Set<string>()
+      let next: string | undefined
+      do {
+        const page = await call(`list the instances tagged ${target.tagKey}=${target.tagValue} in ${region}`, () =>
+          ssm.send(
+            new DescribeInstanceInformationCommand({
+              Filters: [{ Key: `tag:${target.tagKey}`, Values: [target.tagValue] }],
+              NextToken: next,
+            }),
+          ),
+        )
+        for (const info of page.InstanceInformationList ?? []) if (info.InstanceId) instances.add(info.InstanceId)
+        next = page.NextToken
+      } while (next)
+      if (instances.size === 0) continue
+      // DescribeSessions filters by one owner ARN, but a role's sessions are owned by its
+      // assumed-role sessions; list the region's active sessions and match owner and target here.
+      next = undefined
+      do {
+        const page = await call(`list active sessions in ${region}`, () =>
+          ssm.send(new DescribeSessionsCommand({ State: 'Active', NextToken: next })),
+        )
+        for (const session of page.Sessions ?? []) {
+          if (session.SessionId && session.Target && instances.has(session.Target) && ownedBy(session.Owner, principal)) {
+            sessions.push({ sessionId: session.SessionId, region, target: session.Target, owner: session.Owner ?? '' })
+          }
+        }
+        next = page.NextToken
+      } while (next)
+    }
+    return sessions
+  }
+
+  async terminateSession(session: ActiveSession): Promise<void> {
+    await call(`terminate session ${session.sessionId}`, () =>
+      this.#ssm(session.region).send(new TerminateSessionCommand({ SessionId: session.sessionId })),
+    )
+  }
+}
+
+/** A session belongs to a role when an assumed-role session of that role owns it; to a user when the user does. */
+export function ownedBy(owner: string | undefined, principal: IamPrincipal): boolean {
+  if (!owner) return false
+  if (principal.kind === 'user') return owner === principal.arn
+  return owner.startsWith(`arn:${principal.partition}:sts::${principal.account}:assumed-role/${principal.name}/`)
+}
+
+/** Runs one AWS call, turning its failure into a retryable error or a clear, final one. */
+async function call<T>(what: string, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send()
+  } catch (error) {
+    const failure = error as Error & { $retryable?: unknown; $fault?: string; $metadata?: { httpStatusCode?: number } }
+    const status = failure.$metadata?.httpStatusCode ?? 0
+    if (failure.$retryable || failure.$fault === 'server' || status >= 500 || /Throttl|TooManyRequests/.test(failure.name)) {
+      throw new AccessBackendRetryableError(`${what}: ${failure.name}: ${failure.message}`, { cause: error })
+    }
+    const final = new AccessBackendError(`could not ${what}: ${failure.name}: ${failure.message}`)
+    final.cause = error
+    throw final
+  }
+}

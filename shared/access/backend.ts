@@ -1,0 +1,56 @@
+import type { IamPrincipal } from '../aws/arn.ts'
+import { KeylessError } from '../errors.ts'
+import type { PolicyDocument } from '../policy/grant-policy.ts'
+
+/** Every policy keyless attaches is named for its grant: one policy per grant, never shared. */
+export const GRANT_POLICY_PREFIX = 'keyless-'
+export const grantPolicyName = (grantId: string): string => `${GRANT_POLICY_PREFIX}${grantId}`
+export const grantIdOfPolicy = (policyName: string): string | undefined =>
+  policyName.startsWith(GRANT_POLICY_PREFIX) ? policyName.slice(GRANT_POLICY_PREFIX.length) : undefined
+
+export interface ActiveSession {
+  sessionId: string
+  region: string
+  /** The instance the session is open on. */
+  target: string
+  owner: string
+}
+
+/** The instances of one target: those whose `tagKey` tag equals `tagValue`, in `regions`. */
+export interface TargetInstances {
+  tagKey: string
+  tagValue: string
+  regions: string[]
+}
+
+/**
+ * The IAM and Session Manager side of a grant, as the workflow needs it. Every method is
+ * idempotent: attaching again overwrites, detaching a missing policy and terminating an ended
+ * session succeed.
+ */
+export interface AccessBackend {
+  attachPolicy(principal: IamPrincipal, policyName: string, policy: PolicyDocument): Promise<void>
+  detachPolicy(principal: IamPrincipal, policyName: string): Promise<void>
+  /** The names of the `keyless-*` inline policies on `principal`. */
+  listGrantPolicies(principal: IamPrincipal): Promise<string[]>
+  /** Active sessions `principal` has open on the target's instances. */
+  listActiveSessions(principal: IamPrincipal, instances: TargetInstances): Promise<ActiveSession[]>
+  terminateSession(session: ActiveSession): Promise<void>
+}
+
+/**
+ * A failure worth retrying (throttling, a 5xx): the workflow retries it with backoff. Its name
+ * is what the state machine's Retry matches on, in AWS and in the local runner alike.
+ */
+export class AccessBackendRetryableError extends Error {
+  override name = 'AccessBackendRetryable'
+}
+
+/** A failure retrying will not fix (access denied, a quota reached), with a reason an operator can act on. */
+export class AccessBackendError extends KeylessError {
+  override name = 'AccessBackendFailed'
+
+  constructor(message: string) {
+    super('ACCESS_BACKEND_FAILED', message)
+  }
+}

@@ -1,0 +1,150 @@
+import { grantIdOfPolicy } from '../access/backend.ts'
+import { parsePrincipalArn } from '../aws/arn.ts'
+import { addSeconds } from '../clock.ts'
+import type { ReconcileFinding } from '../notify/notifier.ts'
+import { GrantError } from './errors.ts'
+import type { Actor, Grant } from './grant.ts'
+import { decide } from './lifecycle.ts'
+import { retryOnConflict } from './service.ts'
+import { endGrant, removeAccess, type TaskDeps } from './tasks.ts'
+
+/**
+ * The safety net under every failure of the workflow: it makes the world match the grants.
+ * - An ACTIVE grant past its expiry (plus a grace for the workflow to do it) loses its access.
+ * - An ACTIVE grant whose revocation was asked for and not carried out loses its access.
+ * - A REVOKE_FAILED grant has its removal retried.
+ * - An APPROVED grant that never became active is failed, and whatever was attached removed.
+ * - A PENDING request past its deadline with no workflow to time it out is timed out.
+ * - A `keyless-*` policy with no live grant behind it is removed.
+ * Every repair is idempotent and every grant change conditional, so two runs at once, or a run
+ * racing the workflow, end in the same state; what it repaired is reported to security.
+ */
+
+export interface ReconcileOptions {
+  /** How long past expiry (or a revocation request) the workflow has before the reconciler steps in. */
+  graceSeconds: number
+  /** How long an APPROVED grant may take to become active. */
+  activationGraceSeconds: number
+}
+
+export const DEFAULT_RECONCILE_OPTIONS: ReconcileOptions = { graceSeconds: 120, activationGraceSeconds: 600 }
+
+const RECONCILER: Actor = { kind: 'system', id: 'reconciler' }
+
+export async function reconcile(
+  deps: Omit<TaskDeps, 'workflow'>,
+  options: ReconcileOptions = DEFAULT_RECONCILE_OPTIONS,
+): Promise<ReconcileFinding[]> {
+  const now = deps.clock.now()
+  const findings: ReconcileFinding[] = []
+  const graceAgo = addSeconds(now, -options.graceSeconds)
+  const handled = new Set<string>()
+  const repair = async (grant: Grant, what: ReconcileFinding['what'], detail: string, fix: () => Promise<void>) => {
+    if (handled.has(grant.id)) return
+    handled.add(grant.id)
+    try {
+      await fix()
+      findings.push({ what, grantId: grant.id, principal: grant.principal, detail })
+    } catch (error) {
+      if (error instanceof GrantError && error.code === 'CONFLICT') return // another run or the workflow got there
+      findings.push({ what: 'repair-failed', grantId: grant.id, principal: grant.principal, detail: `${detail}: ${String(error)}` })
+    }
+  }
+  const revoke = async (grant: Grant) => {
+    await removeAccess(deps, grant)
+    const ended = await endGrant(deps, grant.id, RECONCILER)
+    if (ended.status !== 'EXPIRED' && ended.status !== 'REVOKED') {
+      throw new Error(`${grant.id} is ${ended.status} after its access was removed`)
+    }
+  }
+
+  for (const grant of await deps.store.listDue('ACTIVE', graceAgo)) {
+    await repair(grant, 'expired-access-removed', `expired at ${grant.expiresAt}, still active`, () => revoke(grant))
+  }
+  const farFuture = addSeconds(now, 366 * 24 * 3600)
+  for (const grant of await deps.store.listDue('ACTIVE', farFuture)) {
+    const asked = grant.revocation?.at
+    if (asked && Date.parse(asked) <= graceAgo.getTime()) {
+      await repair(grant, 'expired-access-removed', `revocation asked at ${asked}, not carried out`, () => revoke(grant))
+    }
+  }
+  for (const grant of await deps.store.listDue('REVOKE_FAILED', now)) {
+    await repair(grant, 'revocation-retried', 'removal retried after REVOKE_FAILED', () => revoke(grant))
+  }
+  for (const grant of await deps.store.listDue('APPROVED', addSeconds(now, -options.activationGraceSeconds))) {
+    await repair(grant, 'stuck-activation-failed', `approved at ${lastChange(grant)}, never activated`, async () => {
+      await removeAccess(deps, grant)
+      await retryOnConflict(deps.store, grant.id, async (current) => {
+        if (current.status !== 'APPROVED') return current
+        const event = { type: 'fail-activation' as const, reason: 'not activated in time (reconciler)' }
+        return deps.store.transition(current, decide(current, event, RECONCILER, now))
+      })
+    })
+  }
+  for (const grant of await deps.store.listDue('PENDING', graceAgo)) {
+    await repair(grant, 'stuck-request-timed-out', `undecided since ${grant.decideBy}`, async () => {
+      await retryOnConflict(deps.store, grant.id, async (current) =>
+        current.status === 'PENDING'
+          ? deps.store.transition(current, decide(current, { type: 'time-out' }, RECONCILER, now))
+          : current,
+      )
+    })
+  }
+  findings.push(...(await removeOrphanPolicies(deps, now, options)))
+
+  if (findings.length > 0) {
+    try {
+      await deps.notifier.send({ kind: 'reconciled', findings })
+    } catch (error) {
+      deps.warn('could not report reconciliation', { findings: findings.length, error: String(error) })
+    }
+  }
+  return findings
+}
+
+/**
+ * Every principal keyless might have attached to (the people in the config, and those of live
+ * grants) is checked for `keyless-*` policies whose grant is not live.
+ */
+async function removeOrphanPolicies(
+  deps: Omit<TaskDeps, 'workflow'>,
+  now: Date,
+  options: ReconcileOptions,
+): Promise<ReconcileFinding[]> {
+  const principals = new Set([...deps.config.people.values()].map((person) => person.principal))
+  for (const status of ['ACTIVE', 'APPROVED', 'REVOKE_FAILED'] as const) {
+    for (const grant of await deps.store.listDue(status, addSeconds(now, 366 * 24 * 3600))) principals.add(grant.principal)
+  }
+  const findings: ReconcileFinding[] = []
+  for (const arn of principals) {
+    const principal = parsePrincipalArn(arn)
+    if (!principal) continue
+    for (const policyName of await deps.backend.listGrantPolicies(principal)) {
+      const grantId = grantIdOfPolicy(policyName)
+      const grant = grantId ? await deps.store.get(grantId) : undefined
+      if (grant && isBehindPolicy(grant, now, options)) continue
+      try {
+        await deps.backend.detachPolicy(principal, policyName)
+        findings.push({
+          what: 'orphan-policy-removed',
+          ...(grant ? { grantId: grant.id } : {}),
+          principal: arn,
+          policyName,
+          detail: grant ? `its grant is ${grant.status}` : 'no grant has this id',
+        })
+      } catch (error) {
+        findings.push({ what: 'repair-failed', principal: arn, policyName, detail: `could not remove: ${String(error)}` })
+      }
+    }
+  }
+  return findings
+}
+
+/** A policy is legitimately attached while its grant is active, being activated, or awaiting an operator. */
+function isBehindPolicy(grant: Grant, now: Date, options: ReconcileOptions): boolean {
+  if (grant.status === 'ACTIVE' || grant.status === 'REVOKE_FAILED') return true
+  // Attaching happens just before the grant is marked ACTIVE: leave a fresh APPROVED grant to the workflow.
+  return grant.status === 'APPROVED' && Date.parse(lastChange(grant)) > addSeconds(now, -options.activationGraceSeconds).getTime()
+}
+
+const lastChange = (grant: Grant): string => grant.history.at(-1)?.at ?? grant.requestedAt

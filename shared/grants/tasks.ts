@@ -1,0 +1,213 @@
+import { type AccessBackend, grantPolicyName } from '../access/backend.ts'
+import { connectionInstructions } from '../access/instructions.ts'
+import { type IamPrincipal, parsePrincipalArn } from '../aws/arn.ts'
+import { type Clock, isoSeconds } from '../clock.ts'
+import { findTarget } from '../config/lookup.ts'
+import type { KeylessConfig } from '../config/schema.ts'
+import { KeylessError } from '../errors.ts'
+import type { Notice, Notifier } from '../notify/notifier.ts'
+import { policyForGrant } from '../policy/grant-policy.ts'
+import {
+  secondsUntil,
+  type WorkflowCallbacks,
+  type WorkflowPayload,
+  WorkflowSignal,
+} from '../workflow/workflow.ts'
+import type { Actor, Grant } from './grant.ts'
+import { decide, type GrantEvent } from './lifecycle.ts'
+import { loadGrant, retryOnConflict } from './service.ts'
+import type { GrantStore } from './store.ts'
+
+/**
+ * What each task of the grant workflow does (statemachines/grant.asl.json). Each is one
+ * idempotent action on one grant: a retried task finds the work done and carries on. The
+ * state machine owns time, waiting and retries; these functions own what is true.
+ */
+
+export interface TaskDeps {
+  config: KeylessConfig
+  store: GrantStore
+  backend: AccessBackend
+  notifier: Notifier
+  workflow: WorkflowCallbacks
+  clock: Clock
+  /** Where a failure that must not stop the work (a notification) is reported. */
+  warn: (message: string, details: Record<string, unknown>) => void
+}
+
+const WORKFLOW: Actor = { kind: 'system', id: 'workflow' }
+
+/** Ask for approval: stores the wait's token on the grant, then asks its approvers. */
+export async function askForApproval(deps: TaskDeps, input: { grantId: string; taskToken: string }): Promise<void> {
+  const grant = await retryOnConflict(deps.store, input.grantId, async (current) => {
+    if (current.status !== 'PENDING') return current
+    return deps.store.saveTaskToken(current, input.taskToken)
+  })
+  // Decided before the token was stored (a retried task): end the wait the way it was decided.
+  if (grant.status === 'APPROVED') return deps.workflow.resume(input.taskToken, { grantId: grant.id })
+  if (grant.status !== 'PENDING') {
+    return deps.workflow.reject(input.taskToken, 'RequestClosed', `the request ${grant.status.toLowerCase()}`)
+  }
+  await tell(deps, { kind: 'approval-requested', grant })
+}
+
+/** The approval wait timed out: the request ends TIMED_OUT, unless a decision beat the clock. */
+export async function timeOutRequest(deps: TaskDeps, input: { grantId: string }): Promise<void> {
+  const grant = await retryOnConflict(deps.store, input.grantId, async (current) => {
+    if (current.status !== 'PENDING') return current
+    // The task's timeout fires at or after the deadline; the clock may lag it by a moment.
+    const now = laterOf(deps.clock.now(), current.decideBy)
+    return deps.store.transition(current, decide(current, { type: 'time-out' }, WORKFLOW, now))
+  })
+  if (grant.status === 'APPROVED') {
+    throw new WorkflowSignal('GrantApproved', `${grant.id} was approved as its request timed out`)
+  }
+  if (grant.status === 'TIMED_OUT') await tell(deps, { kind: 'request-closed', grant, reason: 'no decision in time' })
+}
+
+/**
+ * Attach access: attaches the grant's policy, then marks it ACTIVE with the same instant as
+ * the policy's start, so the policy's expiry and the grant's agree to the second.
+ */
+export async function attachAccess(deps: TaskDeps, input: { grantId: string }): Promise<WorkflowPayload> {
+  const grant = await retryOnConflict(deps.store, input.grantId, async (current) => {
+    if (current.status === 'ACTIVE' && !current.revocation) return current // a retry after success
+    if (current.status !== 'APPROVED' || current.revocation) {
+      throw new WorkflowSignal('GrantRevoked', `${current.id} is ${current.status.toLowerCase()}${current.revocation ? ' and revoked' : ''}`)
+    }
+    const transition = decide(current, { type: 'activate' }, WORKFLOW, deps.clock.now())
+    const expiresAt = transition.set.expiresAt ?? ''
+    const { policy, principal } = policyForGrant(deps.config, current, expiresAt)
+    await deps.backend.attachPolicy(principal, grantPolicyName(current.id), policy)
+    return deps.store.transition(current, transition)
+  })
+  const expiresAt = grant.expiresAt ?? ''
+  const target = findTarget(deps.config, grant.target)
+  await tell(deps, {
+    kind: 'access-active',
+    grant,
+    instructions: connectionInstructions(target, deps.config.regions[0] ?? deps.config.region, expiresAt),
+  })
+  return waitPayload(deps, grant)
+}
+
+/**
+ * Wait for expiry, extension or revoke: stores the wait's token so a revoke or an approved
+ * extension can end it. Whatever already happened ends it at once.
+ */
+export async function waitForEnd(
+  deps: TaskDeps,
+  input: { grantId: string; taskToken: string; expiresAt?: string },
+): Promise<void> {
+  let event: 'revoke' | 'extend' | undefined
+  await retryOnConflict(deps.store, input.grantId, async (current) => {
+    event = undefined
+    if (current.status !== 'ACTIVE' || current.revocation) event = 'revoke'
+    else if (current.expiresAt !== input.expiresAt) event = 'extend'
+    else return deps.store.saveTaskToken(current, input.taskToken)
+    return current
+  })
+  if (event) await deps.workflow.resume(input.taskToken, { grantId: input.grantId, event })
+}
+
+/** Extend access: replaces the policy with one ending at the grant's new expiry. */
+export async function extendAccess(deps: TaskDeps, input: { grantId: string }): Promise<WorkflowPayload> {
+  const grant = await loadGrant(deps.store, input.grantId)
+  if (grant.status !== 'ACTIVE' || grant.revocation || !grant.expiresAt) {
+    throw new WorkflowSignal('GrantRevoked', `${grant.id} is no longer active`)
+  }
+  const { policy, principal } = policyForGrant(deps.config, grant, grant.expiresAt)
+  await deps.backend.attachPolicy(principal, grantPolicyName(grant.id), policy)
+  await tell(deps, { kind: 'access-extended', grant })
+  return waitPayload(deps, grant)
+}
+
+/**
+ * Revoke access: removes the policy, ends the principal's live sessions on the target (a
+ * removed policy does not end an open session), then marks the grant EXPIRED or REVOKED.
+ */
+export async function revokeAccess(
+  deps: TaskDeps,
+  input: { grantId: string; actor?: Actor },
+): Promise<{ grantId: string; status: Grant['status']; sessionsTerminated: number }> {
+  const before = await loadGrant(deps.store, input.grantId)
+  const sessionsTerminated = await removeAccess(deps, before)
+  const grant = await endGrant(deps, before.id, input.actor ?? WORKFLOW)
+  if (grant.status === 'EXPIRED' || grant.status === 'REVOKED') {
+    await tell(deps, { kind: 'access-ended', grant, sessionsTerminated })
+  }
+  return { grantId: grant.id, status: grant.status, sessionsTerminated }
+}
+
+/** Activation failed for good: removes whatever was attached and marks the grant FAILED. */
+export async function failActivation(deps: TaskDeps, input: { grantId: string; reason: string }): Promise<void> {
+  const before = await loadGrant(deps.store, input.grantId)
+  try {
+    await removeAccess(deps, before)
+  } catch (error) {
+    // The reconciler removes a policy left behind by a FAILED grant.
+    deps.warn('could not remove access after a failed activation', { grantId: before.id, error: String(error) })
+  }
+  const grant = await retryOnConflict(deps.store, input.grantId, async (current) => {
+    if (current.status !== 'APPROVED') return current
+    const event: GrantEvent = { type: 'fail-activation', reason: input.reason }
+    return deps.store.transition(current, decide(current, event, WORKFLOW, deps.clock.now()))
+  })
+  if (grant.status === 'FAILED') await tell(deps, { kind: 'request-closed', grant, reason: input.reason })
+}
+
+/** Revocation failed for good: marks REVOKE_FAILED and alerts the security channel. */
+export async function markRevocationFailed(deps: TaskDeps, input: { grantId: string; reason: string }): Promise<void> {
+  const grant = await retryOnConflict(deps.store, input.grantId, async (current) => {
+    if (!['APPROVED', 'ACTIVE', 'REVOKE_FAILED'].includes(current.status)) return current
+    const event: GrantEvent = { type: 'fail-revocation', reason: input.reason }
+    return deps.store.transition(current, decide(current, event, WORKFLOW, deps.clock.now()))
+  })
+  await tell(deps, { kind: 'revocation-failed', grant, reason: input.reason })
+}
+
+/** Detaches the grant's policy and terminates its principal's sessions on the target; returns how many. */
+export async function removeAccess(deps: Pick<TaskDeps, 'config' | 'backend'>, grant: Grant): Promise<number> {
+  const principal = principalOf(grant)
+  await deps.backend.detachPolicy(principal, grantPolicyName(grant.id))
+  const target = deps.config.targets.get(grant.target)
+  const instances = target
+    ? { tagKey: target.tagKey, tagValue: target.tagValue, regions: deps.config.regions }
+    : undefined
+  if (!instances) return 0
+  const sessions = await deps.backend.listActiveSessions(principal, instances)
+  for (const session of sessions) await deps.backend.terminateSession(session)
+  return sessions.length
+}
+
+/** Ends a grant whose access was removed: REVOKED if revocation was asked for, else EXPIRED. */
+export async function endGrant(deps: Pick<TaskDeps, 'store' | 'clock'>, grantId: string, actor: Actor): Promise<Grant> {
+  return retryOnConflict(deps.store, grantId, async (current) => {
+    if (!['APPROVED', 'ACTIVE', 'REVOKE_FAILED'].includes(current.status)) return current // already ended
+    // The expiry wait's timeout fires at or after expiry; the clock may lag it by a moment.
+    const now = current.revocation || !current.expiresAt ? deps.clock.now() : laterOf(deps.clock.now(), current.expiresAt)
+    return deps.store.transition(current, decide(current, { type: 'end' }, actor, now))
+  })
+}
+
+function waitPayload(deps: Pick<TaskDeps, 'clock'>, grant: Grant): WorkflowPayload {
+  const expiresAt = grant.expiresAt ?? isoSeconds(deps.clock.now())
+  return { grantId: grant.id, expiresAt, timeoutSeconds: secondsUntil(expiresAt, deps.clock.now()) }
+}
+
+export function principalOf(grant: Grant): IamPrincipal {
+  const principal = parsePrincipalArn(grant.principal)
+  if (!principal) throw new KeylessError('INVALID_PRINCIPAL', `${grant.id} names no IAM principal: ${grant.principal}`)
+  return principal
+}
+
+/** Notifications never stop access from being granted or removed: a failure is logged and passed over. */
+async function tell(deps: Pick<TaskDeps, 'notifier' | 'warn'>, notice: Notice): Promise<void> {
+  try {
+    await deps.notifier.send(notice)
+  } catch (error) {
+    deps.warn('notification failed', { kind: notice.kind, error: String(error) })
+  }
+}
+
+const laterOf = (now: Date, instant: string): Date => new Date(Math.max(now.getTime(), Date.parse(instant)))

@@ -1,0 +1,40 @@
+import type { Grant } from '../grants/grant.ts'
+
+/**
+ * What keyless tells people, as data. The Slack notifier turns each notice into messages (DMs
+ * to the requester and approvers, the approval channel, the security channel); building a
+ * message is separate from sending it, and no notice is ever required for access to end.
+ */
+export type Notice =
+  /** A request waits for a decision: to its approvers (and the approval channel). */
+  | { kind: 'approval-requested'; grant: Grant }
+  /** Access is attached: to the requester, with how to connect, and to the approvers. */
+  | { kind: 'access-active'; grant: Grant; instructions: string[] }
+  /** An extension was attached: to the requester and the approvers. */
+  | { kind: 'access-extended'; grant: Grant }
+  /** Access was removed (EXPIRED or REVOKED): to the requester and the approvers. */
+  | { kind: 'access-ended'; grant: Grant; sessionsTerminated: number }
+  /** A request ended without access (DENIED, TIMED_OUT, CANCELLED, FAILED): to the requester. */
+  | { kind: 'request-closed'; grant: Grant; reason?: string }
+  /** Security channel: removing access failed for good; an operator must look. */
+  | { kind: 'revocation-failed'; grant: Grant; reason: string }
+  /** Security channel: the reconciler found the world out of step with the grants and repaired it. */
+  | { kind: 'reconciled'; findings: ReconcileFinding[] }
+
+export interface ReconcileFinding {
+  what:
+    | 'expired-access-removed'
+    | 'orphan-policy-removed'
+    | 'stuck-activation-failed'
+    | 'stuck-request-timed-out'
+    | 'revocation-retried'
+    | 'repair-failed'
+  grantId?: string
+  principal: string
+  policyName?: string
+  detail: string
+}
+
+export interface Notifier {
+  send(notice: Notice): Promise<void>
+}

@@ -1,0 +1,82 @@
+import { LocalAccessBackend } from '../../local/access-backend.ts'
+import { createLocalControlPlane, type LocalControlPlaneParts } from '../../local/control-plane.ts'
+import { systemClock } from '../../shared/clock.ts'
+import type { KeylessConfig } from '../../shared/config/schema.ts'
+import type { Grant, GrantStatus } from '../../shared/grants/grant.ts'
+import { configFrom, specConfigObject } from './config.ts'
+import { type EmbeddedDynamo, startEmbeddedDynamo } from './dynamo.ts'
+import { RecordingNotifier } from './notifier.ts'
+
+export const ALICE = 'arn:aws:iam::111122223333:role/alice-ops'
+export const BOB = 'arn:aws:iam::111122223333:role/bob-ops'
+
+/**
+ * The SPEC config with durations a test can wait out: prod-db approved by a person within
+ * `approvalTimeout`, dev-web auto-approved.
+ */
+export function workflowConfig(approvalTimeout = '30s'): KeylessConfig {
+  const raw = specConfigObject()
+  raw.defaults.approvalTimeout = approvalTimeout
+  raw.people.U0BOB = { principal: BOB }
+  return configFrom(raw)
+}
+
+/** The local instances: two tagged prod-db (one per region), one dev-web. */
+export const INSTANCES = [
+  { instanceId: 'i-0prod0000000000001', region: 'eu-west-1', tags: { 'access-target': 'prod-db' } },
+  { instanceId: 'i-0prod0000000000002', region: 'us-east-1', tags: { 'access-target': 'prod-db' } },
+  { instanceId: 'i-0web00000000000001', region: 'eu-west-1', tags: { 'access-target': 'dev-web' } },
+]
+
+let tables = 0
+
+/** The grant workflow on this machine: embedded DynamoDB, local runner, local IAM/SSM stand-in, real time. */
+export async function startPlane(
+  config = workflowConfig(),
+  extra: Pick<LocalControlPlaneParts, 'intercept'> = {},
+  db?: EmbeddedDynamo,
+) {
+  const dynamo = db ?? (await startEmbeddedDynamo(`grants-${++tables}`))
+  const backend = new LocalAccessBackend(INSTANCES)
+  const notifier = new RecordingNotifier()
+  const warnings: string[] = []
+  const plane = await createLocalControlPlane({
+    config,
+    store: dynamo.store,
+    backend,
+    notifier,
+    clock: systemClock,
+    warn: (message) => warnings.push(message),
+    retryIntervalMs: 5,
+    ...extra,
+  })
+  /** Polls the store (every 5 ms, at most `timeoutMs`) until the grant satisfies `check`. */
+  const until = async (grantId: string, check: (grant: Grant) => boolean, timeoutMs = 5000): Promise<Grant> => {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const grant = await dynamo.store.get(grantId)
+      if (grant && check(grant)) return grant
+      if (Date.now() > deadline) throw new Error(`${grantId} did not get there in ${timeoutMs} ms: ${grant?.status}`)
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+  }
+  return {
+    ...plane,
+    db: dynamo,
+    backend,
+    notifier,
+    warnings,
+    until,
+    untilStatus: (grantId: string, status: GrantStatus, timeoutMs?: number) =>
+      until(grantId, (grant) => grant.status === status, timeoutMs),
+    /** The execution's end, once it has one. */
+    finished: async (grantId: string) => {
+      const execution = plane.workflow.executions.get(grantId)
+      if (!execution) throw new Error(`no execution for ${grantId}`)
+      return { ...(await execution.done), states: execution.states, invocations: execution.invocations }
+    },
+    close: () => (db ? Promise.resolve() : dynamo.close()),
+  }
+}
+
+export type Plane = Awaited<ReturnType<typeof startPlane>>
