@@ -72,11 +72,13 @@ export class LocalWorkflow implements Workflow {
         context: { Execution: { Name: grant.id, StartTime: now.toISOString() }, Task: { Token: grant.id } },
       },
     )
-    record.done = execution.result.then(
+    const outcome = execution.result.then(
       () => ({ status: 'SUCCEEDED' as const }),
       (error: Error) => ({ status: 'FAILED' as const, error: error.message }),
     )
-    void collectStates(execution.eventLogs, record.states)
+    // The event log is read alongside; the record is done once both the run and its log are.
+    const logged = collectStates(execution.eventLogs, record.states)
+    record.done = Promise.all([outcome, logged]).then(([result]) => result)
     this.executions.set(grant.id, record)
   }
 

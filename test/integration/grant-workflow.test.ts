@@ -88,4 +88,192 @@ describe('the grant workflow (statemachines/grant.asl.json in the local runner)'
     )
     expect(ended?.history.map((entry) => entry.action)).toEqual(['requested', 'approved', 'activated', 'expired'])
   })
+
+  it('ends a denied request without ever attaching access', async () => {
+    const plane = await startPlane(workflowConfig(), {}, db)
+    const { grant } = await submitRequest(plane.control, request())
+    await plane.until(grant.id, (current) => current.taskToken !== undefined)
+    await denyRequest(plane.control, grant.id, manager, 'not during the freeze')
+    const outcome = await plane.finished(grant.id)
+    expect(outcome).toMatchObject({ status: 'SUCCEEDED', states: ['Needs approval?', 'Ask for approval', 'Request closed'] })
+    expect((await db.store.get(grant.id))?.status).toBe('DENIED')
+    expect(plane.backend.calls).not.toContain('attachPolicy')
+  })
+
+  it('ends a cancelled request the same way', async () => {
+    const plane = await startPlane(workflowConfig(), {}, db)
+    const { grant } = await submitRequest(plane.control, request())
+    await plane.until(grant.id, (current) => current.taskToken !== undefined)
+    await cancelRequest(plane.control, grant.id, alice)
+    expect((await plane.finished(grant.id)).states.at(-1)).toBe('Request closed')
+    expect((await db.store.get(grant.id))?.status).toBe('CANCELLED')
+  })
+
+  it('times out an undecided request at its deadline', async () => {
+    const plane = await startPlane(workflowConfig('1s'), {}, db)
+    const { grant } = await submitRequest(plane.control, request())
+    const outcome = await plane.finished(grant.id)
+    expect(outcome).toMatchObject({
+      status: 'SUCCEEDED',
+      states: ['Needs approval?', 'Ask for approval', 'Time out request', 'Request closed'],
+    })
+    expect((await db.store.get(grant.id))?.status).toBe('TIMED_OUT')
+    expect(plane.notifier.kinds(grant.id)).toEqual(['approval-requested', 'request-closed'])
+  })
+
+  it('attaches access at once for an auto-approved target, and for break-glass', async () => {
+    const plane = await startPlane(workflowConfig(), {}, db)
+    const auto = (await submitRequest(plane.control, request({ target: 'dev-web' }))).grant
+    const glass = (await submitRequest(plane.control, request({ breakGlass: true }))).grant
+    await plane.untilStatus(auto.id, 'ACTIVE')
+    await plane.untilStatus(glass.id, 'ACTIVE')
+    for (const grant of [auto, glass]) {
+      await revokeGrant(plane.control, grant.id, alice)
+      expect((await plane.finished(grant.id)).states).toEqual([
+        'Needs approval?',
+        'Attach access',
+        'Wait for expiry, extension or revoke',
+        'Extension or revoke?',
+        'Revoke access',
+        'Access ended',
+      ])
+    }
+  })
+
+  it('revokes early within moments of the revoke, and terminates the live sessions on the target', async () => {
+    const plane = await startPlane(workflowConfig(), {}, db)
+    const { grant } = await submitRequest(plane.control, request({ breakGlass: true }))
+    await plane.until(grant.id, (current) => current.status === 'ACTIVE' && current.taskToken !== undefined)
+    const onProd = plane.backend.openSession(ALICE, 'i-0prod0000000000001')
+    const onProdElsewhere = plane.backend.openSession(ALICE, 'i-0prod0000000000002')
+    const onWeb = plane.backend.openSession(ALICE, 'i-0web00000000000001')
+    const bobs = plane.backend.openSession(BOB, 'i-0prod0000000000001')
+
+    const revokedAt = Date.now()
+    await revokeGrant(plane.control, grant.id, alice, "I'm done")
+    const ended = await plane.untilStatus(grant.id, 'REVOKED')
+    expect(Date.now() - revokedAt).toBeLessThan(3000)
+    expect(ended.revocation).toMatchObject({ by: alice, reason: "I'm done" })
+    const state = (id: string) => plane.backend.sessions.find((session) => session.sessionId === id)?.state
+    expect(state(onProd.sessionId)).toBe('Terminated')
+    expect(state(onProdElsewhere.sessionId)).toBe('Terminated')
+    expect(state(onWeb.sessionId)).toBe('Active') // another target's session is another grant's business
+    expect(state(bobs.sessionId)).toBe('Active')
+    const endNotice = plane.notifier.notices.find((notice) => notice.kind === 'access-ended')
+    expect(endNotice).toMatchObject({ kind: 'access-ended', sessionsTerminated: 2 })
+  })
+
+  it('revokes a grant revoked while its access is being attached, without activating it', async () => {
+    const plane = await startPlane(workflowConfig(), {
+      intercept: (task, run) =>
+        task === 'AttachAccessFunctionArn'
+          ? async (payload) => {
+              await revokeGrant(plane.control, (payload as { grantId: string }).grantId, alice)
+              return run(payload)
+            }
+          : run,
+    }, db)
+    const { grant } = await submitRequest(plane.control, request({ breakGlass: true }))
+    const outcome = await plane.finished(grant.id)
+    expect(outcome.states).toEqual(['Needs approval?', 'Attach access', 'Revoke access', 'Access ended'])
+    const ended = await db.store.get(grant.id)
+    expect(ended?.status).toBe('REVOKED')
+    expect(ended?.activatedAt).toBeUndefined()
+    expect(plane.backend.calls).not.toContain('attachPolicy')
+  })
+
+  it('extends: replaces the policy with the new expiry and waits again', async () => {
+    const plane = await startPlane(workflowConfig(), {}, db)
+    const { grant } = await submitRequest(plane.control, request({ durationSeconds: 600 }))
+    await plane.until(grant.id, (current) => current.taskToken !== undefined)
+    await approveRequest(plane.control, grant.id, manager)
+    const active = await plane.until(grant.id, (current) => current.status === 'ACTIVE' && current.taskToken !== undefined)
+    await requestExtension(plane.control, grant.id, alice, 900)
+    await approveExtension(plane.control, grant.id, manager)
+    const extended = await plane.until(
+      grant.id,
+      (current) => current.expiresAt !== active.expiresAt && current.taskToken !== undefined && current.taskToken !== active.taskToken,
+    )
+    expect(Date.parse(extended.expiresAt ?? '') - Date.parse(active.expiresAt ?? '')).toBe(900_000)
+    expect(plane.backend.policyOf(ALICE, grantPolicyName(grant.id))?.Statement[0]?.Condition.DateLessThan).toEqual({
+      'aws:CurrentTime': extended.expiresAt,
+    })
+    await revokeGrant(plane.control, grant.id, alice)
+    expect((await plane.finished(grant.id)).states).toEqual([
+      'Needs approval?',
+      'Ask for approval',
+      'Attach access',
+      'Wait for expiry, extension or revoke',
+      'Extension or revoke?',
+      'Extend access',
+      'Wait for expiry, extension or revoke',
+      'Extension or revoke?',
+      'Revoke access',
+      'Access ended',
+    ])
+    expect(plane.notifier.kinds(grant.id)).toContain('access-extended')
+  })
+
+  it('retries throttled attaching and detaching with backoff', async () => {
+    const plane = await startPlane(workflowConfig(), {}, db)
+    plane.backend.throttle('attachPolicy', 3)
+    plane.backend.throttle('detachPolicy', 2)
+    const { grant } = await submitRequest(plane.control, request({ breakGlass: true, durationSeconds: 1 }))
+    const outcome = await plane.finished(grant.id)
+    expect(outcome.status).toBe('SUCCEEDED')
+    expect((await db.store.get(grant.id))?.status).toBe('EXPIRED')
+    expect(plane.backend.calls.filter((call) => call === 'attachPolicy')).toHaveLength(4)
+    expect(plane.backend.calls.filter((call) => call === 'detachPolicy')).toHaveLength(3)
+    expect(outcome.invocations).toMatchObject({ AttachAccessFunctionArn: 4, RevokeAccessFunctionArn: 3 })
+  })
+
+  it('marks REVOKE_FAILED and alerts security when removal fails for good', async () => {
+    const plane = await startPlane(workflowConfig(), {}, db)
+    plane.backend.breakOperation('detachPolicy', 'AccessDenied: iam:DeleteRolePolicy')
+    const { grant } = await submitRequest(plane.control, request({ breakGlass: true, durationSeconds: 1 }))
+    const outcome = await plane.finished(grant.id)
+    expect(outcome).toMatchObject({ status: 'FAILED', error: expect.stringContaining('the grant is REVOKE_FAILED') })
+    expect(outcome.states.slice(-3)).toEqual(['Revoke access', 'Mark revocation failed', 'Revocation failed'])
+    const failed = await db.store.get(grant.id)
+    expect(failed?.status).toBe('REVOKE_FAILED')
+    expect(failed?.history.at(-1)?.detail).toBe('AccessDenied: iam:DeleteRolePolicy')
+    expect(plane.notifier.notices.at(-1)).toMatchObject({
+      kind: 'revocation-failed',
+      reason: 'AccessDenied: iam:DeleteRolePolicy',
+    })
+  })
+
+  it('never lets a failed notification block revocation', async () => {
+    const plane = await startPlane(workflowConfig(), {}, db)
+    plane.notifier.failing = true
+    const { grant } = await submitRequest(plane.control, request({ breakGlass: true, durationSeconds: 1 }))
+    expect((await plane.finished(grant.id)).status).toBe('SUCCEEDED')
+    expect((await db.store.get(grant.id))?.status).toBe('EXPIRED')
+    expect(plane.backend.policyOf(ALICE, grantPolicyName(grant.id))).toBeUndefined()
+    expect(plane.warnings).toContain('notification failed')
+  })
+
+  it('fails activation cleanly when the policy cannot be attached', async () => {
+    const plane = await startPlane(workflowConfig(), {}, db)
+    plane.backend.breakOperation('attachPolicy', 'LimitExceeded: inline policies of alice-ops')
+    const { grant } = await submitRequest(plane.control, request({ breakGlass: true }))
+    const outcome = await plane.finished(grant.id)
+    expect(outcome.states.slice(-3)).toEqual(['Attach access', 'Fail activation', 'Activation failed'])
+    const failed = await db.store.get(grant.id)
+    expect(failed?.status).toBe('FAILED')
+    expect(failed?.history.at(-1)?.detail).toBe('LimitExceeded: inline policies of alice-ops')
+    expect(plane.notifier.kinds(grant.id).at(-1)).toBe('request-closed')
+  })
+
+  it('starts one execution for a replayed request', async () => {
+    const plane = await startPlane(workflowConfig(), {}, db)
+    const same = request()
+    const first = await submitRequest(plane.control, same)
+    const replay = await submitRequest(plane.control, same)
+    expect(replay).toMatchObject({ created: false, grant: { id: first.grant.id } })
+    expect(plane.workflow.executions.size).toBe(1)
+    await cancelRequest(plane.control, first.grant.id, alice)
+    await plane.finished(first.grant.id)
+  })
 })
+
