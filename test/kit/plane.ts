@@ -14,7 +14,7 @@ export const BOB = 'arn:aws:iam::111122223333:role/bob-ops'
  * The SPEC config with durations a test can wait out: prod-db approved by a person within
  * `approvalTimeout`, dev-web auto-approved.
  */
-export function workflowConfig(approvalTimeout = '30s'): KeylessConfig {
+export function workflowConfig(approvalTimeout = '10m'): KeylessConfig {
   const raw = specConfigObject()
   raw.defaults.approvalTimeout = approvalTimeout
   raw.people.U0BOB = { principal: BOB }
