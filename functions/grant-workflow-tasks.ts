@@ -26,7 +26,9 @@ export const GRANT_WORKFLOW_TASKS = {
 export type GrantWorkflowTask = keyof typeof GRANT_WORKFLOW_TASKS
 
 /** Every task bound to its raw handler with `deps`. */
-export function bindGrantWorkflowTasks(deps: TaskDeps): Record<GrantWorkflowTask, (payload: unknown) => Promise<unknown>> {
+export function bindGrantWorkflowTasks(
+  deps: TaskDeps,
+): Record<GrantWorkflowTask, (payload: unknown) => Promise<unknown>> {
   const bound = {} as Record<GrantWorkflowTask, (payload: unknown) => Promise<unknown>>
   for (const [name, task] of Object.entries(GRANT_WORKFLOW_TASKS)) {
     bound[name as GrantWorkflowTask] = task.raw(deps) as (payload: unknown) => Promise<unknown>

@@ -1,5 +1,3 @@
-import type { IamPrincipal } from '../shared/aws/arn.ts'
-import type { PolicyDocument } from '../shared/policy/grant-policy.ts'
 import {
   type AccessBackend,
   AccessBackendError,
@@ -8,6 +6,8 @@ import {
   GRANT_POLICY_PREFIX,
   type TargetInstances,
 } from '../shared/access/backend.ts'
+import type { IamPrincipal } from '../shared/aws/arn.ts'
+import type { PolicyDocument } from '../shared/policy/grant-policy.ts'
 
 export interface LocalInstance {
   instanceId: string
@@ -83,19 +83,32 @@ export class LocalAccessBackend implements AccessBackend {
 
   async listGrantPolicies(principal: IamPrincipal): Promise<string[]> {
     this.#enter('listGrantPolicies')
-    return [...(this.policies.get(principal.arn)?.keys() ?? [])].filter((name) => name.startsWith(GRANT_POLICY_PREFIX))
+    return [...(this.policies.get(principal.arn)?.keys() ?? [])].filter((name) =>
+      name.startsWith(GRANT_POLICY_PREFIX),
+    )
   }
 
   async listActiveSessions(principal: IamPrincipal, target: TargetInstances): Promise<ActiveSession[]> {
     this.#enter('listActiveSessions')
     const tagged = new Set(
       this.instances
-        .filter((instance) => target.regions.includes(instance.region) && instance.tags[target.tagKey] === target.tagValue)
+        .filter(
+          (instance) =>
+            target.regions.includes(instance.region) && instance.tags[target.tagKey] === target.tagValue,
+        )
         .map((instance) => instance.instanceId),
     )
     return this.sessions
-      .filter((session) => session.state === 'Active' && session.principal === principal.arn && tagged.has(session.target))
-      .map(({ sessionId, region, target: instance, owner }) => ({ sessionId, region, target: instance, owner }))
+      .filter(
+        (session) =>
+          session.state === 'Active' && session.principal === principal.arn && tagged.has(session.target),
+      )
+      .map(({ sessionId, region, target: instance, owner }) => ({
+        sessionId,
+        region,
+        target: instance,
+        owner,
+      }))
   }
 
   async terminateSession(session: ActiveSession): Promise<void> {

@@ -18,7 +18,10 @@ export interface LocalControlPlaneParts {
   /** Retry backoff in the local runner; undefined keeps the definition's own intervals. */
   retryIntervalMs?: number
   /** Wraps a task's code, for fault injection in tests (a crash after a side effect). */
-  intercept?: (task: GrantWorkflowTask, run: (payload: unknown) => Promise<unknown>) => (payload: unknown) => Promise<unknown>
+  intercept?: (
+    task: GrantWorkflowTask,
+    run: (payload: unknown) => Promise<unknown>,
+  ) => (payload: unknown) => Promise<unknown>
 }
 
 export interface LocalControlPlane {

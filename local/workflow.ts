@@ -47,7 +47,11 @@ export class LocalWorkflow implements Workflow {
   readonly #waiters = new Map<string, Waiter>()
   #tokens = 0
 
-  constructor(definition: StateMachineDefinition, bindings: TaskBindings, options: { retryIntervalMs?: number } = {}) {
+  constructor(
+    definition: StateMachineDefinition,
+    bindings: TaskBindings,
+    options: { retryIntervalMs?: number } = {},
+  ) {
     this.#definition = definition
     this.#machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } })
     this.#bindings = bindings
@@ -104,7 +108,8 @@ export class LocalWorkflow implements Workflow {
       }
       const name = /^\$\{(\w+)\}$/.exec(parameters?.FunctionName ?? '')?.[1]
       const binding = name ? this.#bindings[name] : undefined
-      if (!name || !binding) throw new Error(`state "${stateName}" has no local binding for ${parameters?.FunctionName}`)
+      if (!name || !binding)
+        throw new Error(`state "${stateName}" has no local binding for ${parameters?.FunctionName}`)
       const invoke = (payload: unknown) => {
         record.invocations[name] = (record.invocations[name] ?? 0) + 1
         return binding(payload)
@@ -113,7 +118,9 @@ export class LocalWorkflow implements Workflow {
         ? async (input) => {
             // Each wait gets a token of its own, as in AWS, so a late signal cannot end a later wait.
             const taskToken = `${grantId}:${++this.#tokens}`
-            const waited = new Promise<unknown>((resolve, reject) => this.#waiters.set(taskToken, { resolve, reject }))
+            const waited = new Promise<unknown>((resolve, reject) =>
+              this.#waiters.set(taskToken, { resolve, reject }),
+            )
             try {
               await invoke({ ...payloadOf(input), taskToken })
             } catch (error) {
@@ -122,13 +129,18 @@ export class LocalWorkflow implements Workflow {
             }
             return (await waited) as JsonValue
           }
-        : async (input) => ({ Payload: ((await invoke(payloadOf(input))) ?? null) as JsonValue, StatusCode: 200 })
+        : async (input) => ({
+            Payload: ((await invoke(payloadOf(input))) ?? null) as JsonValue,
+            StatusCode: 200,
+          })
     }
     return handlers
   }
 
   #retryOverrides(): Record<string, number> {
-    return Object.fromEntries(Object.keys(this.#definition.States).map((name) => [name, this.#retryIntervalMs ?? 0]))
+    return Object.fromEntries(
+      Object.keys(this.#definition.States).map((name) => [name, this.#retryIntervalMs ?? 0]),
+    )
   }
 }
 
@@ -141,8 +153,10 @@ function payloadOf(input: JsonValue): Record<string, unknown> {
   return typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>) : {}
 }
 
-type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer Event> ? Event : never
+type EventLog =
+  ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer Event> ? Event : never
 
 async function collectStates(events: AsyncGenerator<EventLog>, states: string[]): Promise<void> {
-  for await (const event of events) if (event.type === 'StateEntered' && 'state' in event) states.push(event.state.name)
+  for await (const event of events)
+    if (event.type === 'StateEntered' && 'state' in event) states.push(event.state.name)
 }

@@ -1,7 +1,12 @@
 import { Logger } from '@aws-lambda-powertools/logger'
 import { z } from 'zod'
 import { AwsAccessBackend } from '../../shared/access/aws-backend.ts'
-import { createDocumentClient, createIamClient, createSfnClient, ssmClientsByRegion } from '../../shared/aws/clients.ts'
+import {
+  createDocumentClient,
+  createIamClient,
+  createSfnClient,
+  ssmClientsByRegion,
+} from '../../shared/aws/clients.ts'
 import { systemClock } from '../../shared/clock.ts'
 import { loadConfigFile } from '../../shared/config/load.ts'
 import type { TaskDeps } from '../../shared/grants/tasks.ts'

@@ -18,6 +18,8 @@ export function taskHandler<Schema extends z.ZodType, Output>(
     (deps: TaskDeps) =>
     (event: unknown): Promise<Output> =>
       run(deps, input.parse(event))
-  const handler = middy(async (event: unknown) => raw(await awsDeps())(event)).use(injectLambdaContext(logger))
+  const handler = middy(async (event: unknown) => raw(await awsDeps())(event)).use(
+    injectLambdaContext(logger),
+  )
   return { raw, handler }
 }

@@ -45,10 +45,18 @@ export class AwsAccessBackend implements AccessBackend {
     await call(`attach ${policyName} to ${principal.arn}`, () =>
       principal.kind === 'role'
         ? this.#iam.send(
-            new PutRolePolicyCommand({ RoleName: principal.name, PolicyName: policyName, PolicyDocument: document }),
+            new PutRolePolicyCommand({
+              RoleName: principal.name,
+              PolicyName: policyName,
+              PolicyDocument: document,
+            }),
           )
         : this.#iam.send(
-            new PutUserPolicyCommand({ UserName: principal.name, PolicyName: policyName, PolicyDocument: document }),
+            new PutUserPolicyCommand({
+              UserName: principal.name,
+              PolicyName: policyName,
+              PolicyDocument: document,
+            }),
           ),
     )
   }
@@ -89,15 +97,18 @@ export class AwsAccessBackend implements AccessBackend {
       const instances = new Set<string>()
       let next: string | undefined
       do {
-        const page = await call(`list the instances tagged ${target.tagKey}=${target.tagValue} in ${region}`, () =>
-          ssm.send(
-            new DescribeInstanceInformationCommand({
-              Filters: [{ Key: `tag:${target.tagKey}`, Values: [target.tagValue] }],
-              NextToken: next,
-            }),
-          ),
+        const page = await call(
+          `list the instances tagged ${target.tagKey}=${target.tagValue} in ${region}`,
+          () =>
+            ssm.send(
+              new DescribeInstanceInformationCommand({
+                Filters: [{ Key: `tag:${target.tagKey}`, Values: [target.tagValue] }],
+                NextToken: next,
+              }),
+            ),
         )
-        for (const info of page.InstanceInformationList ?? []) if (info.InstanceId) instances.add(info.InstanceId)
+        for (const info of page.InstanceInformationList ?? [])
+          if (info.InstanceId) instances.add(info.InstanceId)
         next = page.NextToken
       } while (next)
       if (instances.size === 0) continue
@@ -109,8 +120,18 @@ export class AwsAccessBackend implements AccessBackend {
           ssm.send(new DescribeSessionsCommand({ State: 'Active', NextToken: next })),
         )
         for (const session of page.Sessions ?? []) {
-          if (session.SessionId && session.Target && instances.has(session.Target) && ownedBy(session.Owner, principal)) {
-            sessions.push({ sessionId: session.SessionId, region, target: session.Target, owner: session.Owner ?? '' })
+          if (
+            session.SessionId &&
+            session.Target &&
+            instances.has(session.Target) &&
+            ownedBy(session.Owner, principal)
+          ) {
+            sessions.push({
+              sessionId: session.SessionId,
+              region,
+              target: session.Target,
+              owner: session.Owner ?? '',
+            })
           }
         }
         next = page.NextToken
@@ -130,7 +151,9 @@ export class AwsAccessBackend implements AccessBackend {
 export function ownedBy(owner: string | undefined, principal: IamPrincipal): boolean {
   if (!owner) return false
   if (principal.kind === 'user') return owner === principal.arn
-  return owner.startsWith(`arn:${principal.partition}:sts::${principal.account}:assumed-role/${principal.name}/`)
+  return owner.startsWith(
+    `arn:${principal.partition}:sts::${principal.account}:assumed-role/${principal.name}/`,
+  )
 }
 
 /** Runs one AWS call, turning its failure into a retryable error or a clear, final one. */
@@ -138,9 +161,18 @@ async function call<T>(what: string, send: () => Promise<T>): Promise<T> {
   try {
     return await send()
   } catch (error) {
-    const failure = error as Error & { $retryable?: unknown; $fault?: string; $metadata?: { httpStatusCode?: number } }
+    const failure = error as Error & {
+      $retryable?: unknown
+      $fault?: string
+      $metadata?: { httpStatusCode?: number }
+    }
     const status = failure.$metadata?.httpStatusCode ?? 0
-    if (failure.$retryable || failure.$fault === 'server' || status >= 500 || /Throttl|TooManyRequests/.test(failure.name)) {
+    if (
+      failure.$retryable ||
+      failure.$fault === 'server' ||
+      status >= 500 ||
+      /Throttl|TooManyRequests/.test(failure.name)
+    ) {
       throw new AccessBackendRetryableError(`${what}: ${failure.name}: ${failure.message}`, { cause: error })
     }
     const final = new AccessBackendError(`could not ${what}: ${failure.name}: ${failure.message}`)

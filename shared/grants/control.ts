@@ -22,7 +22,10 @@ export interface ControlDeps {
 }
 
 /** A new request: stored once per client token, and its workflow started (again, harmlessly, on a replay). */
-export async function submitRequest(deps: ControlDeps, request: GrantRequest): Promise<{ grant: Grant; created: boolean }> {
+export async function submitRequest(
+  deps: ControlDeps,
+  request: GrantRequest,
+): Promise<{ grant: Grant; created: boolean }> {
   const now = deps.clock.now()
   const result = await deps.store.create(requestGrant(request, deps.config, now))
   await deps.workflow.start(result.grant, now)
@@ -37,8 +40,19 @@ export async function approveRequest(deps: ControlDeps, grantId: string, actor: 
   return grant
 }
 
-export async function denyRequest(deps: ControlDeps, grantId: string, actor: Actor, reason?: string): Promise<Grant> {
-  const grant = await actOnGrant(deps.store, deps.clock, grantId, { type: 'deny', ...(reason ? { reason } : {}) }, actor)
+export async function denyRequest(
+  deps: ControlDeps,
+  grantId: string,
+  actor: Actor,
+  reason?: string,
+): Promise<Grant> {
+  const grant = await actOnGrant(
+    deps.store,
+    deps.clock,
+    grantId,
+    { type: 'deny', ...(reason ? { reason } : {}) },
+    actor,
+  )
   await closeWait(deps, grant, 'denied')
   return grant
 }
@@ -50,7 +64,12 @@ export async function cancelRequest(deps: ControlDeps, grantId: string, actor: A
 }
 
 /** Early revoke ("I'm done", an approver, an operator): effective as soon as the workflow wakes. */
-export async function revokeGrant(deps: ControlDeps, grantId: string, actor: Actor, reason?: string): Promise<Grant> {
+export async function revokeGrant(
+  deps: ControlDeps,
+  grantId: string,
+  actor: Actor,
+  reason?: string,
+): Promise<Grant> {
   const event = { type: 'request-revocation' as const, ...(reason ? { reason } : {}) }
   const grant = await actOnGrant(deps.store, deps.clock, grantId, event, actor)
   // While APPROVED, the attach task sees the revocation itself; only an active wait needs waking.
@@ -60,7 +79,12 @@ export async function revokeGrant(deps: ControlDeps, grantId: string, actor: Act
   return grant
 }
 
-export function requestExtension(deps: ControlDeps, grantId: string, actor: Actor, durationSeconds: number): Promise<Grant> {
+export function requestExtension(
+  deps: ControlDeps,
+  grantId: string,
+  actor: Actor,
+  durationSeconds: number,
+): Promise<Grant> {
   return actOnGrant(deps.store, deps.clock, grantId, { type: 'request-extension', durationSeconds }, actor)
 }
 
@@ -76,7 +100,9 @@ export async function approveExtension(deps: ControlDeps, grantId: string, actor
 
 async function closeWait(deps: ControlDeps, grant: Grant, how: string): Promise<void> {
   if (grant.taskToken) {
-    await signal(deps, grant, () => deps.workflow.reject(grant.taskToken ?? '', 'RequestClosed', `the request was ${how}`))
+    await signal(deps, grant, () =>
+      deps.workflow.reject(grant.taskToken ?? '', 'RequestClosed', `the request was ${how}`),
+    )
   }
 }
 

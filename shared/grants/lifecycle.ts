@@ -113,7 +113,10 @@ export type GrantEvent =
 
 /** Fields a transition may change; identity and the request itself never change. */
 export type GrantChanges = Partial<
-  Pick<Grant, 'approvals' | 'activatedAt' | 'expiresAt' | 'endedAt' | 'revocation' | 'extension' | 'taskToken'>
+  Pick<
+    Grant,
+    'approvals' | 'activatedAt' | 'expiresAt' | 'endedAt' | 'revocation' | 'extension' | 'taskToken'
+  >
 >
 
 export interface Transition {

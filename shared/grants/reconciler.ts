@@ -39,7 +39,12 @@ export async function reconcile(
   const findings: ReconcileFinding[] = []
   const graceAgo = addSeconds(now, -options.graceSeconds)
   const handled = new Set<string>()
-  const repair = async (grant: Grant, what: ReconcileFinding['what'], detail: string, fix: () => Promise<void>) => {
+  const repair = async (
+    grant: Grant,
+    what: ReconcileFinding['what'],
+    detail: string,
+    fix: () => Promise<void>,
+  ) => {
     if (handled.has(grant.id)) return
     handled.add(grant.id)
     try {
@@ -47,7 +52,12 @@ export async function reconcile(
       findings.push({ what, grantId: grant.id, principal: grant.principal, detail })
     } catch (error) {
       if (error instanceof GrantError && error.code === 'CONFLICT') return // another run or the workflow got there
-      findings.push({ what: 'repair-failed', grantId: grant.id, principal: grant.principal, detail: `${detail}: ${String(error)}` })
+      findings.push({
+        what: 'repair-failed',
+        grantId: grant.id,
+        principal: grant.principal,
+        detail: `${detail}: ${String(error)}`,
+      })
     }
   }
   const revoke = async (grant: Grant) => {
@@ -59,27 +69,39 @@ export async function reconcile(
   }
 
   for (const grant of await deps.store.listDue('ACTIVE', graceAgo)) {
-    await repair(grant, 'expired-access-removed', `expired at ${grant.expiresAt}, still active`, () => revoke(grant))
+    await repair(grant, 'expired-access-removed', `expired at ${grant.expiresAt}, still active`, () =>
+      revoke(grant),
+    )
   }
   const farFuture = addSeconds(now, 366 * 24 * 3600)
   for (const grant of await deps.store.listDue('ACTIVE', farFuture)) {
     const asked = grant.revocation?.at
     if (asked && Date.parse(asked) <= graceAgo.getTime()) {
-      await repair(grant, 'expired-access-removed', `revocation asked at ${asked}, not carried out`, () => revoke(grant))
+      await repair(grant, 'expired-access-removed', `revocation asked at ${asked}, not carried out`, () =>
+        revoke(grant),
+      )
     }
   }
   for (const grant of await deps.store.listDue('REVOKE_FAILED', now)) {
     await repair(grant, 'revocation-retried', 'removal retried after REVOKE_FAILED', () => revoke(grant))
   }
-  for (const grant of await deps.store.listDue('APPROVED', addSeconds(now, -options.activationGraceSeconds))) {
-    await repair(grant, 'stuck-activation-failed', `approved at ${lastChange(grant)}, never activated`, async () => {
-      await removeAccess(deps, grant)
-      await retryOnConflict(deps.store, grant.id, async (current) => {
-        if (current.status !== 'APPROVED') return current
-        const event = { type: 'fail-activation' as const, reason: 'not activated in time (reconciler)' }
-        return deps.store.transition(current, decide(current, event, RECONCILER, now))
-      })
-    })
+  for (const grant of await deps.store.listDue(
+    'APPROVED',
+    addSeconds(now, -options.activationGraceSeconds),
+  )) {
+    await repair(
+      grant,
+      'stuck-activation-failed',
+      `approved at ${lastChange(grant)}, never activated`,
+      async () => {
+        await removeAccess(deps, grant)
+        await retryOnConflict(deps.store, grant.id, async (current) => {
+          if (current.status !== 'APPROVED') return current
+          const event = { type: 'fail-activation' as const, reason: 'not activated in time (reconciler)' }
+          return deps.store.transition(current, decide(current, event, RECONCILER, now))
+        })
+      },
+    )
   }
   for (const grant of await deps.store.listDue('PENDING', graceAgo)) {
     await repair(grant, 'stuck-request-timed-out', `undecided since ${grant.decideBy}`, async () => {
@@ -113,7 +135,8 @@ async function removeOrphanPolicies(
 ): Promise<ReconcileFinding[]> {
   const principals = new Set([...deps.config.people.values()].map((person) => person.principal))
   for (const status of ['ACTIVE', 'APPROVED', 'REVOKE_FAILED'] as const) {
-    for (const grant of await deps.store.listDue(status, addSeconds(now, 366 * 24 * 3600))) principals.add(grant.principal)
+    for (const grant of await deps.store.listDue(status, addSeconds(now, 366 * 24 * 3600)))
+      principals.add(grant.principal)
   }
   const findings: ReconcileFinding[] = []
   for (const arn of principals) {
@@ -133,7 +156,12 @@ async function removeOrphanPolicies(
           detail: grant ? `its grant is ${grant.status}` : 'no grant has this id',
         })
       } catch (error) {
-        findings.push({ what: 'repair-failed', principal: arn, policyName, detail: `could not remove: ${String(error)}` })
+        findings.push({
+          what: 'repair-failed',
+          principal: arn,
+          policyName,
+          detail: `could not remove: ${String(error)}`,
+        })
       }
     }
   }
@@ -144,7 +172,10 @@ async function removeOrphanPolicies(
 function isBehindPolicy(grant: Grant, now: Date, options: ReconcileOptions): boolean {
   if (grant.status === 'ACTIVE' || grant.status === 'REVOKE_FAILED') return true
   // Attaching happens just before the grant is marked ACTIVE: leave a fresh APPROVED grant to the workflow.
-  return grant.status === 'APPROVED' && Date.parse(lastChange(grant)) > addSeconds(now, -options.activationGraceSeconds).getTime()
+  return (
+    grant.status === 'APPROVED' &&
+    Date.parse(lastChange(grant)) > addSeconds(now, -options.activationGraceSeconds).getTime()
+  )
 }
 
 const lastChange = (grant: Grant): string => grant.history.at(-1)?.at ?? grant.requestedAt

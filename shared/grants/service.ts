@@ -43,5 +43,7 @@ export function actOnGrant(
   event: GrantEvent,
   actor: Actor,
 ): Promise<Grant> {
-  return retryOnConflict(store, grantId, (grant) => store.transition(grant, decide(grant, event, actor, clock.now())))
+  return retryOnConflict(store, grantId, (grant) =>
+    store.transition(grant, decide(grant, event, actor, clock.now())),
+  )
 }

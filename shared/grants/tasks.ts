@@ -38,7 +38,10 @@ export interface TaskDeps {
 const WORKFLOW: Actor = { kind: 'system', id: 'workflow' }
 
 /** Ask for approval: stores the wait's token on the grant, then asks its approvers. */
-export async function askForApproval(deps: TaskDeps, input: { grantId: string; taskToken: string }): Promise<void> {
+export async function askForApproval(
+  deps: TaskDeps,
+  input: { grantId: string; taskToken: string },
+): Promise<void> {
   const grant = await retryOnConflict(deps.store, input.grantId, async (current) => {
     if (current.status !== 'PENDING') return current
     return deps.store.saveTaskToken(current, input.taskToken)
@@ -62,7 +65,8 @@ export async function timeOutRequest(deps: TaskDeps, input: { grantId: string })
   if (grant.status === 'APPROVED') {
     throw new WorkflowSignal('GrantApproved', `${grant.id} was approved as its request timed out`)
   }
-  if (grant.status === 'TIMED_OUT') await tell(deps, { kind: 'request-closed', grant, reason: 'no decision in time' })
+  if (grant.status === 'TIMED_OUT')
+    await tell(deps, { kind: 'request-closed', grant, reason: 'no decision in time' })
 }
 
 /**
@@ -73,7 +77,10 @@ export async function attachAccess(deps: TaskDeps, input: { grantId: string }): 
   const grant = await retryOnConflict(deps.store, input.grantId, async (current) => {
     if (current.status === 'ACTIVE' && !current.revocation) return current // a retry after success
     if (current.status !== 'APPROVED' || current.revocation) {
-      throw new WorkflowSignal('GrantRevoked', `${current.id} is ${current.status.toLowerCase()}${current.revocation ? ' and revoked' : ''}`)
+      throw new WorkflowSignal(
+        'GrantRevoked',
+        `${current.id} is ${current.status.toLowerCase()}${current.revocation ? ' and revoked' : ''}`,
+      )
     }
     const transition = decide(current, { type: 'activate' }, WORKFLOW, deps.clock.now())
     const expiresAt = transition.set.expiresAt ?? ''
@@ -140,13 +147,19 @@ export async function revokeAccess(
 }
 
 /** Activation failed for good: removes whatever was attached and marks the grant FAILED. */
-export async function failActivation(deps: TaskDeps, input: { grantId: string; reason: string }): Promise<void> {
+export async function failActivation(
+  deps: TaskDeps,
+  input: { grantId: string; reason: string },
+): Promise<void> {
   const before = await loadGrant(deps.store, input.grantId)
   try {
     await removeAccess(deps, before)
   } catch (error) {
     // The reconciler removes a policy left behind by a FAILED grant.
-    deps.warn('could not remove access after a failed activation', { grantId: before.id, error: String(error) })
+    deps.warn('could not remove access after a failed activation', {
+      grantId: before.id,
+      error: String(error),
+    })
   }
   const grant = await retryOnConflict(deps.store, input.grantId, async (current) => {
     if (current.status !== 'APPROVED') return current
@@ -157,7 +170,10 @@ export async function failActivation(deps: TaskDeps, input: { grantId: string; r
 }
 
 /** Revocation failed for good: marks REVOKE_FAILED and alerts the security channel. */
-export async function markRevocationFailed(deps: TaskDeps, input: { grantId: string; reason: string }): Promise<void> {
+export async function markRevocationFailed(
+  deps: TaskDeps,
+  input: { grantId: string; reason: string },
+): Promise<void> {
   const grant = await retryOnConflict(deps.store, input.grantId, async (current) => {
     if (!['APPROVED', 'ACTIVE', 'REVOKE_FAILED'].includes(current.status)) return current
     const event: GrantEvent = { type: 'fail-revocation', reason: input.reason }
@@ -167,7 +183,10 @@ export async function markRevocationFailed(deps: TaskDeps, input: { grantId: str
 }
 
 /** Detaches the grant's policy and terminates its principal's sessions on the target; returns how many. */
-export async function removeAccess(deps: Pick<TaskDeps, 'config' | 'backend'>, grant: Grant): Promise<number> {
+export async function removeAccess(
+  deps: Pick<TaskDeps, 'config' | 'backend'>,
+  grant: Grant,
+): Promise<number> {
   const principal = principalOf(grant)
   await deps.backend.detachPolicy(principal, grantPolicyName(grant.id))
   const target = deps.config.targets.get(grant.target)
@@ -181,11 +200,18 @@ export async function removeAccess(deps: Pick<TaskDeps, 'config' | 'backend'>, g
 }
 
 /** Ends a grant whose access was removed: REVOKED if revocation was asked for, else EXPIRED. */
-export async function endGrant(deps: Pick<TaskDeps, 'store' | 'clock'>, grantId: string, actor: Actor): Promise<Grant> {
+export async function endGrant(
+  deps: Pick<TaskDeps, 'store' | 'clock'>,
+  grantId: string,
+  actor: Actor,
+): Promise<Grant> {
   return retryOnConflict(deps.store, grantId, async (current) => {
     if (!['APPROVED', 'ACTIVE', 'REVOKE_FAILED'].includes(current.status)) return current // already ended
     // The expiry wait's timeout fires at or after expiry; the clock may lag it by a moment.
-    const now = current.revocation || !current.expiresAt ? deps.clock.now() : laterOf(deps.clock.now(), current.expiresAt)
+    const now =
+      current.revocation || !current.expiresAt
+        ? deps.clock.now()
+        : laterOf(deps.clock.now(), current.expiresAt)
     return deps.store.transition(current, decide(current, { type: 'end' }, actor, now))
   })
 }
@@ -197,7 +223,8 @@ function waitPayload(deps: Pick<TaskDeps, 'clock'>, grant: Grant): WorkflowPaylo
 
 export function principalOf(grant: Grant): IamPrincipal {
   const principal = parsePrincipalArn(grant.principal)
-  if (!principal) throw new KeylessError('INVALID_PRINCIPAL', `${grant.id} names no IAM principal: ${grant.principal}`)
+  if (!principal)
+    throw new KeylessError('INVALID_PRINCIPAL', `${grant.id} names no IAM principal: ${grant.principal}`)
   return principal
 }
 

@@ -16,7 +16,9 @@ export class LogNotifier implements Notifier {
     const grant = 'grant' in rest ? rest.grant : undefined
     this.#log(`notice: ${kind}`, {
       kind,
-      ...(grant ? { grantId: grant.id, status: grant.status, target: grant.target, requester: grant.requester } : {}),
+      ...(grant
+        ? { grantId: grant.id, status: grant.status, target: grant.target, requester: grant.requester }
+        : {}),
       ...('instructions' in rest ? { instructions: rest.instructions } : {}),
       ...('reason' in rest ? { reason: rest.reason } : {}),
       ...('findings' in rest ? { findings: rest.findings } : {}),

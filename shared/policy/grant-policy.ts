@@ -154,7 +154,12 @@ export function grantPolicyFor(
 ): GrantPolicy {
   const target = findTarget(config, request.target)
   checkWithinMaximum(target, request.durationSeconds)
-  return policyUntil(config, target, request.principal, addSeconds(isoSeconds(request.activatedAt), request.durationSeconds))
+  return policyUntil(
+    config,
+    target,
+    request.principal,
+    addSeconds(isoSeconds(request.activatedAt), request.durationSeconds),
+  )
 }
 
 /**
@@ -170,7 +175,12 @@ export function policyForGrant(
   return policyUntil(config, findTarget(config, grant.target), grant.principal, new Date(expiresAt))
 }
 
-function policyUntil(config: KeylessConfig, target: TargetConfig, principalArn: string, expiresAt: Date): GrantPolicy {
+function policyUntil(
+  config: KeylessConfig,
+  target: TargetConfig,
+  principalArn: string,
+  expiresAt: Date,
+): GrantPolicy {
   const principal = parsePrincipalArn(principalArn)
   if (!principal) {
     throw new KeylessError(

@@ -130,7 +130,8 @@ export class DynamoGrantStore implements GrantStore {
           TableName: this.#table,
           Key: grantKey(current.id),
           UpdateExpression: 'SET #token = :token, #version = :nextVersion',
-          ConditionExpression: '#status = :status AND #version = :version AND attribute_not_exists(#revocation)',
+          ConditionExpression:
+            '#status = :status AND #version = :version AND attribute_not_exists(#revocation)',
           ExpressionAttributeNames: {
             '#token': 'taskToken',
             '#version': 'version',

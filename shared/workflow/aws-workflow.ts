@@ -52,7 +52,8 @@ async function ignoringSpentTokens(send: () => Promise<unknown>): Promise<void> 
   try {
     await send()
   } catch (error) {
-    if (error instanceof TaskDoesNotExist || error instanceof TaskTimedOut || error instanceof InvalidToken) return
+    if (error instanceof TaskDoesNotExist || error instanceof TaskTimedOut || error instanceof InvalidToken)
+      return
     throw error
   }
 }

@@ -62,7 +62,9 @@ describe('the grant workflow (statemachines/grant.asl.json in the local runner)'
 
     await approveRequest(plane.control, grant.id, manager)
     const active = await plane.untilStatus(grant.id, 'ACTIVE')
-    expect(plane.backend.policyOf(ALICE, grantPolicyName(grant.id))?.Statement[0]?.Condition.DateLessThan).toEqual({
+    expect(
+      plane.backend.policyOf(ALICE, grantPolicyName(grant.id))?.Statement[0]?.Condition.DateLessThan,
+    ).toEqual({
       'aws:CurrentTime': active.expiresAt,
     })
     expect(await canStartSession(plane)).toBe('Allowed')
@@ -86,7 +88,12 @@ describe('the grant workflow (statemachines/grant.asl.json in the local runner)'
     expect(activeNotice?.kind === 'access-active' && activeNotice.instructions.join('\n')).toContain(
       'aws ssm start-session --region eu-west-1 --target <instance-id>',
     )
-    expect(ended?.history.map((entry) => entry.action)).toEqual(['requested', 'approved', 'activated', 'expired'])
+    expect(ended?.history.map((entry) => entry.action)).toEqual([
+      'requested',
+      'approved',
+      'activated',
+      'expired',
+    ])
   })
 
   it('ends a denied request without ever attaching access', async () => {
@@ -95,7 +102,10 @@ describe('the grant workflow (statemachines/grant.asl.json in the local runner)'
     await plane.until(grant.id, (current) => current.taskToken !== undefined)
     await denyRequest(plane.control, grant.id, manager, 'not during the freeze')
     const outcome = await plane.finished(grant.id)
-    expect(outcome).toMatchObject({ status: 'SUCCEEDED', states: ['Needs approval?', 'Ask for approval', 'Request closed'] })
+    expect(outcome).toMatchObject({
+      status: 'SUCCEEDED',
+      states: ['Needs approval?', 'Ask for approval', 'Request closed'],
+    })
     expect((await db.store.get(grant.id))?.status).toBe('DENIED')
     expect(plane.backend.calls).not.toContain('attachPolicy')
   })
@@ -164,15 +174,19 @@ describe('the grant workflow (statemachines/grant.asl.json in the local runner)'
   })
 
   it('revokes a grant revoked while its access is being attached, without activating it', async () => {
-    const plane = await startPlane(workflowConfig(), {
-      intercept: (task, run) =>
-        task === 'AttachAccessFunctionArn'
-          ? async (payload) => {
-              await revokeGrant(plane.control, (payload as { grantId: string }).grantId, alice)
-              return run(payload)
-            }
-          : run,
-    }, db)
+    const plane = await startPlane(
+      workflowConfig(),
+      {
+        intercept: (task, run) =>
+          task === 'AttachAccessFunctionArn'
+            ? async (payload) => {
+                await revokeGrant(plane.control, (payload as { grantId: string }).grantId, alice)
+                return run(payload)
+              }
+            : run,
+      },
+      db,
+    )
     const { grant } = await submitRequest(plane.control, request({ breakGlass: true }))
     const outcome = await plane.finished(grant.id)
     expect(outcome.states).toEqual(['Needs approval?', 'Attach access', 'Revoke access', 'Access ended'])
@@ -187,15 +201,23 @@ describe('the grant workflow (statemachines/grant.asl.json in the local runner)'
     const { grant } = await submitRequest(plane.control, request({ durationSeconds: 600 }))
     await plane.until(grant.id, (current) => current.taskToken !== undefined)
     await approveRequest(plane.control, grant.id, manager)
-    const active = await plane.until(grant.id, (current) => current.status === 'ACTIVE' && current.taskToken !== undefined)
+    const active = await plane.until(
+      grant.id,
+      (current) => current.status === 'ACTIVE' && current.taskToken !== undefined,
+    )
     await requestExtension(plane.control, grant.id, alice, 900)
     await approveExtension(plane.control, grant.id, manager)
     const extended = await plane.until(
       grant.id,
-      (current) => current.expiresAt !== active.expiresAt && current.taskToken !== undefined && current.taskToken !== active.taskToken,
+      (current) =>
+        current.expiresAt !== active.expiresAt &&
+        current.taskToken !== undefined &&
+        current.taskToken !== active.taskToken,
     )
     expect(Date.parse(extended.expiresAt ?? '') - Date.parse(active.expiresAt ?? '')).toBe(900_000)
-    expect(plane.backend.policyOf(ALICE, grantPolicyName(grant.id))?.Statement[0]?.Condition.DateLessThan).toEqual({
+    expect(
+      plane.backend.policyOf(ALICE, grantPolicyName(grant.id))?.Statement[0]?.Condition.DateLessThan,
+    ).toEqual({
       'aws:CurrentTime': extended.expiresAt,
     })
     await revokeGrant(plane.control, grant.id, alice)
@@ -232,7 +254,10 @@ describe('the grant workflow (statemachines/grant.asl.json in the local runner)'
     plane.backend.breakOperation('detachPolicy', 'AccessDenied: iam:DeleteRolePolicy')
     const { grant } = await submitRequest(plane.control, request({ breakGlass: true, durationSeconds: 1 }))
     const outcome = await plane.finished(grant.id)
-    expect(outcome).toMatchObject({ status: 'FAILED', error: expect.stringContaining('the grant is REVOKE_FAILED') })
+    expect(outcome).toMatchObject({
+      status: 'FAILED',
+      error: expect.stringContaining('the grant is REVOKE_FAILED'),
+    })
     expect(outcome.states.slice(-3)).toEqual(['Revoke access', 'Mark revocation failed', 'Revocation failed'])
     const failed = await db.store.get(grant.id)
     expect(failed?.status).toBe('REVOKE_FAILED')
@@ -276,4 +301,3 @@ describe('the grant workflow (statemachines/grant.asl.json in the local runner)'
     await plane.finished(first.grant.id)
   })
 })
-

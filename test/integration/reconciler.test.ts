@@ -13,7 +13,11 @@ import { ALICE, type Plane, startPlane, workflowConfig } from '../kit/plane.ts'
 const config = workflowConfig()
 const alice = parsePrincipalArn(ALICE)
 if (!alice) throw new Error('bad principal')
-const anyPolicy = buildGrantPolicy(config, config.targets.get('prod-db') ?? (undefined as never), new Date('2030-01-01T00:00:00Z'))
+const anyPolicy = buildGrantPolicy(
+  config,
+  config.targets.get('prod-db') ?? (undefined as never),
+  new Date('2030-01-01T00:00:00Z'),
+)
 const NO_GRACE = { graceSeconds: 0, activationGraceSeconds: 0 }
 
 let db: EmbeddedDynamo
@@ -34,18 +38,22 @@ describe('the reconciler', () => {
     const crash = () => {
       throw Object.assign(new Error('Runtime exited with error: signal: killed'), { name: 'Lambda.Unknown' })
     }
-    const plane = await startPlane(config, {
-      intercept: (task, run) => {
-        if (task === 'AttachAccessFunctionArn') {
-          return async (payload) => {
-            const grant = await db.store.get((payload as { grantId: string }).grantId)
-            if (grant) await plane.backend.attachPolicy(alice, grantPolicyName(grant.id), anyPolicy)
-            return crash()
+    const plane = await startPlane(
+      config,
+      {
+        intercept: (task, run) => {
+          if (task === 'AttachAccessFunctionArn') {
+            return async (payload) => {
+              const grant = await db.store.get((payload as { grantId: string }).grantId)
+              if (grant) await plane.backend.attachPolicy(alice, grantPolicyName(grant.id), anyPolicy)
+              return crash()
+            }
           }
-        }
-        return task === 'FailActivationFunctionArn' ? async () => crash() : run
+          return task === 'FailActivationFunctionArn' ? async () => crash() : run
+        },
       },
-    }, db)
+      db,
+    )
     const { grant } = await submitRequest(plane.control, {
       clientToken: newClientToken(),
       target: 'prod-db',
@@ -74,25 +82,37 @@ describe('the reconciler', () => {
     await plane.backend.attachPolicy(alice, grantPolicyName(grant.id), anyPolicy)
     const session = plane.backend.openSession(ALICE, 'i-0prod0000000000001')
 
-    expect(await reconcile(depsAt(plane, at(1860 + 60)), { graceSeconds: 120, activationGraceSeconds: 600 })).toEqual([])
-    const findings = await reconcile(depsAt(plane, at(1860 + 120)), { graceSeconds: 120, activationGraceSeconds: 600 })
+    expect(
+      await reconcile(depsAt(plane, at(1860 + 60)), { graceSeconds: 120, activationGraceSeconds: 600 }),
+    ).toEqual([])
+    const findings = await reconcile(depsAt(plane, at(1860 + 120)), {
+      graceSeconds: 120,
+      activationGraceSeconds: 600,
+    })
     expect(findings.map((finding) => finding.what)).toEqual(['expired-access-removed'])
     const ended = await db.store.get(grant.id)
     expect(ended?.status).toBe('EXPIRED')
     expect(ended?.history.at(-1)?.actor).toEqual({ kind: 'system', id: 'reconciler' })
     expect(plane.backend.policyOf(ALICE, grantPolicyName(grant.id))).toBeUndefined()
-    expect(plane.backend.sessions.find((open) => open.sessionId === session.sessionId)?.state).toBe('Terminated')
+    expect(plane.backend.sessions.find((open) => open.sessionId === session.sessionId)?.state).toBe(
+      'Terminated',
+    )
   })
 
   it('carries out a revocation whose signal was lost, and retries a failed removal', async () => {
     const plane = await startPlane(config, {}, db)
     const revoking = advance(activeGrant(config), [[{ type: 'request-revocation' }, bob, at(100)]])
-    const failed = advance(activeGrant(config), [[{ type: 'fail-revocation', reason: 'Throttling' }, workflow, at(200)]])
+    const failed = advance(activeGrant(config), [
+      [{ type: 'fail-revocation', reason: 'Throttling' }, workflow, at(200)],
+    ])
     for (const grant of [revoking, failed]) {
       await db.store.create(grant)
       await plane.backend.attachPolicy(alice, grantPolicyName(grant.id), anyPolicy)
     }
-    const findings = await reconcile(depsAt(plane, at(300)), { graceSeconds: 120, activationGraceSeconds: 600 })
+    const findings = await reconcile(depsAt(plane, at(300)), {
+      graceSeconds: 120,
+      activationGraceSeconds: 600,
+    })
     expect(findings.map((finding) => [finding.what, finding.grantId])).toEqual(
       expect.arrayContaining([
         ['expired-access-removed', revoking.id],
@@ -114,19 +134,36 @@ describe('the reconciler', () => {
       await plane.backend.attachPolicy(alice, name, anyPolicy)
     }
     await plane.backend.attachPolicy(alice, 'team-baseline', anyPolicy) // not keyless's business
-    const findings = await reconcile(depsAt(plane, at(100)), { graceSeconds: 120, activationGraceSeconds: 600 })
+    const findings = await reconcile(depsAt(plane, at(100)), {
+      graceSeconds: 120,
+      activationGraceSeconds: 600,
+    })
     expect(findings).toEqual([
-      expect.objectContaining({ what: 'orphan-policy-removed', grantId: ended.id, detail: 'its grant is EXPIRED' }),
-      expect.objectContaining({ what: 'orphan-policy-removed', policyName: 'keyless-g-unknown0000', detail: 'no grant has this id' }),
+      expect.objectContaining({
+        what: 'orphan-policy-removed',
+        grantId: ended.id,
+        detail: 'its grant is EXPIRED',
+      }),
+      expect.objectContaining({
+        what: 'orphan-policy-removed',
+        policyName: 'keyless-g-unknown0000',
+        detail: 'no grant has this id',
+      }),
     ])
-    expect([...(plane.backend.policies.get(ALICE)?.keys() ?? [])].sort()).toEqual([grantPolicyName(live.id), 'team-baseline'])
+    expect([...(plane.backend.policies.get(ALICE)?.keys() ?? [])].sort()).toEqual([
+      grantPolicyName(live.id),
+      'team-baseline',
+    ])
   })
 
   it('times out a request left undecided past its deadline', async () => {
     const plane = await startPlane(config, {}, db)
     const pending = pendingGrant(config)
     await db.store.create(pending)
-    const findings = await reconcile(depsAt(plane, addSeconds(pending.decideBy, 120)), { graceSeconds: 120, activationGraceSeconds: 600 })
+    const findings = await reconcile(depsAt(plane, addSeconds(pending.decideBy, 120)), {
+      graceSeconds: 120,
+      activationGraceSeconds: 600,
+    })
     expect(findings.map((finding) => finding.what)).toContain('stuck-request-timed-out')
     expect((await db.store.get(pending.id))?.status).toBe('TIMED_OUT')
   })
@@ -141,9 +178,15 @@ describe('the reconciler', () => {
     }
     const deps = depsAt(plane, at(4000))
     const [first, second] = await Promise.all([reconcile(deps, NO_GRACE), reconcile(deps, NO_GRACE)])
-    const repaired = [...(first ?? []), ...(second ?? [])].filter((finding) => finding.what === 'expired-access-removed')
-    expect(new Set(repaired.map((finding) => finding.grantId))).toEqual(new Set(grants.map((grant) => grant.id)))
-    expect([...(first ?? []), ...(second ?? [])].filter((finding) => finding.what === 'repair-failed')).toEqual([])
+    const repaired = [...(first ?? []), ...(second ?? [])].filter(
+      (finding) => finding.what === 'expired-access-removed',
+    )
+    expect(new Set(repaired.map((finding) => finding.grantId))).toEqual(
+      new Set(grants.map((grant) => grant.id)),
+    )
+    expect(
+      [...(first ?? []), ...(second ?? [])].filter((finding) => finding.what === 'repair-failed'),
+    ).toEqual([])
     for (const grant of grants) {
       const ended = await db.store.get(grant.id)
       expect(ended?.status).toBe('EXPIRED')

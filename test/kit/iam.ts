@@ -22,7 +22,9 @@ export async function simulate(
   const account = principal.split(':')[4] ?? ''
   const result = await runSimulation(
     {
-      identityPolicies: [policy].flat().map((document, index) => ({ name: `policy-${index}`, policy: document })),
+      identityPolicies: [policy]
+        .flat()
+        .map((document, index) => ({ name: `policy-${index}`, policy: document })),
       serviceControlPolicies: [],
       resourceControlPolicies: [],
       request: {

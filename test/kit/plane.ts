@@ -51,12 +51,17 @@ export async function startPlane(
     ...extra,
   })
   /** Polls the store (every 5 ms, at most `timeoutMs`) until the grant satisfies `check`. */
-  const until = async (grantId: string, check: (grant: Grant) => boolean, timeoutMs = 5000): Promise<Grant> => {
+  const until = async (
+    grantId: string,
+    check: (grant: Grant) => boolean,
+    timeoutMs = 5000,
+  ): Promise<Grant> => {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       const grant = await dynamo.store.get(grantId)
       if (grant && check(grant)) return grant
-      if (Date.now() > deadline) throw new Error(`${grantId} did not get there in ${timeoutMs} ms: ${grant?.status}`)
+      if (Date.now() > deadline)
+        throw new Error(`${grantId} did not get there in ${timeoutMs} ms: ${grant?.status}`)
       await new Promise((resolve) => setTimeout(resolve, 5))
     }
   }

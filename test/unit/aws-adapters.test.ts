@@ -1,0 +1,243 @@
+import {
+  DeleteRolePolicyCommand,
+  DeleteUserPolicyCommand,
+  IAMClient,
+  ListRolePoliciesCommand,
+  NoSuchEntityException,
+  PutRolePolicyCommand,
+  PutUserPolicyCommand,
+} from '@aws-sdk/client-iam'
+import {
+  ExecutionAlreadyExists,
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+  TaskTimedOut,
+} from '@aws-sdk/client-sfn'
+import {
+  DescribeInstanceInformationCommand,
+  DescribeSessionsCommand,
+  SSMClient,
+  TerminateSessionCommand,
+} from '@aws-sdk/client-ssm'
+import { mockClient } from 'aws-sdk-client-mock'
+import { beforeEach, describe, expect, it } from 'vitest'
+import { AwsAccessBackend, ownedBy } from '../../shared/access/aws-backend.ts'
+import { AccessBackendError, AccessBackendRetryableError } from '../../shared/access/backend.ts'
+import { parsePrincipalArn } from '../../shared/aws/arn.ts'
+import { buildGrantPolicy } from '../../shared/policy/grant-policy.ts'
+import { AwsWorkflow } from '../../shared/workflow/aws-workflow.ts'
+import { specConfig } from '../kit/config.ts'
+import { pendingGrant, T0 } from '../kit/grants.ts'
+
+const role = parsePrincipalArn('arn:aws:iam::111122223333:role/ops/alice-ops')
+const user = parsePrincipalArn('arn:aws:iam::111122223333:user/alice')
+if (!role || !user) throw new Error('bad principals')
+const config = specConfig()
+const policy = buildGrantPolicy(
+  config,
+  config.targets.get('prod-db') ?? (undefined as never),
+  new Date('2026-11-23T10:30:00Z'),
+)
+
+const iam = mockClient(IAMClient)
+const ssm = mockClient(SSMClient)
+const sfn = mockClient(SFNClient)
+beforeEach(() => {
+  iam.reset()
+  ssm.reset()
+  sfn.reset()
+})
+
+const backend = () =>
+  new AwsAccessBackend(new IAMClient({ region: 'us-east-1' }), (region) => new SSMClient({ region }))
+const serviceError = (name: string, extra: Record<string, unknown> = {}) =>
+  Object.assign(new Error(`${name} (test)`), { name, $metadata: {}, ...extra })
+
+describe('AwsAccessBackend', () => {
+  it('attaches a role grant as an inline role policy named for the grant', async () => {
+    iam.on(PutRolePolicyCommand).resolves({})
+    await backend().attachPolicy(role, 'keyless-g-0000000001', policy)
+    expect(iam.commandCalls(PutRolePolicyCommand)[0]?.args[0].input).toEqual({
+      RoleName: 'alice-ops',
+      PolicyName: 'keyless-g-0000000001',
+      PolicyDocument: JSON.stringify(policy),
+    })
+  })
+
+  it('attaches a user grant as an inline user policy', async () => {
+    iam.on(PutUserPolicyCommand).resolves({})
+    await backend().attachPolicy(user, 'keyless-g-0000000001', policy)
+    expect(iam.commandCalls(PutUserPolicyCommand)[0]?.args[0].input).toMatchObject({
+      UserName: 'alice',
+      PolicyName: 'keyless-g-0000000001',
+    })
+    expect(iam.commandCalls(PutRolePolicyCommand)).toHaveLength(0)
+  })
+
+  it('detaches, treating an already-missing policy as success', async () => {
+    iam.on(DeleteRolePolicyCommand).rejects(new NoSuchEntityException({ message: 'gone', $metadata: {} }))
+    iam.on(DeleteUserPolicyCommand).resolves({})
+    await expect(backend().detachPolicy(role, 'keyless-g-0000000001')).resolves.toBeUndefined()
+    await backend().detachPolicy(user, 'keyless-g-0000000001')
+    expect(iam.commandCalls(DeleteUserPolicyCommand)[0]?.args[0].input).toEqual({
+      UserName: 'alice',
+      PolicyName: 'keyless-g-0000000001',
+    })
+  })
+
+  it('turns throttling and 5xx into a retryable error, and anything else into a final one', async () => {
+    iam
+      .on(PutRolePolicyCommand)
+      .rejectsOnce(serviceError('Throttling', { $retryable: { throttling: true } }))
+      .rejectsOnce(serviceError('ServiceFailure', { $fault: 'server', $metadata: { httpStatusCode: 500 } }))
+      .rejectsOnce(serviceError('LimitExceeded'))
+      .resolves({})
+    await expect(backend().attachPolicy(role, 'keyless-g-1', policy)).rejects.toBeInstanceOf(
+      AccessBackendRetryableError,
+    )
+    await expect(backend().attachPolicy(role, 'keyless-g-1', policy)).rejects.toMatchObject({
+      name: 'AccessBackendRetryable',
+    })
+    await expect(backend().attachPolicy(role, 'keyless-g-1', policy)).rejects.toBeInstanceOf(
+      AccessBackendError,
+    )
+    await expect(backend().attachPolicy(role, 'keyless-g-1', policy)).resolves.toBeUndefined()
+  })
+
+  it('names the failure an operator must act on', async () => {
+    iam.on(DeleteRolePolicyCommand).rejects(serviceError('AccessDenied'))
+    await expect(backend().detachPolicy(role, 'keyless-g-1')).rejects.toThrow(
+      'could not remove keyless-g-1 from arn:aws:iam::111122223333:role/ops/alice-ops: AccessDenied: AccessDenied (test)',
+    )
+  })
+
+  it('lists only keyless policies, across pages', async () => {
+    iam
+      .on(ListRolePoliciesCommand)
+      .resolvesOnce({ PolicyNames: ['keyless-g-1', 'baseline'], IsTruncated: true, Marker: 'm1' })
+      .resolvesOnce({ PolicyNames: ['keyless-g-2'], IsTruncated: false })
+    expect(await backend().listGrantPolicies(role)).toEqual(['keyless-g-1', 'keyless-g-2'])
+    expect(iam.commandCalls(ListRolePoliciesCommand)[1]?.args[0].input).toEqual({
+      RoleName: 'alice-ops',
+      Marker: 'm1',
+    })
+  })
+
+  it("lists the principal's active sessions on the target's tagged instances, region by region", async () => {
+    ssm.on(DescribeInstanceInformationCommand).callsFake((_input, getClient) =>
+      (getClient() as SSMClient).config.region().then((region: string) => ({
+        InstanceInformationList: region === 'eu-west-1' ? [{ InstanceId: 'i-prod1' }] : [],
+      })),
+    )
+    ssm.on(DescribeSessionsCommand).resolves({
+      Sessions: [
+        {
+          SessionId: 's-mine',
+          Target: 'i-prod1',
+          Owner: 'arn:aws:sts::111122223333:assumed-role/alice-ops/alice',
+        },
+        {
+          SessionId: 's-other-target',
+          Target: 'i-web1',
+          Owner: 'arn:aws:sts::111122223333:assumed-role/alice-ops/alice',
+        },
+        {
+          SessionId: 's-bob',
+          Target: 'i-prod1',
+          Owner: 'arn:aws:sts::111122223333:assumed-role/bob-ops/bob',
+        },
+        {
+          SessionId: 's-prefix',
+          Target: 'i-prod1',
+          Owner: 'arn:aws:sts::111122223333:assumed-role/alice-ops-admin/x',
+        },
+      ],
+    })
+    const sessions = await backend().listActiveSessions(role, {
+      tagKey: 'access-target',
+      tagValue: 'prod-db',
+      regions: ['eu-west-1', 'us-east-1'],
+    })
+    expect(sessions).toEqual([
+      {
+        sessionId: 's-mine',
+        region: 'eu-west-1',
+        target: 'i-prod1',
+        owner: 'arn:aws:sts::111122223333:assumed-role/alice-ops/alice',
+      },
+    ])
+    expect(ssm.commandCalls(DescribeInstanceInformationCommand)[0]?.args[0].input).toEqual({
+      Filters: [{ Key: 'tag:access-target', Values: ['prod-db'] }],
+      NextToken: undefined,
+    })
+    expect(ssm.commandCalls(DescribeSessionsCommand)).toHaveLength(1) // no tagged instance in us-east-1: no session listing
+    expect(ssm.commandCalls(DescribeSessionsCommand)[0]?.args[0].input).toMatchObject({ State: 'Active' })
+  })
+
+  it('terminates a session in its own region', async () => {
+    ssm.on(TerminateSessionCommand).resolves({ SessionId: 's-mine' })
+    await backend().terminateSession({ sessionId: 's-mine', region: 'us-east-1', target: 'i-1', owner: 'x' })
+    expect(ssm.commandCalls(TerminateSessionCommand)[0]?.args[0].input).toEqual({ SessionId: 's-mine' })
+    expect(await ssm.commandCalls(TerminateSessionCommand)[0]?.thisValue.config.region()).toBe('us-east-1')
+  })
+
+  it('matches session owners exactly: a role by its assumed-role sessions, a user by its ARN', () => {
+    expect(ownedBy('arn:aws:sts::111122223333:assumed-role/alice-ops/alice', role)).toBe(true)
+    expect(ownedBy('arn:aws:sts::111122223333:assumed-role/alice-ops-admin/alice', role)).toBe(false)
+    expect(ownedBy('arn:aws:sts::444455556666:assumed-role/alice-ops/alice', role)).toBe(false)
+    expect(ownedBy('arn:aws:iam::111122223333:user/alice', user)).toBe(true)
+    expect(ownedBy('arn:aws:iam::111122223333:user/alice2', user)).toBe(false)
+    expect(ownedBy(undefined, user)).toBe(false)
+  })
+})
+
+describe('AwsWorkflow', () => {
+  const workflow = () =>
+    new AwsWorkflow(
+      new SFNClient({ region: 'eu-west-1' }),
+      'arn:aws:states:eu-west-1:111122223333:stateMachine:keyless-grant',
+    )
+
+  it('starts one execution named by the grant id, with the payload under Payload', async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:x', startDate: T0 })
+    const grant = pendingGrant(config)
+    await workflow().start(grant, T0)
+    expect(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input).toEqual({
+      stateMachineArn: 'arn:aws:states:eu-west-1:111122223333:stateMachine:keyless-grant',
+      name: grant.id,
+      input: JSON.stringify({ Payload: { grantId: grant.id, needsApproval: true, timeoutSeconds: 1800 } }),
+    })
+  })
+
+  it('treats a second start of the same grant as done', async () => {
+    sfn.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: 'exists', $metadata: {} }))
+    await expect(workflow().start(pendingGrant(config), T0)).resolves.toBeUndefined()
+  })
+
+  it('ends waits with SendTaskSuccess and SendTaskFailure, ignoring a spent token', async () => {
+    sfn.on(SendTaskSuccessCommand).resolves({})
+    sfn.on(SendTaskFailureCommand).rejects(new TaskTimedOut({ message: 'timed out', $metadata: {} }))
+    await workflow().resume('token-1', { grantId: 'g-0000000001', event: 'revoke' })
+    await expect(
+      workflow().reject('token-2', 'RequestClosed', 'the request was denied'),
+    ).resolves.toBeUndefined()
+    expect(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input).toEqual({
+      taskToken: 'token-1',
+      output: '{"grantId":"g-0000000001","event":"revoke"}',
+    })
+    expect(sfn.commandCalls(SendTaskFailureCommand)[0]?.args[0].input).toEqual({
+      taskToken: 'token-2',
+      error: 'RequestClosed',
+      cause: 'the request was denied',
+    })
+  })
+
+  it('passes on other failures', async () => {
+    sfn.on(SendTaskSuccessCommand).rejects(serviceError('AccessDeniedException'))
+    await expect(workflow().resume('token-1', { grantId: 'g-0000000001' })).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+    })
+  })
+})
