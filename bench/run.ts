@@ -6,12 +6,16 @@
  * Timings on shared machines are noisy: medians over many runs, and ratios, not absolutes.
  */
 import { performance } from 'node:perf_hooks'
+import { grantPolicyName } from '../shared/access/backend.ts'
 import { isoSeconds } from '../shared/clock.ts'
+import { approveRequest, submitRequest } from '../shared/grants/control.ts'
+import { newClientToken } from '../shared/grants/grant.ts'
 import { decide } from '../shared/grants/lifecycle.ts'
 import { buildGrantPolicy, INLINE_POLICY_QUOTA, policySize } from '../shared/policy/grant-policy.ts'
 import { configFrom, specConfigObject } from '../test/kit/config.ts'
 import { startEmbeddedDynamo } from '../test/kit/dynamo.ts'
 import { alice, at, bob, pendingGrant, workflow } from '../test/kit/grants.ts'
+import { ALICE, startPlane, workflowConfig } from '../test/kit/plane.ts'
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b)
@@ -140,7 +144,89 @@ function printTable(header: string[], rows: string[][]) {
   for (const row of rows) console.log(line(row))
 }
 
+/**
+ * One grant's whole life on the real state machine (local runner, embedded DynamoDB): state
+ * transitions (states entered), DynamoDB writes (every PutItem and UpdateItem, the Slack-side
+ * request and approval included) and task invocations (Lambda invocations in AWS).
+ */
+async function workflowCounts() {
+  const rows: string[][] = []
+  for (const [label, target, approve] of [
+    ['approved by a person, runs to expiry', 'prod-db', true],
+    ['auto-approved, runs to expiry', 'dev-web', false],
+  ] as const) {
+    const plane = await startPlane(workflowConfig())
+    try {
+      plane.db.commands.length = 0
+      const { grant } = await submitRequest(plane.control, {
+        clientToken: newClientToken(),
+        target,
+        requester: 'U0ALICE',
+        durationSeconds: 1,
+        reason: 'bench',
+      })
+      if (approve) {
+        await plane.until(grant.id, (current) => current.taskToken !== undefined)
+        await approveRequest(plane.control, grant.id, { kind: 'slack', id: 'U0MANAGER1' })
+      }
+      const outcome = await plane.finished(grant.id)
+      const writes = plane.db.commands.filter(
+        (command) => command === 'PutItem' || command === 'UpdateItem',
+      ).length
+      const invocations = Object.values(outcome.invocations).reduce((sum, count) => sum + count, 0)
+      rows.push([label, String(outcome.states.length), String(writes), String(invocations), outcome.status])
+    } finally {
+      await plane.close()
+    }
+  }
+  printTable(
+    ['grant (happy path)', 'state transitions', 'DynamoDB writes', 'task invocations', 'execution'],
+    rows,
+  )
+  console.log('targets: ≤ 12 transitions, ≤ 6 writes, ≤ 5 invocations')
+}
+
+/** From a grant's expiresAt to its policy's removal, for 20 three-second grants at once. */
+async function revocationLag() {
+  const plane = await startPlane(workflowConfig())
+  try {
+    const removedAt = new Map<string, number>()
+    const detach = plane.backend.detachPolicy.bind(plane.backend)
+    plane.backend.detachPolicy = async (principal, policyName) => {
+      await detach(principal, policyName)
+      removedAt.set(policyName, Date.now())
+    }
+    const grants = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        submitRequest(plane.control, {
+          clientToken: newClientToken(),
+          target: 'dev-web',
+          requester: 'U0ALICE',
+          durationSeconds: 3,
+          reason: 'bench',
+        }),
+      ),
+    )
+    const lags: number[] = []
+    for (const { grant } of grants) {
+      await plane.finished(grant.id)
+      const ended = await plane.db.store.get(grant.id)
+      const removed = removedAt.get(grantPolicyName(grant.id))
+      if (!ended?.expiresAt || removed === undefined) throw new Error(`${grant.id} did not end`)
+      lags.push(removed - Date.parse(ended.expiresAt))
+    }
+    const sorted = [...lags].sort((a, b) => a - b)
+    console.log(
+      `\nlocal revocation lag after expiry (policy removed − expiresAt), 20 grants: median ${median(lags)} ms, max ${sorted.at(-1)} ms (target ≤ 1000 ms); still attached: ${plane.backend.policies.get(ALICE)?.size ?? 0}`,
+    )
+  } finally {
+    await plane.close()
+  }
+}
+
 console.log(`keyless bench — node ${process.version}`)
 policySizes()
 await storeWrites()
 policyBuildTime()
+await workflowCounts()
+await revocationLag()

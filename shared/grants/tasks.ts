@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { type AccessBackend, grantPolicyName } from '../access/backend.ts'
 import { connectionInstructions } from '../access/instructions.ts'
 import { type IamPrincipal, parsePrincipalArn } from '../aws/arn.ts'
@@ -8,10 +9,10 @@ import { KeylessError } from '../errors.ts'
 import type { Notice, Notifier } from '../notify/notifier.ts'
 import { policyForGrant } from '../policy/grant-policy.ts'
 import {
-  secondsUntil,
   type WorkflowCallbacks,
   type WorkflowPayload,
   WorkflowSignal,
+  wholeSecondsBefore,
 } from '../workflow/workflow.ts'
 import type { Actor, Grant } from './grant.ts'
 import { decide, type GrantEvent } from './lifecycle.ts'
@@ -138,6 +139,10 @@ export async function revokeAccess(
   input: { grantId: string; actor?: Actor },
 ): Promise<{ grantId: string; status: Grant['status']; sessionsTerminated: number }> {
   const before = await loadGrant(deps.store, input.grantId)
+  // The expiry wait ends up to a second early (whole seconds); access ends at expiry, not before.
+  const early =
+    before.revocation || !before.expiresAt ? 0 : Date.parse(before.expiresAt) - deps.clock.now().getTime()
+  if (early > 0) await sleep(Math.min(early, MAX_EARLY_MS))
   const sessionsTerminated = await removeAccess(deps, before)
   const grant = await endGrant(deps, before.id, input.actor ?? WORKFLOW)
   if (grant.status === 'EXPIRED' || grant.status === 'REVOKED') {
@@ -218,7 +223,7 @@ export async function endGrant(
 
 function waitPayload(deps: Pick<TaskDeps, 'clock'>, grant: Grant): WorkflowPayload {
   const expiresAt = grant.expiresAt ?? isoSeconds(deps.clock.now())
-  return { grantId: grant.id, expiresAt, timeoutSeconds: secondsUntil(expiresAt, deps.clock.now()) }
+  return { grantId: grant.id, expiresAt, timeoutSeconds: wholeSecondsBefore(expiresAt, deps.clock.now()) }
 }
 
 export function principalOf(grant: Grant): IamPrincipal {
@@ -236,5 +241,8 @@ async function tell(deps: Pick<TaskDeps, 'notifier' | 'warn'>, notice: Notice): 
     deps.warn('notification failed', { kind: notice.kind, error: String(error) })
   }
 }
+
+/** The most the expiry wait can end early: its whole-second rounding, plus a margin for clock skew. */
+const MAX_EARLY_MS = 1500
 
 const laterOf = (now: Date, instant: string): Date => new Date(Math.max(now.getTime(), Date.parse(instant)))

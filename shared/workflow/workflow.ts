@@ -50,6 +50,15 @@ export function secondsUntil(until: string, now: Date): number {
   return Math.max(1, Math.ceil((Date.parse(until) - now.getTime()) / 1000))
 }
 
+/**
+ * Seconds from `now` until `until`, rounded down, at least 1. Step Functions times waits in
+ * whole seconds; rounding up would end access up to a second late, so the expiry wait ends up
+ * to a second early and the revoking task waits out the rest itself.
+ */
+export function wholeSecondsBefore(until: string, now: Date): number {
+  return Math.max(1, Math.floor((Date.parse(until) - now.getTime()) / 1000))
+}
+
 export function startPayload(grant: Grant, now: Date): WorkflowPayload {
   return {
     grantId: grant.id,
