@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander'
 import { KeylessError } from '../shared/errors.ts'
 import { configValidateCommand } from './commands/config-validate.ts'
+import { devCommand } from './commands/dev.ts'
 import { type PolicyOptions, policyCommand } from './commands/policy.ts'
 import type { CliIo } from './io.ts'
 
@@ -34,6 +35,17 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .description('check a config file; exit 0 when valid')
     .argument('[file]', 'config file (default: $KEYLESS_CONFIG or ./keyless.config.yaml)')
     .action((file: string | undefined) => configValidateCommand(file, io))
+
+  program
+    .command('dev')
+    .description(
+      'run the local control plane (what npm start runs): embedded DynamoDB, local Step Functions, local IAM/SSM',
+    )
+    .option(
+      '--config <file>',
+      'config file (default: $KEYLESS_CONFIG, ./keyless.config.yaml, else the example)',
+    )
+    .action((options: { config?: string }) => devCommand(options, io))
 
   try {
     await program.parseAsync(argv, { from: 'user' })

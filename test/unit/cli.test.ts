@@ -19,6 +19,7 @@ async function keyless(args: string[], env: NodeJS.ProcessEnv = {}) {
       stderr += text
     },
     env,
+    stopped: () => Promise.resolve(),
   })
   return { code, stdout, stderr }
 }

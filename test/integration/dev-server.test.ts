@@ -1,0 +1,75 @@
+import { spawn } from 'node:child_process'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { startDevServer } from '../../local/dev-server.ts'
+import { submitRequest } from '../../shared/grants/control.ts'
+import { newClientToken } from '../../shared/grants/grant.ts'
+import { workflowConfig } from '../kit/plane.ts'
+
+const quiet = () => {}
+
+describe('the local control plane', () => {
+  it('answers /healthz, runs grants through the real workflow, and keeps its data across restarts', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'keyless-dev-'))
+    const first = await startDevServer({ config: workflowConfig(), dataDir, port: 0, log: quiet })
+    const health = await fetch(`${first.url}/healthz`)
+    expect(health.status).toBe(200)
+    expect(await health.json()).toEqual({ status: 'ok' })
+    expect((await fetch(`${first.url}/nope`)).status).toBe(404)
+
+    const { grant } = await submitRequest(first.plane.control, {
+      clientToken: newClientToken(),
+      target: 'dev-web',
+      requester: 'U0ALICE',
+      durationSeconds: 1,
+      reason: 'trying keyless locally',
+    })
+    expect((await first.plane.workflow.executions.get(grant.id)?.done)?.status).toBe('SUCCEEDED')
+    await first.close()
+
+    const second = await startDevServer({ config: workflowConfig(), dataDir, port: 0, log: quiet })
+    expect((await second.plane.control.store.get(grant.id))?.status).toBe('EXPIRED')
+    await second.close()
+  })
+
+  it('starts from the CLI (npm start) and stops cleanly on SIGTERM', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'keyless-dev-'))
+    const child = spawn(process.execPath, ['cli/keyless.ts', 'dev'], {
+      env: {
+        ...process.env,
+        PORT: '0',
+        KEYLESS_DATA_DIR: dataDir,
+        KEYLESS_CONFIG: 'keyless.config.example.yaml',
+      },
+    })
+    let stdout = ''
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk
+        const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)
+        if (match?.[1]) resolve(match[1])
+      })
+      child.once('exit', (code) => reject(new Error(`exited with ${code}: ${stdout}`)))
+    })
+    expect((await fetch(`${url}/healthz`)).status).toBe(200)
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+    child.kill('SIGTERM')
+    expect(await exited).toBe(0)
+    expect(stdout).toContain('keyless local control plane stopped')
+  })
+
+  it('refuses a bad PORT with one line', async () => {
+    const child = spawn(process.execPath, ['cli/keyless.ts', 'dev'], {
+      env: { ...process.env, PORT: 'eighty' },
+    })
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk
+    })
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+    expect(code).toBe(1)
+    expect(stderr).toBe('keyless: PORT="eighty" is not a port number from 0 to 65535, e.g. PORT=3000\n')
+  })
+})
