@@ -50,7 +50,7 @@ export async function askForApproval(
   // Decided before the token was stored (a retried task): end the wait the way it was decided.
   if (grant.status === 'APPROVED') return deps.workflow.resume(input.taskToken, { grantId: grant.id })
   if (grant.status !== 'PENDING') {
-    return deps.workflow.reject(input.taskToken, 'RequestClosed', `the request ${grant.status.toLowerCase()}`)
+    return deps.workflow.reject(input.taskToken, 'RequestClosed', `${grant.id} is ${grant.status}`)
   }
   await tell(deps, { kind: 'approval-requested', grant })
 }
