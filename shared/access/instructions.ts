@@ -3,11 +3,13 @@ import { portForwardDocumentName, SSH_DOCUMENT } from '../policy/grant-policy.ts
 
 /**
  * How to connect under a grant, as the exact commands for each access kind the target allows.
- * `<instance-id>` is one of the instances tagged for the target.
+ * `<instance-id>` is one of the instances tagged for the target; with several regions, `<region>`
+ * is the one it runs in.
  */
-export function connectionInstructions(target: TargetConfig, region: string, expiresAt: string): string[] {
+export function connectionInstructions(target: TargetConfig, regions: string[], expiresAt: string): string[] {
+  const region = regions.length === 1 ? (regions[0] ?? '') : '<region>'
   const lines = [
-    `Access to ${target.name} is active until ${expiresAt}. IAM takes a few seconds to spread a new policy: if the first attempt is denied, try again shortly.`,
+    `Access to ${target.name} is active until ${expiresAt}${regions.length > 1 ? ` in ${regions.join(', ')}` : ''}. IAM takes a few seconds to spread a new policy: if the first attempt is denied, try again shortly.`,
   ]
   const tagged = `an instance tagged ${target.tagKey}=${target.tagValue}`
   if (target.access.includes('shell')) {

@@ -94,7 +94,7 @@ export async function attachAccess(deps: TaskDeps, input: { grantId: string }): 
   await tell(deps, {
     kind: 'access-active',
     grant,
-    instructions: connectionInstructions(target, deps.config.regions[0] ?? deps.config.region, expiresAt),
+    instructions: connectionInstructions(target, deps.config.regions, expiresAt),
   })
   return waitPayload(deps, grant)
 }

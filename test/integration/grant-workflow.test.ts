@@ -94,7 +94,7 @@ describe('the grant workflow (statemachines/grant.asl.json in the local runner)'
     expect(plane.notifier.kinds(grant.id)).toEqual(['approval-requested', 'access-active', 'access-ended'])
     const activeNotice = plane.notifier.notices.find((notice) => notice.kind === 'access-active')
     expect(activeNotice?.kind === 'access-active' && activeNotice.instructions.join('\n')).toContain(
-      'aws ssm start-session --region eu-west-1 --target <instance-id>',
+      'aws ssm start-session --region <region> --target <instance-id>',
     )
     expect(ended?.history.map((entry) => entry.action)).toEqual([
       'requested',
