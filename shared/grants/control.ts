@@ -34,9 +34,8 @@ export async function submitRequest(
 
 export async function approveRequest(deps: ControlDeps, grantId: string, actor: Actor): Promise<Grant> {
   const grant = await actOnGrant(deps.store, deps.clock, grantId, { type: 'approve' }, actor)
-  if (grant.status === 'APPROVED' && grant.taskToken) {
-    await signal(deps, grant, () => deps.workflow.resume(grant.taskToken ?? '', { grantId }))
-  }
+  if (grant.status === 'APPROVED')
+    await signal(deps, grant, (token) => deps.workflow.resume(token, { grantId }))
   return grant
 }
 
@@ -73,8 +72,8 @@ export async function revokeGrant(
   const event = { type: 'request-revocation' as const, ...(reason ? { reason } : {}) }
   const grant = await actOnGrant(deps.store, deps.clock, grantId, event, actor)
   // While APPROVED, the attach task sees the revocation itself; only an active wait needs waking.
-  if (grant.status === 'ACTIVE' && grant.taskToken) {
-    await signal(deps, grant, () => deps.workflow.resume(grant.taskToken ?? '', { grantId, event: 'revoke' }))
+  if (grant.status === 'ACTIVE') {
+    await signal(deps, grant, (token) => deps.workflow.resume(token, { grantId, event: 'revoke' }))
   }
   return grant
 }
@@ -92,24 +91,31 @@ export function requestExtension(
 export async function approveExtension(deps: ControlDeps, grantId: string, actor: Actor): Promise<Grant> {
   const before = await deps.store.get(grantId)
   const grant = await actOnGrant(deps.store, deps.clock, grantId, { type: 'approve-extension' }, actor)
-  if (grant.expiresAt !== before?.expiresAt && grant.taskToken) {
-    await signal(deps, grant, () => deps.workflow.resume(grant.taskToken ?? '', { grantId, event: 'extend' }))
+  if (grant.expiresAt !== before?.expiresAt) {
+    await signal(deps, grant, (token) => deps.workflow.resume(token, { grantId, event: 'extend' }))
   }
   return grant
 }
 
-async function closeWait(deps: ControlDeps, grant: Grant, how: string): Promise<void> {
-  if (grant.taskToken) {
-    await signal(deps, grant, () =>
-      deps.workflow.reject(grant.taskToken ?? '', 'RequestClosed', `the request was ${how}`),
-    )
-  }
+function closeWait(deps: ControlDeps, grant: Grant, how: string): Promise<void> {
+  return signal(deps, grant, (token) =>
+    deps.workflow.reject(token, 'RequestClosed', `the request was ${how}`),
+  )
 }
 
-/** The change is recorded; a lost signal costs time, never correctness, so it is logged, not thrown. */
-async function signal(deps: ControlDeps, grant: Grant, send: () => Promise<void>): Promise<void> {
+/**
+ * Ends the wait whose token the grant holds, if it holds one (no token: the task that stores
+ * it sees the change itself). The change is recorded; a lost signal costs time, never
+ * correctness, so it is logged, not thrown.
+ */
+async function signal(
+  deps: ControlDeps,
+  grant: Grant,
+  send: (token: string) => Promise<void>,
+): Promise<void> {
+  if (!grant.taskToken) return
   try {
-    await send()
+    await send(grant.taskToken)
   } catch (error) {
     deps.warn('could not signal the grant workflow', { grantId: grant.id, error: String(error) })
   }

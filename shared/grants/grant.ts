@@ -23,6 +23,18 @@ export const isLive = (status: GrantStatus): status is LiveStatus =>
   (LIVE_STATUSES as readonly GrantStatus[]).includes(status)
 
 /**
+ * States in which a grant's policy may be attached: being attached, attached, or left attached
+ * by a failed removal. Only these grants can end (EXPIRED or REVOKED) or fail revocation.
+ */
+export const ACCESS_STATUSES = [
+  'APPROVED',
+  'ACTIVE',
+  'REVOKE_FAILED',
+] as const satisfies readonly LiveStatus[]
+export const mayHoldAccess = (status: GrantStatus): boolean =>
+  (ACCESS_STATUSES as readonly GrantStatus[]).includes(status)
+
+/**
  * Who did something to a grant. Slack users are people acting for themselves; operators act
  * through the CLI with AWS credentials; the system is the workflow or the reconciler.
  */

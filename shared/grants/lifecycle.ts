@@ -4,6 +4,7 @@ import { checkWithinMaximum, findTarget } from '../config/lookup.ts'
 import type { KeylessConfig } from '../config/schema.ts'
 import { GrantError } from './errors.ts'
 import {
+  ACCESS_STATUSES,
   type Actor,
   describeActor,
   type Grant,
@@ -225,7 +226,7 @@ export function decide(grant: Grant, event: GrantEvent, actor: Actor, now: Date)
     }
     case 'end': {
       if (actor.kind === 'slack') throw notAllowed(grant, 'end')
-      expectStatus(grant, ['APPROVED', 'ACTIVE', 'REVOKE_FAILED'], 'end')
+      expectStatus(grant, [...ACCESS_STATUSES], 'end')
       if (grant.revocation) return move('REVOKED', 'revoked', { endedAt: at }, undefined, ['taskToken'])
       if (grant.expiresAt === undefined || now.getTime() < Date.parse(grant.expiresAt)) {
         throw new GrantError(
@@ -237,7 +238,7 @@ export function decide(grant: Grant, event: GrantEvent, actor: Actor, now: Date)
     }
     case 'fail-revocation': {
       expectSystem(actor, 'fail revocation of')
-      expectStatus(grant, ['APPROVED', 'ACTIVE', 'REVOKE_FAILED'], 'fail revocation of')
+      expectStatus(grant, [...ACCESS_STATUSES], 'fail revocation of')
       return move('REVOKE_FAILED', 'revocation-failed', {}, event.reason)
     }
     case 'request-extension': {

@@ -38,15 +38,12 @@ export async function reconcile(
   const now = deps.clock.now()
   const findings: ReconcileFinding[] = []
   const graceAgo = addSeconds(now, -options.graceSeconds)
-  const handled = new Set<string>()
   const repair = async (
     grant: Grant,
     what: ReconcileFinding['what'],
     detail: string,
     fix: () => Promise<void>,
   ) => {
-    if (handled.has(grant.id)) return
-    handled.add(grant.id)
     try {
       await fix()
       findings.push({ what, grantId: grant.id, principal: grant.principal, detail })
@@ -67,28 +64,33 @@ export async function reconcile(
       throw new Error(`${grant.id} is ${ended.status} after its access was removed`)
     }
   }
+  const beforeGrace = (instant: string | undefined) =>
+    instant !== undefined && Date.parse(instant) <= graceAgo.getTime()
 
-  for (const grant of await deps.store.listDue('ACTIVE', graceAgo)) {
-    await repair(grant, 'expired-access-removed', `expired at ${grant.expiresAt}, still active`, () =>
-      revoke(grant),
-    )
-  }
-  const farFuture = addSeconds(now, 366 * 24 * 3600)
-  for (const grant of await deps.store.listDue('ACTIVE', farFuture)) {
-    const asked = grant.revocation?.at
-    if (asked && Date.parse(asked) <= graceAgo.getTime()) {
-      await repair(grant, 'expired-access-removed', `revocation asked at ${asked}, not carried out`, () =>
+  // Each status is read once; what was read also names the principals the orphan sweep checks.
+  const active = await deps.store.listInStatus('ACTIVE')
+  const approved = await deps.store.listInStatus('APPROVED')
+  const revokeFailed = await deps.store.listInStatus('REVOKE_FAILED')
+
+  for (const grant of active) {
+    if (beforeGrace(grant.expiresAt)) {
+      await repair(grant, 'expired-access-removed', `expired at ${grant.expiresAt}, still active`, () =>
         revoke(grant),
+      )
+    } else if (beforeGrace(grant.revocation?.at)) {
+      await repair(
+        grant,
+        'expired-access-removed',
+        `revocation asked at ${grant.revocation?.at}, not carried out`,
+        () => revoke(grant),
       )
     }
   }
-  for (const grant of await deps.store.listDue('REVOKE_FAILED', now)) {
+  for (const grant of revokeFailed) {
     await repair(grant, 'revocation-retried', 'removal retried after REVOKE_FAILED', () => revoke(grant))
   }
-  for (const grant of await deps.store.listDue(
-    'APPROVED',
-    addSeconds(now, -options.activationGraceSeconds),
-  )) {
+  const activationCutoff = addSeconds(now, -options.activationGraceSeconds).getTime()
+  for (const grant of approved.filter((candidate) => Date.parse(lastChange(candidate)) <= activationCutoff)) {
     await repair(
       grant,
       'stuck-activation-failed',
@@ -112,7 +114,9 @@ export async function reconcile(
       )
     })
   }
-  findings.push(...(await removeOrphanPolicies(deps, now, options)))
+  findings.push(
+    ...(await removeOrphanPolicies(deps, [...active, ...approved, ...revokeFailed], now, options)),
+  )
 
   if (findings.length > 0) {
     try {
@@ -125,19 +129,19 @@ export async function reconcile(
 }
 
 /**
- * Every principal keyless might have attached to (the people in the config, and those of live
- * grants) is checked for `keyless-*` policies whose grant is not live.
+ * Every principal keyless might have attached to (the people in the config, and those of the
+ * grants that may hold access) is checked for `keyless-*` policies whose grant is not live.
  */
 async function removeOrphanPolicies(
   deps: Omit<TaskDeps, 'workflow'>,
+  holding: Grant[],
   now: Date,
   options: ReconcileOptions,
 ): Promise<ReconcileFinding[]> {
-  const principals = new Set([...deps.config.people.values()].map((person) => person.principal))
-  for (const status of ['ACTIVE', 'APPROVED', 'REVOKE_FAILED'] as const) {
-    for (const grant of await deps.store.listDue(status, addSeconds(now, 366 * 24 * 3600)))
-      principals.add(grant.principal)
-  }
+  const principals = new Set([
+    ...[...deps.config.people.values()].map((person) => person.principal),
+    ...holding.map((grant) => grant.principal),
+  ])
   const findings: ReconcileFinding[] = []
   for (const arn of principals) {
     const principal = parsePrincipalArn(arn)

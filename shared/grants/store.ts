@@ -26,6 +26,8 @@ export interface GrantStore {
   listByRequester(requester: string, options?: { limit?: number }): Promise<Grant[]>
   listActiveByTarget(target: string): Promise<Grant[]>
   listActiveByPrincipal(principal: string): Promise<Grant[]>
+  /** Every grant in a live status (the reconciler's view of what may hold access). */
+  listInStatus(status: LiveStatus): Promise<Grant[]>
   /** ACTIVE grants whose expiry is at or before `now`, soonest first. */
   listDueForExpiry(now: Date): Promise<Grant[]>
   /**

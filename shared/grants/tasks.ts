@@ -14,7 +14,7 @@ import {
   WorkflowSignal,
   wholeSecondsBefore,
 } from '../workflow/workflow.ts'
-import type { Actor, Grant } from './grant.ts'
+import { type Actor, type Grant, mayHoldAccess } from './grant.ts'
 import { decide, type GrantEvent } from './lifecycle.ts'
 import { loadGrant, retryOnConflict } from './service.ts'
 import type { GrantStore } from './store.ts'
@@ -136,7 +136,7 @@ export async function extendAccess(deps: TaskDeps, input: { grantId: string }): 
  */
 export async function revokeAccess(
   deps: TaskDeps,
-  input: { grantId: string; actor?: Actor },
+  input: { grantId: string },
 ): Promise<{ grantId: string; status: Grant['status']; sessionsTerminated: number }> {
   const before = await loadGrant(deps.store, input.grantId)
   // The expiry wait ends up to a second early (whole seconds); access ends at expiry, not before.
@@ -144,7 +144,7 @@ export async function revokeAccess(
     before.revocation || !before.expiresAt ? 0 : Date.parse(before.expiresAt) - deps.clock.now().getTime()
   if (early > 0) await sleep(Math.min(early, MAX_EARLY_MS))
   const sessionsTerminated = await removeAccess(deps, before)
-  const grant = await endGrant(deps, before.id, input.actor ?? WORKFLOW)
+  const grant = await endGrant(deps, before.id, WORKFLOW)
   if (grant.status === 'EXPIRED' || grant.status === 'REVOKED') {
     await tell(deps, { kind: 'access-ended', grant, sessionsTerminated })
   }
@@ -180,7 +180,7 @@ export async function markRevocationFailed(
   input: { grantId: string; reason: string },
 ): Promise<void> {
   const grant = await retryOnConflict(deps.store, input.grantId, async (current) => {
-    if (!['APPROVED', 'ACTIVE', 'REVOKE_FAILED'].includes(current.status)) return current
+    if (!mayHoldAccess(current.status)) return current
     const event: GrantEvent = { type: 'fail-revocation', reason: input.reason }
     return deps.store.transition(current, decide(current, event, WORKFLOW, deps.clock.now()))
   })
@@ -195,11 +195,13 @@ export async function removeAccess(
   const principal = principalOf(grant)
   await deps.backend.detachPolicy(principal, grantPolicyName(grant.id))
   const target = deps.config.targets.get(grant.target)
-  const instances = target
-    ? { tagKey: target.tagKey, tagValue: target.tagValue, regions: deps.config.regions }
-    : undefined
-  if (!instances) return 0
-  const sessions = await deps.backend.listActiveSessions(principal, instances)
+  // A target removed from the config since has no instances keyless can name.
+  if (!target) return 0
+  const sessions = await deps.backend.listActiveSessions(principal, {
+    tagKey: target.tagKey,
+    tagValue: target.tagValue,
+    regions: deps.config.regions,
+  })
   for (const session of sessions) await deps.backend.terminateSession(session)
   return sessions.length
 }
@@ -211,7 +213,7 @@ export async function endGrant(
   actor: Actor,
 ): Promise<Grant> {
   return retryOnConflict(deps.store, grantId, async (current) => {
-    if (!['APPROVED', 'ACTIVE', 'REVOKE_FAILED'].includes(current.status)) return current // already ended
+    if (!mayHoldAccess(current.status)) return current // already ended
     // The expiry wait's timeout fires at or after expiry; the clock may lag it by a moment.
     const now =
       current.revocation || !current.expiresAt

@@ -168,6 +168,10 @@ export class DynamoGrantStore implements GrantStore {
     return this.#query('byActivePrincipal', activePrincipalPartition(principal))
   }
 
+  listInStatus(status: LiveStatus): Promise<Grant[]> {
+    return this.#query('byStatus', statusPartition(status))
+  }
+
   listDueForExpiry(now: Date): Promise<Grant[]> {
     return this.listDue('ACTIVE', now)
   }

@@ -202,6 +202,8 @@ describe('access patterns', () => {
     expect(await store.listDueForExpiry(at(60 + 299))).toEqual([])
     expect(ids(await store.listDueForExpiry(at(60 + 300)))).toEqual([soon.id])
     expect(ids(await store.listDueForExpiry(at(60 + 1800)))).toEqual([soon.id, active.id])
+    expect(new Set(ids(await store.listInStatus('ACTIVE')))).toEqual(new Set([soon.id, active.id]))
+    expect(new Set(ids(await store.listInStatus('PENDING')))).toEqual(new Set([older.id]))
     expect(ids(await store.listDue('PENDING', at(1799)))).toEqual([])
     expect(ids(await store.listDue('PENDING', at(1800)))).toEqual([older.id])
   })
