@@ -26,7 +26,7 @@ type Fault = { kind: 'throttle'; times: number } | { kind: 'fail'; message: stri
 export class LocalAccessBackend implements AccessBackend {
   /** principal ARN → policy name → document */
   readonly policies = new Map<string, Map<string, PolicyDocument>>()
-  readonly sessions: (ActiveSession & { state: 'Active' | 'Terminated'; principal: string })[] = []
+  readonly sessions: (ActiveSession & { state: 'Active' | 'Terminated' })[] = []
   readonly instances: LocalInstance[]
   readonly calls: Operation[] = []
   readonly #faults = new Map<Operation, Fault>()
@@ -40,13 +40,9 @@ export class LocalAccessBackend implements AccessBackend {
     this.#faults.set(operation, { kind: 'throttle', times })
   }
 
-  /** Every call of `operation` fails for good, until `heal`. */
+  /** Every call of `operation` fails for good (access denied, a quota reached). */
   breakOperation(operation: Operation, message: string): void {
     this.#faults.set(operation, { kind: 'fail', message })
-  }
-
-  heal(operation: Operation): void {
-    this.#faults.delete(operation)
   }
 
   /** A session `principal` opened on `instanceId` (what StartSession would record). */
@@ -58,7 +54,6 @@ export class LocalAccessBackend implements AccessBackend {
       region: instance.region,
       target: instanceId,
       owner: principal,
-      principal,
       state: 'Active' as const,
     }
     this.sessions.push(session)
@@ -101,7 +96,7 @@ export class LocalAccessBackend implements AccessBackend {
     return this.sessions
       .filter(
         (session) =>
-          session.state === 'Active' && session.principal === principal.arn && tagged.has(session.target),
+          session.state === 'Active' && session.owner === principal.arn && tagged.has(session.target),
       )
       .map(({ sessionId, region, target: instance, owner }) => ({
         sessionId,

@@ -112,12 +112,7 @@ export class DynamoGrantStore implements GrantStore {
         }),
       )
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        throw new GrantError(
-          'CONFLICT',
-          `${current.id} changed while this was being decided; look at it again and retry.`,
-        )
-      }
+      if (error instanceof ConditionalCheckFailedException) throw conflict(current.id)
       throw error
     }
     return next
