@@ -43,7 +43,8 @@ export class LocalWorkflow implements Workflow {
   readonly #machine: StateMachine
   readonly #definition: StateMachineDefinition
   readonly #bindings: TaskBindings
-  readonly #retryIntervalMs: number | undefined
+  /** The same backoff for every state's retries, fixed once; undefined keeps the definition's own. */
+  readonly #retryIntervalOverrides: Record<string, number> | undefined
   readonly #waiters = new Map<string, Waiter>()
   #tokens = 0
 
@@ -55,7 +56,11 @@ export class LocalWorkflow implements Workflow {
     this.#definition = definition
     this.#machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } })
     this.#bindings = bindings
-    this.#retryIntervalMs = options.retryIntervalMs
+    const { retryIntervalMs } = options
+    this.#retryIntervalOverrides =
+      retryIntervalMs === undefined
+        ? undefined
+        : Object.fromEntries(Object.keys(definition.States).map((name) => [name, retryIntervalMs]))
   }
 
   async start(grant: Grant, now: Date): Promise<void> {
@@ -71,7 +76,7 @@ export class LocalWorkflow implements Workflow {
       {
         overrides: {
           taskResourceLocalHandlers: this.#handlersFor(grant.id, record),
-          ...(this.#retryIntervalMs === undefined ? {} : { retryIntervalOverrides: this.#retryOverrides() }),
+          ...(this.#retryIntervalOverrides ? { retryIntervalOverrides: this.#retryIntervalOverrides } : {}),
         },
         context: { Execution: { Name: grant.id, StartTime: now.toISOString() }, Task: { Token: grant.id } },
       },
@@ -135,12 +140,6 @@ export class LocalWorkflow implements Workflow {
           })
     }
     return handlers
-  }
-
-  #retryOverrides(): Record<string, number> {
-    return Object.fromEntries(
-      Object.keys(this.#definition.States).map((name) => [name, this.#retryIntervalMs ?? 0]),
-    )
   }
 }
 
