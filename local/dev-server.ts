@@ -1,20 +1,48 @@
-import { mkdir } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { CreateTableCommand, ResourceInUseException } from '@aws-sdk/client-dynamodb'
+import { type App, HTTPReceiver } from '@slack/bolt'
 import dynalite from 'dynalite'
+import { boltLogger, createSlackApp } from '../functions/slack/app.ts'
 import { createDocumentClient } from '../shared/aws/clients.ts'
 import { systemClock } from '../shared/clock.ts'
 import type { KeylessConfig } from '../shared/config/schema.ts'
 import { reconcile } from '../shared/grants/reconciler.ts'
-import { LogNotifier } from '../shared/notify/log-notifier.ts'
+import { BackgroundNotifier } from '../shared/notify/background-notifier.ts'
+import { ConsoleSlackApi, type SlackApi, WebSlackApi } from '../shared/slack/api.ts'
+import { createSlackClient } from '../shared/slack/client.ts'
+import { SlackNotifier } from '../shared/slack/notifier.ts'
 import { DynamoGrantStore } from '../shared/store/dynamo-grant-store.ts'
 import { grantTableDefinition } from '../shared/store/table.ts'
-import { LocalAccessBackend } from './access-backend.ts'
+import { LocalAccessBackend, type LocalInstance } from './access-backend.ts'
 import { createLocalControlPlane, type LocalControlPlane } from './control-plane.ts'
+import { operatorApi } from './operator-api.ts'
 
 export const LOCAL_TABLE = 'keyless-grants'
+
+/**
+ * Locally, Slack requests are checked against this secret unless SLACK_SIGNING_SECRET is set:
+ * what `keyless dev sign` (and the README's curl examples) sign with. In AWS the secret is
+ * required and lives in Secrets Manager.
+ */
+export const DEV_SIGNING_SECRET = 'keyless-local-development-signing-secret'
+
+/** Where a running local control plane says where it is, for `keyless grants …`. */
+export const CONTROL_PLANE_FILE = 'control-plane.json'
+
+export interface SlackSettings {
+  signingSecret: string
+  /** Without a bot token (and no SLACK_API_URL), every message is printed instead of sent. */
+  botToken?: string
+  /** Socket Mode instead of POST /slack/events. */
+  appToken?: string
+  /** The Web API's base URL: a recorder in tests, Slack's by default. */
+  apiUrl?: string
+}
 
 export interface DevServerOptions {
   config: KeylessConfig
@@ -25,12 +53,19 @@ export interface DevServerOptions {
   /** How often the reconciler runs; locally it is also what ends grants whose workflow a restart lost. */
   reconcileEveryMs?: number
   log: (message: string, details?: Record<string, unknown>) => void
+  /** Where messages are printed when there is no bot token: readable text, not log lines. */
+  print?: (text: string) => void
+  slack?: Partial<SlackSettings>
+  /** Instances the local IAM/SSM stand-in knows (for sessions to end on revocation). */
+  instances?: LocalInstance[]
 }
 
 export interface DevServer {
   url: string
   plane: LocalControlPlane
   backend: LocalAccessBackend
+  /** Resolves when every Slack follow-up sent so far is done. */
+  slackIdle(): Promise<void>
   close(): Promise<void>
 }
 
@@ -59,17 +94,63 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     if (!(error instanceof ResourceInUseException)) throw error // kept from an earlier run
   }
 
-  const backend = new LocalAccessBackend()
+  const backend = new LocalAccessBackend(options.instances)
   const warn = (message: string, details: Record<string, unknown>) =>
     options.log(`warning: ${message}`, details)
-  const plane = await createLocalControlPlane({
+  const store = new DynamoGrantStore(client, LOCAL_TABLE)
+  const slackSettings: SlackSettings = {
+    signingSecret: DEV_SIGNING_SECRET,
+    ...definedOnly(options.slack ?? {}),
+  }
+  const logger = boltLogger((level, message) => options.log(`slack ${level}: ${message}`))
+  const slackApi: SlackApi =
+    slackSettings.botToken || slackSettings.apiUrl
+      ? new WebSlackApi(
+          createSlackClient(slackSettings.botToken ?? 'xoxb-local', {
+            logger,
+            ...(slackSettings.apiUrl ? { slackApiUrl: slackSettings.apiUrl } : {}),
+          }),
+        )
+      : new ConsoleSlackApi(options.print ?? ((text) => options.log(text)))
+  const notifier = new SlackNotifier({
     config: options.config,
-    store: new DynamoGrantStore(client, LOCAL_TABLE),
-    backend,
-    notifier: new LogNotifier(options.log),
+    store,
+    slack: slackApi,
     clock: systemClock,
     warn,
   })
+  const plane = await createLocalControlPlane({
+    config: options.config,
+    store,
+    backend,
+    notifier,
+    clock: systemClock,
+    warn,
+  })
+  const later = new BackgroundNotifier(notifier, warn)
+  const surface = {
+    control: plane.control,
+    later,
+    error: (message: string, details: Record<string, unknown>) => options.log(`error: ${message}`, details),
+  }
+  const appOptions = {
+    logger,
+    ...(slackSettings.botToken ? { botToken: slackSettings.botToken } : {}),
+    ...(slackSettings.apiUrl ? { slackApiUrl: slackSettings.apiUrl } : {}),
+  }
+  // Locally as in Lambda, the response waits for the listener: what is tested here holds there.
+  const receiver = slackSettings.appToken
+    ? undefined
+    : new HTTPReceiver({
+        signingSecret: slackSettings.signingSecret,
+        endpoints: '/slack/events',
+        processBeforeResponse: true,
+        logger,
+      })
+  const slackApp: App = receiver
+    ? createSlackApp(surface, { ...appOptions, receiver })
+    : createSlackApp(surface, { ...appOptions, appToken: slackSettings.appToken ?? '' })
+  if (!receiver) await slackApp.start()
 
   let reconciling: Promise<unknown> = Promise.resolve()
   const timer = setInterval(() => {
@@ -78,23 +159,46 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     )
   }, options.reconcileEveryMs ?? 30_000)
 
+  const operatorToken = randomBytes(24).toString('base64url')
+  const operator = operatorApi(plane.control, operatorToken)
   const http = createServer((request, response) => {
     if (request.method === 'GET' && request.url === '/healthz') {
       response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}')
       return
     }
-    response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}')
+    if (receiver && request.url?.split('?')[0] === '/slack/events') {
+      receiver.requestListener(request, response)
+      return
+    }
+    operator(request, response).then(
+      (handled) => {
+        if (!handled)
+          response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}')
+      },
+      () => response.writeHead(500).end(),
+    )
   })
   await listen(http, options.port, options.host ?? '127.0.0.1')
   const address = http.address() as AddressInfo
+  const url = `http://${address.address}:${address.port}`
+  const record = join(options.dataDir, CONTROL_PLANE_FILE)
+  // Readable by this user only: the token lets whoever holds it revoke grants.
+  await writeFile(record, JSON.stringify({ url, token: operatorToken, pid: process.pid }), { mode: 0o600 })
 
   return {
-    url: `http://${address.address}:${address.port}`,
+    url,
     plane,
     backend,
+    slackIdle: () => later.idle(),
     close: async () => {
       clearInterval(timer)
+      await rm(record, { force: true })
       await reconciling
+      // Executions stop where they are; the store keeps what they owe for the next start.
+      await Promise.race([plane.workflow.stop(), sleep(5000)])
+      await Promise.race([later.idle(), sleep(5000)])
+      if (!receiver) await slackApp.stop()
+      http.closeAllConnections()
       await new Promise<void>((resolve) => http.close(() => resolve()))
       client.destroy()
       await new Promise<void>((resolve, reject) =>
@@ -102,6 +206,11 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       )
     },
   }
+}
+
+/** The settings given, without the keys whose value is undefined (so defaults stay). */
+function definedOnly<T extends object>(settings: T): Partial<T> {
+  return Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined)) as Partial<T>
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

@@ -24,7 +24,7 @@ export interface ExecutionRecord {
   states: string[]
   /** How many times task code ran (Lambda invocations in AWS), by substitution name. */
   invocations: Record<string, number>
-  done: Promise<{ status: 'SUCCEEDED' | 'FAILED'; error?: string }>
+  done: Promise<{ status: 'SUCCEEDED' | 'FAILED' | 'ABORTED'; error?: string }>
 }
 
 interface Waiter {
@@ -46,6 +46,8 @@ export class LocalWorkflow implements Workflow {
   /** The same backoff for every state's retries, fixed once; undefined keeps the definition's own. */
   readonly #retryIntervalOverrides: Record<string, number> | undefined
   readonly #waiters = new Map<string, Waiter>()
+  readonly #aborts = new Set<() => void>()
+  #stopped = false
   #tokens = 0
 
   constructor(
@@ -65,6 +67,7 @@ export class LocalWorkflow implements Workflow {
 
   async start(grant: Grant, now: Date): Promise<void> {
     if (this.executions.has(grant.id)) return // the execution name is the grant id: a second start is a no-op
+    if (this.#stopped) throw new Error('the local workflow runner is stopped')
     const record: ExecutionRecord = {
       grantId: grant.id,
       states: [],
@@ -81,14 +84,33 @@ export class LocalWorkflow implements Workflow {
         context: { Execution: { Name: grant.id, StartTime: now.toISOString() }, Task: { Token: grant.id } },
       },
     )
+    this.#aborts.add(execution.abort)
     const outcome = execution.result.then(
       () => ({ status: 'SUCCEEDED' as const }),
-      (error: Error) => ({ status: 'FAILED' as const, error: error.message }),
+      (error: Error) =>
+        this.#stopped
+          ? { status: 'ABORTED' as const, error: error.message }
+          : { status: 'FAILED' as const, error: error.message },
     )
+    void outcome.finally(() => this.#aborts.delete(execution.abort))
     // The event log is read alongside; the record is done once both the run and its log are.
     const logged = collectStates(execution.eventLogs, record.states)
     record.done = Promise.all([outcome, logged]).then(([result]) => result)
     this.executions.set(grant.id, record)
+  }
+
+  /**
+   * Stops every execution where it is, as a process exit would: nothing more runs, and no
+   * timer of the runner keeps the process alive. What the grants owe is picked up again from
+   * the store on the next start (the reconciler ends what was left).
+   */
+  async stop(): Promise<void> {
+    this.#stopped = true
+    for (const abort of this.#aborts) abort()
+    // A task's timeout timer is cleared only when the task settles: settle every wait.
+    for (const waiter of this.#waiters.values()) waiter.reject(new Error('the local control plane stopped'))
+    this.#waiters.clear()
+    await Promise.all([...this.executions.values()].map((execution) => execution.done))
   }
 
   async resume(taskToken: string, output: { grantId: string; event?: WaitEvent }): Promise<void> {

@@ -16,7 +16,25 @@ const environment = z.object({
     .optional()
     .transform((port) => port ?? 3000),
   KEYLESS_DATA_DIR: z.string().min(1).default('.keyless'),
+  SLACK_SIGNING_SECRET: optionalSetting(z.string().min(8)),
+  SLACK_BOT_TOKEN: optionalSetting(z.string().startsWith('xoxb-')),
+  SLACK_APP_TOKEN: optionalSetting(z.string().startsWith('xapp-')),
+  SLACK_API_URL: optionalSetting(z.url({ protocol: /^https?$/ })),
 })
+
+/** An environment variable set to the empty string counts as unset. */
+function optionalSetting<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => (value === '' ? undefined : value), schema.optional())
+}
+
+const EXAMPLES: Record<string, string> = {
+  PORT: 'a port number from 0 to 65535, e.g. PORT=3000',
+  KEYLESS_DATA_DIR: 'a folder, e.g. .keyless',
+  SLACK_SIGNING_SECRET: "your Slack app's signing secret (Basic Information → App Credentials)",
+  SLACK_BOT_TOKEN: 'a bot token, xoxb-…',
+  SLACK_APP_TOKEN: 'an app-level token with connections:write, xapp-…',
+  SLACK_API_URL: 'an http(s) URL, e.g. http://127.0.0.1:9000/api/',
+}
 
 /**
  * `keyless dev` (what `npm start` runs): the local control plane until SIGINT or SIGTERM. With
@@ -26,12 +44,10 @@ export async function devCommand(options: { config?: string }, io: CliIo): Promi
   const env = environment.safeParse(io.env)
   if (!env.success) {
     const name = String(env.error.issues[0]?.path[0])
-    const example =
-      name === 'PORT' ? 'a port number from 0 to 65535, e.g. PORT=3000' : 'a folder, e.g. .keyless'
-    throw new KeylessError(
-      'INVALID_ENVIRONMENT',
-      `${name}=${JSON.stringify(io.env[name] ?? '')} is not ${example}`,
-    )
+    // Secrets are never echoed back, even wrong ones.
+    const shown =
+      name.startsWith('SLACK_') && name !== 'SLACK_API_URL' ? '(hidden)' : JSON.stringify(io.env[name] ?? '')
+    throw new KeylessError('INVALID_ENVIRONMENT', `${name}=${shown} is not ${EXAMPLES[name] ?? 'valid'}`)
   }
   const file = await chooseConfig(options.config, io)
   const config = await loadConfigFile(file)
@@ -42,9 +58,23 @@ export async function devCommand(options: { config?: string }, io: CliIo): Promi
     dataDir: env.data.KEYLESS_DATA_DIR,
     port: env.data.PORT,
     log,
+    print: (text) => io.out(`${text}\n`),
+    slack: {
+      signingSecret: env.data.SLACK_SIGNING_SECRET,
+      botToken: env.data.SLACK_BOT_TOKEN,
+      appToken: env.data.SLACK_APP_TOKEN,
+      apiUrl: env.data.SLACK_API_URL,
+    },
   })
+  const slack = env.data.SLACK_APP_TOKEN
+    ? 'Slack over Socket Mode'
+    : `Slack at POST ${server.url}/slack/events${env.data.SLACK_SIGNING_SECRET ? '' : ' (development signing secret)'}`
+  const messages =
+    env.data.SLACK_BOT_TOKEN || env.data.SLACK_API_URL
+      ? ''
+      : '; no SLACK_BOT_TOKEN, so Slack messages are printed here'
   io.out(
-    `keyless local control plane listening on ${server.url} (config ${file}, data in ${env.data.KEYLESS_DATA_DIR}/; GET /healthz)\n`,
+    `keyless local control plane listening on ${server.url} (config ${file}, data in ${env.data.KEYLESS_DATA_DIR}/; GET /healthz; ${slack}${messages})\n`,
   )
   await io.stopped()
   await server.close()

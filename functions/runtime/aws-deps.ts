@@ -1,9 +1,11 @@
 import { Logger } from '@aws-lambda-powertools/logger'
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager'
 import { z } from 'zod'
 import { AwsAccessBackend } from '../../shared/access/aws-backend.ts'
 import {
   createDocumentClient,
   createIamClient,
+  createSecretsClient,
   createSfnClient,
   ssmClientsByRegion,
 } from '../../shared/aws/clients.ts'
@@ -11,8 +13,12 @@ import { systemClock } from '../../shared/clock.ts'
 import { loadConfigFile } from '../../shared/config/load.ts'
 import type { TaskDeps } from '../../shared/grants/tasks.ts'
 import { LogNotifier } from '../../shared/notify/log-notifier.ts'
+import { WebSlackApi } from '../../shared/slack/api.ts'
+import { createSlackClient } from '../../shared/slack/client.ts'
+import { SlackNotifier } from '../../shared/slack/notifier.ts'
 import { DynamoGrantStore } from '../../shared/store/dynamo-grant-store.ts'
 import { AwsWorkflow } from '../../shared/workflow/aws-workflow.ts'
+import type { Workflow } from '../../shared/workflow/workflow.ts'
 
 /**
  * The composition root of every function in AWS: environment read and checked once, clients
@@ -26,24 +32,77 @@ const environment = z.object({
   STATE_MACHINE_ARN: z.string().startsWith('arn:'),
   // The validated config file is bundled with each function (see infra/).
   KEYLESS_CONFIG: z.string().default('keyless.config.yaml'),
+  // Slack's signing secret and bot token, as JSON in Secrets Manager: never in the environment.
+  SLACK_SECRET_ARN: z.string().startsWith('arn:').optional(),
 })
 
-let deps: Promise<TaskDeps> | undefined
+/** What Secrets Manager holds for keyless: `{"signingSecret": "…", "botToken": "xoxb-…"}`. */
+const slackSecretSchema = z.object({
+  signingSecret: z.string().min(1),
+  botToken: z.string().startsWith('xoxb-'),
+})
+export type SlackSecrets = z.infer<typeof slackSecretSchema>
 
+let deps: Promise<TaskDeps> | undefined
+let common: Promise<CommonDeps> | undefined
+let secrets: Promise<SlackSecrets | undefined> | undefined
+
+/** Slack's secrets, read once per cold start; undefined where no secret is configured. */
+export function slackSecrets(): Promise<SlackSecrets | undefined> {
+  secrets ??= readSlackSecrets()
+  return secrets
+}
+
+async function readSlackSecrets(): Promise<SlackSecrets | undefined> {
+  const arn = environment.parse(process.env).SLACK_SECRET_ARN
+  if (!arn) return undefined
+  const { SecretString } = await createSecretsClient().send(new GetSecretValueCommand({ SecretId: arn }))
+  const parsed = slackSecretSchema.safeParse(JSON.parse(SecretString ?? '{}'))
+  // Never log the secret's content: only which fields are wrong.
+  if (!parsed.success) {
+    throw new Error(
+      `the Slack secret ${arn} must be JSON with signingSecret and botToken (xoxb-…): ${parsed.error.issues.map((issue) => issue.path.join('.')).join(', ')}`,
+    )
+  }
+  return parsed.data
+}
+
+/** What every function needs: the config, the grant store, the workflow, the notifier. */
+export type CommonDeps = Omit<TaskDeps, 'backend' | 'workflow'> & { workflow: Workflow }
+
+/** The workflow tasks' and the reconciler's dependencies: the common ones plus IAM and SSM. */
 export function awsDeps(): Promise<TaskDeps> {
-  deps ??= build()
+  deps ??= commonDeps().then((built) => ({
+    ...built,
+    backend: new AwsAccessBackend(createIamClient(), ssmClientsByRegion()),
+  }))
   return deps
 }
 
-async function build(): Promise<TaskDeps> {
+/** For functions that never touch IAM or SSM (the Slack function): no such clients are built. */
+export function commonDeps(): Promise<CommonDeps> {
+  common ??= build()
+  return common
+}
+
+async function build(): Promise<CommonDeps> {
   const env = environment.parse(process.env)
   const config = await loadConfigFile(env.KEYLESS_CONFIG)
   const warn = (message: string, details: Record<string, unknown>) => logger.warn(message, details)
+  const store = new DynamoGrantStore(createDocumentClient(), env.TABLE_NAME)
+  const slack = await slackSecrets()
   return {
     config,
-    store: new DynamoGrantStore(createDocumentClient(), env.TABLE_NAME),
-    backend: new AwsAccessBackend(createIamClient(), ssmClientsByRegion()),
-    notifier: new LogNotifier((message, details) => logger.info(message, details)),
+    store,
+    notifier: slack
+      ? new SlackNotifier({
+          config,
+          store,
+          slack: new WebSlackApi(createSlackClient(slack.botToken)),
+          clock: systemClock,
+          warn,
+        })
+      : new LogNotifier((message, details) => logger.info(message, details)),
     workflow: new AwsWorkflow(createSfnClient(), env.STATE_MACHINE_ARN),
     clock: systemClock,
     warn,

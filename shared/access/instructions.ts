@@ -25,7 +25,7 @@ export function connectionInstructions(target: TargetConfig, regions: string[], 
   if (target.access.includes('ssh') && target.osUser) {
     const key = '~/.ssh/id_ed25519'
     lines.push(
-      `SSH as ${target.osUser} to ${tagged}, carried over Session Manager so that revocation can end it:\n  ssh -i ${key} -o ProxyCommand="sh -c 'aws ec2-instance-connect send-ssh-public-key --region ${region} --instance-id %h --instance-os-user %r --ssh-public-key file://${key}.pub && aws ssm start-session --region ${region} --target %h --document-name ${SSH_DOCUMENT} --parameters portNumber=%p'" ${target.osUser}@<instance-id>\n  An SSH connection made straight over the network instead outlives its 60-second key and cannot be ended by keyless.`,
+      `SSH as ${target.osUser} to ${tagged}, carried over Session Manager so that revocation can end it:\n  ssh -i ${key} -o ProxyCommand="sh -c 'aws ec2-instance-connect send-ssh-public-key --region ${region} --instance-id %h --instance-os-user %r --ssh-public-key file://${key}.pub && aws ssm start-session --region ${region} --target %h --document-name ${SSH_DOCUMENT} --parameters portNumber=%p'" ${target.osUser}@<instance-id>\nAn SSH connection made straight over the network instead outlives its 60-second key and cannot be ended by keyless.`,
     )
   }
   return lines

@@ -1,5 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { IAMClient } from '@aws-sdk/client-iam'
+import { LambdaClient } from '@aws-sdk/client-lambda'
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { SFNClient } from '@aws-sdk/client-sfn'
 import { SSMClient } from '@aws-sdk/client-ssm'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
@@ -26,6 +28,12 @@ export function createDocumentClient(overrides: AwsClientOverrides = {}): Dynamo
 export const createIamClient = (overrides: AwsClientOverrides = {}): IAMClient => new IAMClient(overrides)
 
 export const createSfnClient = (overrides: AwsClientOverrides = {}): SFNClient => new SFNClient(overrides)
+
+export const createLambdaClient = (overrides: AwsClientOverrides = {}): LambdaClient =>
+  new LambdaClient(overrides)
+
+export const createSecretsClient = (overrides: AwsClientOverrides = {}): SecretsManagerClient =>
+  new SecretsManagerClient(overrides)
 
 /** Session Manager is regional: one client per region, built on first use and kept. */
 export function ssmClientsByRegion(overrides: AwsClientOverrides = {}): (region: string) => SSMClient {

@@ -168,7 +168,12 @@ const rootInput = {
   region,
   regions: uniqueList(region, 'AWS regions').min(1, 'must name at least one region').optional(),
   slack: z.strictObject(
-    { securityChannel: slackChannel, approvalChannel: slackChannel.optional() },
+    {
+      securityChannel: slackChannel,
+      approvalChannel: slackChannel.optional(),
+      // Who runs keyless: named to people the config does not know yet, so they know whom to ask.
+      admins: uniqueList(slackUser, 'Slack user ids').default([]),
+    },
     expected('a mapping with securityChannel'),
   ),
   defaults: z
@@ -211,7 +216,7 @@ const configInput = z.strictObject(rootInput)
 export function knownKeysAt(path: readonly PropertyKey[]): string[] {
   const [first] = path
   if (path.length === 0) return Object.keys(rootInput)
-  if (path.length === 1 && first === 'slack') return ['securityChannel', 'approvalChannel']
+  if (path.length === 1 && first === 'slack') return ['securityChannel', 'approvalChannel', 'admins']
   if (path.length === 1 && first === 'defaults') return ['tagKey', 'maxDuration', 'approvalTimeout']
   if (path.length === 1 && first === 'alerts')
     return ['requireMfa', 'trustedMfaSessionIssuers', 'allowedSourceCidrs']
@@ -249,7 +254,7 @@ export interface KeylessConfig {
   /** Regions whose instances grants cover; the home region when the file names none. */
   regions: string[]
   partition: Partition
-  slack: { securityChannel: string; approvalChannel?: string }
+  slack: { securityChannel: string; approvalChannel?: string; admins: string[] }
   approvalTimeoutSeconds: number
   alerts: { requireMfa: boolean; trustedMfaSessionIssuers: string[]; allowedSourceCidrs: string[] }
   /** Maps, not records: a target called `constructor` must not find Object.prototype's. */

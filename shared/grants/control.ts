@@ -1,6 +1,8 @@
 import type { Clock } from '../clock.ts'
+import { isoSeconds } from '../clock.ts'
 import type { KeylessConfig } from '../config/schema.ts'
 import type { Workflow } from '../workflow/workflow.ts'
+import { GrantError } from './errors.ts'
 import type { Actor, Grant } from './grant.ts'
 import { type GrantRequest, requestGrant } from './lifecycle.ts'
 import { actOnGrant } from './service.ts'
@@ -32,69 +34,130 @@ export async function submitRequest(
   return result
 }
 
-export async function approveRequest(deps: ControlDeps, grantId: string, actor: Actor): Promise<Grant> {
-  const grant = await actOnGrant(deps.store, deps.clock, grantId, { type: 'approve' }, actor)
-  if (grant.status === 'APPROVED')
-    await signal(deps, grant, (token) => deps.workflow.resume(token, { grantId }))
-  return grant
+export function approveRequest(deps: ControlDeps, grantId: string, actor: Actor): Promise<Grant> {
+  return recordingRefusals(deps, grantId, actor, 'approve', async () => {
+    const grant = await actOnGrant(deps.store, deps.clock, grantId, { type: 'approve' }, actor)
+    if (grant.status === 'APPROVED')
+      await signal(deps, grant, (token) => deps.workflow.resume(token, { grantId }))
+    return grant
+  })
 }
 
-export async function denyRequest(
+export function denyRequest(
   deps: ControlDeps,
   grantId: string,
   actor: Actor,
   reason?: string,
 ): Promise<Grant> {
-  const grant = await actOnGrant(
-    deps.store,
-    deps.clock,
-    grantId,
-    { type: 'deny', ...(reason ? { reason } : {}) },
-    actor,
-  )
-  await closeWait(deps, grant, 'denied')
-  return grant
+  return recordingRefusals(deps, grantId, actor, 'deny', async () => {
+    const event = { type: 'deny' as const, ...(reason ? { reason } : {}) }
+    const grant = await actOnGrant(deps.store, deps.clock, grantId, event, actor)
+    await closeWait(deps, grant, 'denied')
+    return grant
+  })
 }
 
-export async function cancelRequest(deps: ControlDeps, grantId: string, actor: Actor): Promise<Grant> {
-  const grant = await actOnGrant(deps.store, deps.clock, grantId, { type: 'cancel' }, actor)
-  await closeWait(deps, grant, 'cancelled')
-  return grant
+export function cancelRequest(deps: ControlDeps, grantId: string, actor: Actor): Promise<Grant> {
+  return recordingRefusals(deps, grantId, actor, 'cancel', async () => {
+    const grant = await actOnGrant(deps.store, deps.clock, grantId, { type: 'cancel' }, actor)
+    await closeWait(deps, grant, 'cancelled')
+    return grant
+  })
 }
 
 /** Early revoke ("I'm done", an approver, an operator): effective as soon as the workflow wakes. */
-export async function revokeGrant(
+export function revokeGrant(
   deps: ControlDeps,
   grantId: string,
   actor: Actor,
   reason?: string,
 ): Promise<Grant> {
-  const event = { type: 'request-revocation' as const, ...(reason ? { reason } : {}) }
-  const grant = await actOnGrant(deps.store, deps.clock, grantId, event, actor)
-  // While APPROVED, the attach task sees the revocation itself; only an active wait needs waking.
-  if (grant.status === 'ACTIVE') {
-    await signal(deps, grant, (token) => deps.workflow.resume(token, { grantId, event: 'revoke' }))
-  }
-  return grant
+  return recordingRefusals(deps, grantId, actor, 'revoke', async () => {
+    const event = { type: 'request-revocation' as const, ...(reason ? { reason } : {}) }
+    const grant = await actOnGrant(deps.store, deps.clock, grantId, event, actor)
+    // While APPROVED, the attach task sees the revocation itself; only an active wait needs waking.
+    if (grant.status === 'ACTIVE') {
+      await signal(deps, grant, (token) => deps.workflow.resume(token, { grantId, event: 'revoke' }))
+    }
+    return grant
+  })
 }
 
+/**
+ * Asks for more time on an active grant. On an auto-approved target keyless approves it at
+ * once, and the workflow replaces the policy; elsewhere it waits for the grant's approvers.
+ */
 export function requestExtension(
   deps: ControlDeps,
   grantId: string,
   actor: Actor,
   durationSeconds: number,
 ): Promise<Grant> {
-  return actOnGrant(deps.store, deps.clock, grantId, { type: 'request-extension', durationSeconds }, actor)
+  return recordingRefusals(deps, grantId, actor, 'extend', async () => {
+    const event = { type: 'request-extension' as const, durationSeconds }
+    const grant = await actOnGrant(deps.store, deps.clock, grantId, event, actor)
+    return grant.autoApprove ? approveExtensionAs(deps, grantId, SYSTEM) : grant
+  })
 }
 
 /** Approves a pending extension; once enough approvers agree, the workflow replaces the policy. */
-export async function approveExtension(deps: ControlDeps, grantId: string, actor: Actor): Promise<Grant> {
+export function approveExtension(deps: ControlDeps, grantId: string, actor: Actor): Promise<Grant> {
+  return recordingRefusals(deps, grantId, actor, 'approve the extension of', () =>
+    approveExtensionAs(deps, grantId, actor),
+  )
+}
+
+export function denyExtension(deps: ControlDeps, grantId: string, actor: Actor): Promise<Grant> {
+  return recordingRefusals(deps, grantId, actor, 'deny the extension of', () =>
+    actOnGrant(deps.store, deps.clock, grantId, { type: 'deny-extension' }, actor),
+  )
+}
+
+const SYSTEM: Actor = { kind: 'system', id: 'workflow' }
+
+async function approveExtensionAs(deps: ControlDeps, grantId: string, actor: Actor): Promise<Grant> {
   const before = await deps.store.get(grantId)
   const grant = await actOnGrant(deps.store, deps.clock, grantId, { type: 'approve-extension' }, actor)
   if (grant.expiresAt !== before?.expiresAt) {
     await signal(deps, grant, (token) => deps.workflow.resume(token, { grantId, event: 'extend' }))
   }
   return grant
+}
+
+/**
+ * Runs a person's action on a grant; when the rules refuse it, the refusal is recorded in the
+ * grant's history (who tried what, and why it was refused) before it is passed on. A refusal
+ * that cannot be recorded is logged: the person still hears why.
+ */
+async function recordingRefusals(
+  deps: ControlDeps,
+  grantId: string,
+  actor: Actor,
+  attempt: string,
+  act: () => Promise<Grant>,
+): Promise<Grant> {
+  try {
+    return await act()
+  } catch (error) {
+    if (error instanceof GrantError && error.code !== 'GRANT_NOT_FOUND' && error.code !== 'CONFLICT') {
+      await recordRefusal(deps, grantId, actor, `${attempt}: ${error.message}`)
+    }
+    throw error
+  }
+}
+
+async function recordRefusal(deps: ControlDeps, grantId: string, actor: Actor, detail: string) {
+  try {
+    const grant = await deps.store.get(grantId)
+    if (!grant) return
+    const at = isoSeconds(deps.clock.now())
+    const entry = { at, actor, action: 'refused' as const, from: grant.status, to: grant.status, detail }
+    if (!(await deps.store.recordRefusal(grantId, entry))) {
+      deps.warn('refusal not recorded: the grant history is full', { grantId, actor, detail })
+    }
+  } catch (error) {
+    deps.warn('could not record a refusal', { grantId, detail, error: String(error) })
+  }
 }
 
 function closeWait(deps: ControlDeps, grant: Grant, how: string): Promise<void> {

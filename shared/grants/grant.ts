@@ -67,11 +67,29 @@ export const GRANT_ACTIONS = [
   'extension-approval-recorded',
   'extended',
   'extension-denied',
+  /** Someone tried something the rules refused (self-approval, a non-approver, a late click). */
+  'refused',
 ] as const
 export type GrantAction = (typeof GRANT_ACTIONS)[number]
 
 const approvalSchema = z.object({ by: z.string(), at: z.string() })
 export type Approval = z.infer<typeof approvalSchema>
+
+/**
+ * One copy of a message that asks people to decide: a DM to an approver or a post in the
+ * approval channel. Every copy is kept so that each can be updated once the question is
+ * answered (`chat.update`), never through a `response_url`, which allows five uses.
+ */
+const slackMessageSchema = z.object({
+  channel: z.string(),
+  ts: z.string(),
+  /** What the copy asks: the request itself, or the extension requested at `extensionRequestedAt`. */
+  asks: z.enum(['request', 'extension']),
+  extensionRequestedAt: z.string().optional(),
+  /** The approver the copy was sent to; absent for the approval channel's copy. */
+  to: z.string().optional(),
+})
+export type SlackMessageRef = z.infer<typeof slackMessageSchema>
 
 const historyEntrySchema = z.object({
   at: z.string(),
@@ -132,6 +150,8 @@ export const grantSchema = z.object({
    * the wait sends it back.
    */
   taskToken: z.string().optional(),
+  /** The approval messages sent for this grant, so every copy can be updated after a decision. */
+  slackMessages: z.array(slackMessageSchema).optional(),
   history: z.array(historyEntrySchema),
 })
 export type Grant = z.infer<typeof grantSchema>

@@ -338,9 +338,33 @@ const STATUS_WORDS: Record<GrantStatus, string> = {
   REVOKE_FAILED: 'could not be revoked and needs an operator',
 }
 
-function decidedBy(grant: Grant): string {
-  const last = grant.history.findLast((entry) => entry.to === grant.status)
-  return last ? ` by ${describeActor(last.actor)} at ${last.at}` : ''
+const DECISION_WORDS: Partial<Record<GrantAction, string>> = {
+  approved: 'approved',
+  'auto-approved': 'auto-approved',
+  'break-glass': 'taken as break-glass',
+  denied: 'denied',
+  cancelled: 'cancelled',
+  'timed-out': 'timed out',
+}
+
+const SINCE_WORDS: Partial<Record<GrantStatus, string>> = {
+  APPROVED: ' and is being activated',
+  ACTIVE: ' and is active',
+  EXPIRED: ' and has expired',
+  REVOKED: ' and was revoked',
+  FAILED: ' but failed to activate',
+  REVOKE_FAILED: ' and could not be revoked',
+}
+
+/**
+ * How a request stopped being pending: the decision that took it out of PENDING and who made
+ * it (not the workflow's activation after it), so a late click names the person who decided.
+ */
+function decision(grant: Grant): string {
+  const entry = grant.history.find((item) => item.from === 'PENDING' && item.to !== 'PENDING')
+  const words = entry && DECISION_WORDS[entry.action]
+  if (!entry || !words) return `it ${STATUS_WORDS[grant.status]}`
+  return `it was ${words} by ${describeActor(entry.actor)} at ${entry.at}${SINCE_WORDS[grant.status] ?? ''}`
 }
 
 function expectStatus(grant: Grant, allowed: GrantStatus[], verb: string): void {
@@ -352,10 +376,7 @@ function expectStatus(grant: Grant, allowed: GrantStatus[], verb: string): void 
 /** A second decision on a decided request names the first one. */
 function expectPending(grant: Grant, verb: string): void {
   if (grant.status !== 'PENDING') {
-    throw new GrantError(
-      'ALREADY_DECIDED',
-      `Cannot ${verb} ${grant.id}: it ${STATUS_WORDS[grant.status]}${decidedBy(grant)}.`,
-    )
+    throw new GrantError('ALREADY_DECIDED', `Cannot ${verb} ${grant.id}: ${decision(grant)}.`)
   }
 }
 

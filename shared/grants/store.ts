@@ -1,4 +1,4 @@
-import type { Grant, LiveStatus } from './grant.ts'
+import type { Grant, HistoryEntry, LiveStatus, SlackMessageRef } from './grant.ts'
 import type { Transition } from './lifecycle.ts'
 
 /** The grant store as the domain needs it: one method per access pattern. */
@@ -22,12 +22,30 @@ export interface GrantStore {
    * A lost race throws GrantError CONFLICT.
    */
   saveTaskToken(current: Grant, taskToken: string): Promise<Grant>
+  /**
+   * Remembers the copies of an approval message sent for the grant. Not a transition: it
+   * changes no decision, so it neither checks nor bumps the version, and a transition racing
+   * it keeps both (each writes only its own attributes).
+   */
+  addSlackMessages(grantId: string, messages: SlackMessageRef[]): Promise<void>
+  /**
+   * Appends a refusal (someone tried what the rules refuse) to the grant's history, unless the
+   * history already holds `MAX_HISTORY` entries: a person clicking a refused button forever
+   * must not grow the item to DynamoDB's size limit. Like addSlackMessages, not a transition.
+   * Returns whether the entry was recorded.
+   */
+  recordRefusal(grantId: string, entry: HistoryEntry): Promise<boolean>
   /** Newest first. */
   listByRequester(requester: string, options?: { limit?: number }): Promise<Grant[]>
   listActiveByTarget(target: string): Promise<Grant[]>
   listActiveByPrincipal(principal: string): Promise<Grant[]>
   /** Every grant in a live status (the reconciler's view of what may hold access). */
   listInStatus(status: LiveStatus): Promise<Grant[]>
+  /**
+   * Every grant, newest request first, at most `limit`. A full read of the table: for an
+   * operator's `keyless grants list --all`, never on a request path.
+   */
+  listAll(options?: { limit?: number }): Promise<Grant[]>
   /** ACTIVE grants whose expiry is at or before `now`, soonest first. */
   listDueForExpiry(now: Date): Promise<Grant[]>
   /**
@@ -37,3 +55,6 @@ export interface GrantStore {
    */
   listDue(status: LiveStatus, now: Date): Promise<Grant[]>
 }
+
+/** The most history entries a grant keeps; refusals beyond it are logged, not stored. */
+export const MAX_HISTORY = 200

@@ -8,6 +8,14 @@ import type { Grant } from '../grants/grant.ts'
 export type Notice =
   /** A request waits for a decision: to its approvers (and the approval channel). */
   | { kind: 'approval-requested'; grant: Grant }
+  /** Halfway to the approval deadline, nobody (or not enough people) decided: to the approvers still to decide. */
+  | { kind: 'approval-reminder'; grant: Grant }
+  /** The requester asked for more time: to the approvers, like a request. */
+  | { kind: 'extension-requested'; grant: Grant }
+  /** A person changed the grant (a decision, a cancellation, a revoke): every copy and view showing it is brought up to date. */
+  | { kind: 'grant-updated'; grant: Grant }
+  /** Access ends soon: to the requester, with a way to ask for more. */
+  | { kind: 'expiring-soon'; grant: Grant }
   /** Access is attached: to the requester, with how to connect, and to the approvers. */
   | { kind: 'access-active'; grant: Grant; instructions: string[] }
   /** An extension was attached: to the requester and the approvers. */
@@ -20,6 +28,10 @@ export type Notice =
   | { kind: 'revocation-failed'; grant: Grant; reason: string }
   /** Security channel: the reconciler found the world out of step with the grants and repaired it. */
   | { kind: 'reconciled'; findings: ReconcileFinding[] }
+  /** One line to the person who acted (in the channel they acted in, else a DM): what their click or command did. */
+  | { kind: 'reply'; user: string; channel?: string; text: string }
+  /** A person opened keyless's App Home: show them their grants. */
+  | { kind: 'home-opened'; user: string }
 
 export interface ReconcileFinding {
   what:

@@ -5,13 +5,20 @@ import {
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
+  ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
 import { isoSeconds } from '../clock.ts'
 import { GrantError } from '../grants/errors.ts'
-import { type Grant, grantSchema, type LiveStatus } from '../grants/grant.ts'
+import {
+  type Grant,
+  grantSchema,
+  type HistoryEntry,
+  type LiveStatus,
+  type SlackMessageRef,
+} from '../grants/grant.ts'
 import { applyTransition, type Transition } from '../grants/lifecycle.ts'
-import type { GrantStore } from '../grants/store.ts'
+import { type GrantStore, MAX_HISTORY } from '../grants/store.ts'
 import {
   activePrincipalPartition,
   activeTargetPartition,
@@ -148,6 +155,39 @@ export class DynamoGrantStore implements GrantStore {
     return { ...current, taskToken, version: current.version + 1 }
   }
 
+  async addSlackMessages(grantId: string, messages: SlackMessageRef[]): Promise<void> {
+    if (messages.length === 0) return
+    await this.#client.send(
+      new UpdateCommand({
+        TableName: this.#table,
+        Key: grantKey(grantId),
+        UpdateExpression: 'SET #messages = list_append(if_not_exists(#messages, :none), :messages)',
+        ConditionExpression: 'attribute_exists(#pk)',
+        ExpressionAttributeNames: { '#messages': 'slackMessages', '#pk': TABLE_KEY.partitionKey },
+        ExpressionAttributeValues: { ':messages': messages, ':none': [] },
+      }),
+    )
+  }
+
+  async recordRefusal(grantId: string, entry: HistoryEntry): Promise<boolean> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: grantKey(grantId),
+          UpdateExpression: 'SET #history = list_append(#history, :entry)',
+          ConditionExpression: 'attribute_exists(#pk) AND size(#history) < :max',
+          ExpressionAttributeNames: { '#history': 'history', '#pk': TABLE_KEY.partitionKey },
+          ExpressionAttributeValues: { ':entry': [entry], ':max': MAX_HISTORY },
+        }),
+      )
+      return true
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false
+      throw error
+    }
+  }
+
   listByRequester(requester: string, options: { limit?: number } = {}): Promise<Grant[]> {
     return this.#query('byRequester', requesterPartition(requester), {
       newestFirst: true,
@@ -165,6 +205,22 @@ export class DynamoGrantStore implements GrantStore {
 
   listInStatus(status: LiveStatus): Promise<Grant[]> {
     return this.#query('byStatus', statusPartition(status))
+  }
+
+  async listAll(options: { limit?: number } = {}): Promise<Grant[]> {
+    const limit = options.limit ?? 1000
+    const grants: Grant[] = []
+    let startKey: Record<string, unknown> | undefined
+    do {
+      const page = await this.#client.send(
+        new ScanCommand({ TableName: this.#table, ...(startKey ? { ExclusiveStartKey: startKey } : {}) }),
+      )
+      for (const item of page.Items ?? []) grants.push(toGrant(item))
+      startKey = page.LastEvaluatedKey
+    } while (startKey)
+    // Ids break ties between requests made in the same second, so the order is stable.
+    grants.sort((a, b) => b.requestedAt.localeCompare(a.requestedAt) || a.id.localeCompare(b.id))
+    return grants.slice(0, limit)
   }
 
   listDueForExpiry(now: Date): Promise<Grant[]> {

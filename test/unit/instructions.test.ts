@@ -11,7 +11,7 @@ describe('connection instructions', () => {
       'Access to prod-db is active until 2026-11-23T10:30:00Z. IAM takes a few seconds to spread a new policy: if the first attempt is denied, try again shortly.',
       'Shell on an instance tagged access-target=prod-db:\n  aws ssm start-session --region eu-west-1 --target <instance-id>',
       'Forward local port 5432 to port 5432 of an instance tagged access-target=prod-db:\n  aws ssm start-session --region eu-west-1 --target <instance-id> --document-name keyless-prod-db-port-5432 --parameters localPortNumber=5432',
-      `SSH as ec2-user to an instance tagged access-target=prod-db, carried over Session Manager so that revocation can end it:\n  ssh -i ~/.ssh/id_ed25519 -o ProxyCommand="sh -c 'aws ec2-instance-connect send-ssh-public-key --region eu-west-1 --instance-id %h --instance-os-user %r --ssh-public-key file://~/.ssh/id_ed25519.pub && aws ssm start-session --region eu-west-1 --target %h --document-name AWS-StartSSHSession --parameters portNumber=%p'" ec2-user@<instance-id>\n  An SSH connection made straight over the network instead outlives its 60-second key and cannot be ended by keyless.`,
+      `SSH as ec2-user to an instance tagged access-target=prod-db, carried over Session Manager so that revocation can end it:\n  ssh -i ~/.ssh/id_ed25519 -o ProxyCommand="sh -c 'aws ec2-instance-connect send-ssh-public-key --region eu-west-1 --instance-id %h --instance-os-user %r --ssh-public-key file://~/.ssh/id_ed25519.pub && aws ssm start-session --region eu-west-1 --target %h --document-name AWS-StartSSHSession --parameters portNumber=%p'" ec2-user@<instance-id>\nAn SSH connection made straight over the network instead outlives its 60-second key and cannot be ended by keyless.`,
     ])
   })
 

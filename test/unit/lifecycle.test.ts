@@ -176,7 +176,7 @@ describe('deciding a request', () => {
     const approved = advance(pendingGrant(config), [[{ type: 'approve' }, manager1, at(10)]])
     expect(refusal(() => decide(approved, { type: 'deny' }, manager2, at(20)))).toEqual({
       code: 'ALREADY_DECIDED',
-      message: `Cannot deny ${approved.id}: it is approved and being activated by <@U0MANAGER1> at 2026-11-23T10:00:10Z.`,
+      message: `Cannot deny ${approved.id}: it was approved by <@U0MANAGER1> at 2026-11-23T10:00:10Z and is being activated.`,
     })
     const denied = advance(pendingGrant(config), [[{ type: 'deny', reason: 'not now' }, manager1, at(10)]])
     expect(denied.status).toBe('DENIED')

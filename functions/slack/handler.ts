@@ -1,0 +1,109 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'
+import middy from '@middy/core'
+import { AwsLambdaReceiver } from '@slack/bolt'
+import type { Logger } from '@slack/logger'
+import { z } from 'zod'
+import { createLambdaClient } from '../../shared/aws/clients.ts'
+import type { Notifier } from '../../shared/notify/notifier.ts'
+import type { SlackSurfaceDeps } from '../../shared/slack/surface.ts'
+import { commonDeps, logger, slackSecrets } from '../runtime/aws-deps.ts'
+import { boltLogger, createSlackApp } from './app.ts'
+import { DEFERRED_KEY, deferredEventSchema, InvokeLaterNotifier } from './later.ts'
+
+/**
+ * The Slack function: Slack's requests (a function URL or HTTP API event) through Bolt's
+ * AwsLambdaReceiver, which checks every signature; and the follow-ups its own listeners
+ * deferred (see later.ts), sent to Slack through the notifier.
+ */
+export interface SlackFunctionParts {
+  surface: SlackSurfaceDeps
+  /** Carries out deferred follow-ups (the Slack notifier). */
+  notifier: Notifier
+  signingSecret: string
+  botToken?: string
+  slackApiUrl?: string
+  logger: Logger
+}
+
+/** Slack's payloads are a few kilobytes; a request this large is not from Slack. */
+export const MAX_BODY_BYTES = 256 * 1024
+
+const httpEvent = z.looseObject({
+  headers: z.record(z.string(), z.string().optional()),
+  body: z.string().nullish(),
+  isBase64Encoded: z.boolean().optional(),
+})
+
+export interface HttpResponse {
+  statusCode: number
+  body: string
+  headers?: Record<string, string>
+}
+
+export function raw(parts: SlackFunctionParts) {
+  const receiver = new AwsLambdaReceiver({ signingSecret: parts.signingSecret, logger: parts.logger })
+  createSlackApp(parts.surface, {
+    receiver,
+    logger: parts.logger,
+    ...(parts.botToken ? { botToken: parts.botToken } : {}),
+    ...(parts.slackApiUrl ? { slackApiUrl: parts.slackApiUrl } : {}),
+  })
+  const receive = receiver.toHandler()
+
+  return async (event: unknown, context?: unknown): Promise<HttpResponse | { followedUp: string }> => {
+    const followUp = deferredEventSchema.safeParse(event)
+    if (followUp.success) {
+      const notice = followUp.data[DEFERRED_KEY]
+      await parts.notifier.send(notice)
+      return { followedUp: notice.kind }
+    }
+    const request = httpEvent.safeParse(event)
+    if (!request.success) return { statusCode: 400, body: '' }
+    const body = request.data.body ?? ''
+    if (Buffer.byteLength(body, request.data.isBase64Encoded ? 'base64' : 'utf8') > MAX_BODY_BYTES) {
+      return { statusCode: 413, body: '' }
+    }
+    // The receiver decodes base64 bodies as ASCII, which breaks the signature of any UTF-8
+    // JSON body (an event naming a channel in another script); decode them here as UTF-8.
+    const normalized = request.data.isBase64Encoded
+      ? { ...request.data, body: Buffer.from(body, 'base64').toString('utf8'), isBase64Encoded: false }
+      : request.data
+    try {
+      // The receiver reads only headers, body, isBase64Encoded and the path of what it is given.
+      return (await receive(normalized as unknown as Parameters<typeof receive>[0], context)) as HttpResponse
+    } catch (error) {
+      // The receiver parses the body before it checks the signature: an unsigned body that is
+      // not JSON or a form throws. That is a bad request, not a server error.
+      parts.surface.error('slack: unreadable request', { error: String(error) })
+      return { statusCode: 400, body: '' }
+    }
+  }
+}
+
+let built: ReturnType<typeof raw> | undefined
+
+async function build(): Promise<ReturnType<typeof raw>> {
+  const secrets = await slackSecrets()
+  if (!secrets)
+    throw new Error(
+      'SLACK_SECRET_ARN is required: the Slack function checks every request with the signing secret',
+    )
+  const deps = await commonDeps()
+  const functionName = z.string().min(1).parse(process.env.AWS_LAMBDA_FUNCTION_NAME)
+  return raw({
+    surface: {
+      control: deps,
+      later: new InvokeLaterNotifier(createLambdaClient(), functionName),
+      error: (message, details) => logger.error(message, details),
+    },
+    notifier: deps.notifier,
+    signingSecret: secrets.signingSecret,
+    botToken: secrets.botToken,
+    logger: boltLogger((level, message) => logger[level](message)),
+  })
+}
+
+export const handler = middy(async (event: unknown, context: unknown) => {
+  built ??= await build()
+  return built(event, context)
+}).use(injectLambdaContext(logger))

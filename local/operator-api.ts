@@ -1,0 +1,99 @@
+import { timingSafeEqual } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { z } from 'zod'
+import { KeylessError } from '../shared/errors.ts'
+import { type ControlDeps, revokeGrant } from '../shared/grants/control.ts'
+import { GRANT_ID_PATTERN, LIVE_STATUSES } from '../shared/grants/grant.ts'
+
+/**
+ * The local control plane's operator API, what `keyless grants …` talks to while `npm start`
+ * runs (the embedded DynamoDB's files are the server's alone while it runs). Loopback only, and
+ * every call carries the token the server wrote into its data folder: whoever can read that
+ * folder can operate keyless, as whoever can read AWS credentials can with `--table`.
+ */
+
+const revokeBody = z.object({
+  operator: z.string().min(1).max(200),
+  reason: z.string().max(500).optional(),
+})
+
+const MAX_BODY = 16 * 1024
+
+export function operatorApi(control: ControlDeps, token: string) {
+  const expected = Buffer.from(`Bearer ${token}`)
+  return async (request: IncomingMessage, response: ServerResponse): Promise<boolean> => {
+    const url = new URL(request.url ?? '/', 'http://local')
+    if (!url.pathname.startsWith('/operator/')) return false
+    const presented = Buffer.from(request.headers.authorization ?? '')
+    if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
+      send(response, 401, { error: 'the operator token is missing or wrong' })
+      return true
+    }
+    try {
+      const [, , resource, id, verb] = url.pathname.split('/')
+      if (resource !== 'grants') return notFound(response)
+      if (request.method === 'GET' && id === undefined) {
+        const grants =
+          url.searchParams.get('all') === '1' ? await control.store.listAll() : await liveGrants(control)
+        send(response, 200, grants)
+        return true
+      }
+      if (id === undefined || !GRANT_ID_PATTERN.test(id)) return notFound(response)
+      if (request.method === 'GET' && verb === undefined) {
+        const grant = await control.store.get(id)
+        if (!grant) send(response, 404, { error: `There is no grant ${id}.` })
+        else send(response, 200, grant)
+        return true
+      }
+      if (request.method === 'POST' && verb === 'revoke') {
+        const body = revokeBody.safeParse(await readJson(request))
+        if (!body.success) {
+          send(response, 400, { error: 'expected {"operator": "…", "reason": "…"}' })
+          return true
+        }
+        const grant = await revokeGrant(
+          control,
+          id,
+          { kind: 'operator', id: body.data.operator },
+          body.data.reason,
+        )
+        send(response, 200, grant)
+        return true
+      }
+      return notFound(response)
+    } catch (error) {
+      if (error instanceof KeylessError) send(response, 409, { error: error.message, code: error.code })
+      else send(response, 500, { error: 'internal error; see the control plane log' })
+      return true
+    }
+  }
+}
+
+/** Every grant keyless still owes work on, soonest due first within each status. */
+export async function liveGrants(control: Pick<ControlDeps, 'store'>) {
+  return (await Promise.all(LIVE_STATUSES.map((status) => control.store.listInStatus(status)))).flat()
+}
+
+async function readJson(request: IncomingMessage): Promise<unknown> {
+  let size = 0
+  const chunks: Buffer[] = []
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length
+    if (size > MAX_BODY) return undefined
+    chunks.push(chunk as Buffer)
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'))
+  } catch {
+    return undefined
+  }
+}
+
+function notFound(response: ServerResponse): true {
+  send(response, 404, { error: 'not found' })
+  return true
+}
+
+function send(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+}
