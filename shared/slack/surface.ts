@@ -239,12 +239,12 @@ function hintFor(deps: SlackSurfaceDeps, error: KeylessError): string {
 }
 
 function withMentions(message: SlackMessage): SlackMessage {
-  const unescape = (text: string) => text.replace(/&lt;@([UW][A-Z0-9]{2,20})&gt;/g, '<@$1>')
+  const keepMentions = (text: string) => text.replace(/&lt;@([UW][A-Z0-9]{2,20})&gt;/g, '<@$1>')
   return {
-    text: unescape(message.text),
+    text: keepMentions(message.text),
     blocks: message.blocks.map((block) =>
       block.type === 'section' && block.text
-        ? { ...block, text: { ...block.text, text: unescape(block.text.text) } }
+        ? { ...block, text: { ...block.text, text: keepMentions(block.text.text) } }
         : block,
     ),
   }

@@ -9,8 +9,8 @@
  * overrides, isolates and marks, zero-width characters and the byte-order mark: characters
  * that can make `prod-db` read as something else, or reverse the rest of a message.
  */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const INVISIBLE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
   /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u061C\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]/g
 
 /** Slack's own escaping of the three characters it reserves, undone. */
