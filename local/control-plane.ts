@@ -15,6 +15,8 @@ export interface LocalControlPlaneParts {
   notifier: Notifier
   clock: Clock
   warn: TaskDeps['warn']
+  /** How long before expiry the requester is warned; tests shorten it. */
+  expiryWarningSeconds?: number
   /** Retry backoff in the local runner; undefined keeps the definition's own intervals. */
   retryIntervalMs?: number
   /** Wraps a task's code, for fault injection in tests (a crash after a side effect). */

@@ -148,6 +148,9 @@ export class LocalWorkflow implements Workflow {
             const waited = new Promise<unknown>((resolve, reject) =>
               this.#waiters.set(taskToken, { resolve, reject }),
             )
+            // A decision may end the wait while the task is still running (asking approvers
+            // takes Slack calls); it is awaited below, so an early end is not unhandled.
+            waited.catch(() => {})
             try {
               await invoke({ ...payloadOf(input), taskToken })
             } catch (error) {

@@ -12,7 +12,10 @@ export const waitTask = z.object({
   taskToken: z.string().min(1),
   expiresAt: z.string().optional(),
   timeoutSeconds: z.number().int().positive().optional(),
+  asked: z.boolean().optional(),
 })
+
+export const expiryTask = z.object({ grantId, expiresAt: z.string() })
 
 /**
  * A caught error's Cause: for a Lambda error, a JSON document whose errorMessage is the text;

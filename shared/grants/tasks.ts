@@ -2,13 +2,14 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { type AccessBackend, grantPolicyName } from '../access/backend.ts'
 import { connectionInstructions } from '../access/instructions.ts'
 import { type IamPrincipal, parsePrincipalArn } from '../aws/arn.ts'
-import { type Clock, isoSeconds } from '../clock.ts'
+import { addSeconds, type Clock, isoSeconds } from '../clock.ts'
 import { findTarget } from '../config/lookup.ts'
 import type { KeylessConfig } from '../config/schema.ts'
 import { KeylessError } from '../errors.ts'
 import type { Notice, Notifier } from '../notify/notifier.ts'
 import { policyForGrant } from '../policy/grant-policy.ts'
 import {
+  secondsUntil,
   type WorkflowCallbacks,
   type WorkflowPayload,
   WorkflowSignal,
@@ -34,14 +35,21 @@ export interface TaskDeps {
   clock: Clock
   /** Where a failure that must not stop the work (a notification) is reported. */
   warn: (message: string, details: Record<string, unknown>) => void
+  /** How long before expiry the requester is warned (default five minutes). */
+  expiryWarningSeconds?: number
 }
+
+export const DEFAULT_EXPIRY_WARNING_SECONDS = 300
 
 const WORKFLOW: Actor = { kind: 'system', id: 'workflow' }
 
-/** Ask for approval: stores the wait's token on the grant, then asks its approvers. */
+/**
+ * Ask for approval: stores the wait's token on the grant, then asks its approvers, unless they
+ * were asked already (the wait after the reminder).
+ */
 export async function askForApproval(
   deps: TaskDeps,
-  input: { grantId: string; taskToken: string },
+  input: { grantId: string; taskToken: string; asked?: boolean },
 ): Promise<void> {
   const grant = await retryOnConflict(deps.store, input.grantId, async (current) => {
     if (current.status !== 'PENDING') return current
@@ -52,7 +60,37 @@ export async function askForApproval(
   if (grant.status !== 'PENDING') {
     return deps.workflow.reject(input.taskToken, 'RequestClosed', `${grant.id} is ${grant.status}`)
   }
-  await tell(deps, { kind: 'approval-requested', grant })
+  if (!input.asked) await tell(deps, { kind: 'approval-requested', grant })
+}
+
+/** Halfway to the deadline: reminds the approvers still to decide; the wait then runs to the deadline. */
+export async function remindApprovers(deps: TaskDeps, input: { grantId: string }): Promise<WorkflowPayload> {
+  const grant = await loadGrant(deps.store, input.grantId)
+  if (grant.status === 'APPROVED') throw new WorkflowSignal('GrantApproved', `${grant.id} was approved`)
+  if (grant.status !== 'PENDING') throw new WorkflowSignal('RequestClosed', `${grant.id} is ${grant.status}`)
+  await tell(deps, { kind: 'approval-reminder', grant })
+  return {
+    grantId: grant.id,
+    needsApproval: true,
+    asked: true,
+    remind: false,
+    timeoutSeconds: secondsUntil(grant.decideBy, deps.clock.now()),
+  }
+}
+
+/**
+ * Five minutes before expiry: warns the requester (with a way to ask for more) unless the
+ * grant changed meanwhile; the next wait notices a change and acts on it.
+ */
+export async function warnOfExpiry(
+  deps: TaskDeps,
+  input: { grantId: string; expiresAt: string },
+): Promise<WorkflowPayload> {
+  const grant = await loadGrant(deps.store, input.grantId)
+  if (grant.status === 'ACTIVE' && !grant.revocation && grant.expiresAt === input.expiresAt) {
+    await tell(deps, { kind: 'expiring-soon', grant })
+  }
+  return { ...waitPayload(deps, { ...grant, expiresAt: input.expiresAt }, false), grantId: input.grantId }
 }
 
 /** The approval wait timed out: the request ends TIMED_OUT, unless a decision beat the clock. */
@@ -223,9 +261,25 @@ export async function endGrant(
   })
 }
 
-function waitPayload(deps: Pick<TaskDeps, 'clock'>, grant: Grant): WorkflowPayload {
-  const expiresAt = grant.expiresAt ?? isoSeconds(deps.clock.now())
-  return { grantId: grant.id, expiresAt, timeoutSeconds: wholeSecondsBefore(expiresAt, deps.clock.now()) }
+/**
+ * The expiry wait's Payload: until the warning while one is due and at least a second away,
+ * else until expiry.
+ */
+function waitPayload(
+  deps: Pick<TaskDeps, 'clock' | 'expiryWarningSeconds'>,
+  grant: Grant,
+  warnFirst = true,
+): WorkflowPayload {
+  const now = deps.clock.now()
+  const expiresAt = grant.expiresAt ?? isoSeconds(now)
+  const warnAt = addSeconds(expiresAt, -(deps.expiryWarningSeconds ?? DEFAULT_EXPIRY_WARNING_SECONDS))
+  const warn = warnFirst && warnAt.getTime() - now.getTime() >= 1000
+  return {
+    grantId: grant.id,
+    expiresAt,
+    warn,
+    timeoutSeconds: wholeSecondsBefore(warn ? warnAt.toISOString() : expiresAt, now),
+  }
 }
 
 export function principalOf(grant: Grant): IamPrincipal {

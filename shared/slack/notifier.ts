@@ -228,7 +228,13 @@ const involved = (grant: Grant): string[] => [...new Set([grant.requester, ...gr
 
 /** A Slack error as one line: the API's error code where there is one (`channel_not_found`, `ratelimited`). */
 export function describeSlackError(error: unknown): string {
-  const data = (error as { data?: { error?: unknown } })?.data
+  const { data, code, retryAfter } = (error ?? {}) as {
+    data?: { error?: unknown }
+    code?: unknown
+    retryAfter?: unknown
+  }
   if (data && typeof data.error === 'string') return data.error
+  if (code === 'slack_webapi_rate_limited_error')
+    return `ratelimited (Slack asks to retry after ${retryAfter}s)`
   return error instanceof Error ? error.message : String(error)
 }

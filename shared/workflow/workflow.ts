@@ -15,8 +15,14 @@ export interface WorkflowPayload {
   /** How long the next wait may last: until the approval deadline, or until expiry. */
   timeoutSeconds: number
   needsApproval?: boolean
+  /** Approval wait: true while it ends halfway, for the reminder, rather than at the deadline. */
+  remind?: boolean
+  /** Approval wait: the approvers were asked already (after the reminder it only waits). */
+  asked?: boolean
   /** The expiry the current wait is for; a grant extended meanwhile wakes the wait at once. */
   expiresAt?: string
+  /** Expiry wait: true while it ends at the expiry warning rather than at expiry. */
+  warn?: boolean
 }
 
 /** What ends the wait of an active grant early. */
@@ -59,10 +65,19 @@ export function wholeSecondsBefore(until: string, now: Date): number {
   return Math.max(1, Math.floor((Date.parse(until) - now.getTime()) / 1000))
 }
 
+/**
+ * The execution's first Payload. A request that waits for approval first waits until halfway
+ * to its deadline, when the approvers still to decide get a reminder, unless that is under a
+ * second away.
+ */
 export function startPayload(grant: Grant, now: Date): WorkflowPayload {
+  const halfway = new Date((Date.parse(grant.requestedAt) + Date.parse(grant.decideBy)) / 2)
+  const remind = halfway.getTime() - now.getTime() >= 1000
   return {
     grantId: grant.id,
     needsApproval: grant.status === 'PENDING',
-    timeoutSeconds: secondsUntil(grant.decideBy, now),
+    asked: false,
+    remind,
+    timeoutSeconds: secondsUntil(remind ? halfway.toISOString() : grant.decideBy, now),
   }
 }

@@ -88,6 +88,7 @@ describe('the grant workflow (statemachines/grant.asl.json in the local runner)'
       'Ask for approval',
       'Attach access',
       'Wait for expiry, extension or revoke',
+      'Warn or revoke?',
       'Revoke access',
       'Access ended',
     ])
@@ -133,7 +134,13 @@ describe('the grant workflow (statemachines/grant.asl.json in the local runner)'
     const outcome = await plane.finished(grant.id)
     expect(outcome).toMatchObject({
       status: 'SUCCEEDED',
-      states: ['Needs approval?', 'Ask for approval', 'Time out request', 'Request closed'],
+      states: [
+        'Needs approval?',
+        'Ask for approval',
+        'Remind or time out?',
+        'Time out request',
+        'Request closed',
+      ],
     })
     expect((await db.store.get(grant.id))?.status).toBe('TIMED_OUT')
     expect(plane.notifier.kinds(grant.id)).toEqual(['approval-requested', 'request-closed'])

@@ -33,7 +33,7 @@ let tables = 0
 /** The grant workflow on this machine: embedded DynamoDB, local runner, local IAM/SSM stand-in, real time. */
 export async function startPlane(
   config = workflowConfig(),
-  extra: Pick<LocalControlPlaneParts, 'intercept'> = {},
+  extra: Pick<LocalControlPlaneParts, 'intercept' | 'expiryWarningSeconds'> = {},
   db?: EmbeddedDynamo,
 ) {
   const dynamo = db ?? (await startEmbeddedDynamo(`grants-${++tables}`))

@@ -207,7 +207,10 @@ describe('AwsWorkflow', () => {
     expect(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input).toEqual({
       stateMachineArn: 'arn:aws:states:eu-west-1:111122223333:stateMachine:keyless-grant',
       name: grant.id,
-      input: JSON.stringify({ Payload: { grantId: grant.id, needsApproval: true, timeoutSeconds: 1800 } }),
+      // Halfway to the 30-minute deadline, the approvers get a reminder: the first wait is 15 minutes.
+      input: JSON.stringify({
+        Payload: { grantId: grant.id, needsApproval: true, asked: false, remind: true, timeoutSeconds: 900 },
+      }),
     })
   })
 

@@ -1,0 +1,5 @@
+import { remindApprovers } from '../../shared/grants/tasks.ts'
+import { taskHandler } from '../runtime/task-handler.ts'
+import { grantTask } from '../runtime/task-inputs.ts'
+
+export const { raw, handler } = taskHandler(grantTask, remindApprovers)

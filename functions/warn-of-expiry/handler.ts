@@ -1,0 +1,5 @@
+import { warnOfExpiry } from '../../shared/grants/tasks.ts'
+import { taskHandler } from '../runtime/task-handler.ts'
+import { expiryTask } from '../runtime/task-inputs.ts'
+
+export const { raw, handler } = taskHandler(expiryTask, warnOfExpiry)

@@ -1,0 +1,162 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda'
+import { mockClient } from 'aws-sdk-client-mock'
+import { boltLogger } from '../../functions/slack/app.ts'
+import { type HttpResponse, raw as slackFunction } from '../../functions/slack/handler.ts'
+import { InvokeLaterNotifier } from '../../functions/slack/later.ts'
+import { LocalAccessBackend } from '../../local/access-backend.ts'
+import { createLocalControlPlane } from '../../local/control-plane.ts'
+import { systemClock } from '../../shared/clock.ts'
+import type { KeylessConfig } from '../../shared/config/schema.ts'
+import type { Grant, GrantStatus } from '../../shared/grants/grant.ts'
+import { type SlackApi, WebSlackApi } from '../../shared/slack/api.ts'
+import { createSlackClient } from '../../shared/slack/client.ts'
+import { SlackNotifier } from '../../shared/slack/notifier.ts'
+import { startEmbeddedDynamo } from './dynamo.ts'
+import { INSTANCES, workflowConfig } from './plane.ts'
+import {
+  functionUrlEvent,
+  type SignedRequest,
+  type SlackRecorder,
+  startSlackRecorder,
+  TEST_SIGNING_SECRET,
+} from './slack.ts'
+
+let tables = 0
+
+/**
+ * keyless's Slack function as Lambda runs it, on this machine: the real handler (Bolt's
+ * AwsLambdaReceiver, real signature checks) over the embedded DynamoDB, the real state
+ * machine in the local runner and the local IAM/SSM stand-in; Slack's Web API is a loopback
+ * recorder. Follow-ups go out through the real InvokeLaterNotifier to a mocked Lambda client
+ * (the SDK boundary), which hands each one back to the handler the way Lambda would.
+ */
+export async function startSlackPlane(
+  options: { config?: KeylessConfig; expiryWarningSeconds?: number; slack?: SlackRecorder } = {},
+) {
+  const config = options.config ?? workflowConfig()
+  const db = await startEmbeddedDynamo(`slack-grants-${++tables}`)
+  const slack = options.slack ?? (await startSlackRecorder())
+  const backend = new LocalAccessBackend(INSTANCES)
+  const warnings: string[] = []
+  const errors: { message: string; details: Record<string, unknown> }[] = []
+  const warn = (message: string, details: Record<string, unknown>) =>
+    warnings.push(`${message} ${JSON.stringify(details)}`)
+  // In Lambda the HTTP response waits for the listener; a Slack call on that path delays it.
+  // Calls are counted on the request's own async path: the workflow's tasks and the deferred
+  // follow-ups run in other invocations in AWS, so here they run outside that path.
+  const onRequestPath = new AsyncLocalStorage<boolean>()
+  let callsOnRequestPath = 0
+  const counted = (api: SlackApi): SlackApi =>
+    new Proxy(api, {
+      get: (target, key, receiver) => {
+        const value = Reflect.get(target, key, receiver)
+        if (typeof value !== 'function') return value
+        return (...args: unknown[]) => {
+          if (onRequestPath.getStore()) callsOnRequestPath += 1
+          return value.apply(target, args)
+        }
+      },
+    })
+  const notifier = new SlackNotifier({
+    config,
+    store: db.store,
+    slack: counted(new WebSlackApi(createSlackClient('xoxb-test', { slackApiUrl: slack.url }))),
+    clock: systemClock,
+    warn,
+  })
+  const plane = await createLocalControlPlane({
+    config,
+    store: db.store,
+    backend,
+    notifier,
+    clock: systemClock,
+    warn,
+    retryIntervalMs: 5,
+    intercept: (_task, run) => (payload) => onRequestPath.run(false, () => run(payload)),
+    ...(options.expiryWarningSeconds === undefined
+      ? {}
+      : { expiryWarningSeconds: options.expiryWarningSeconds }),
+  })
+
+  const lambda = mockClient(LambdaClient)
+  const followUps = new Set<Promise<unknown>>()
+  const invocations: unknown[] = []
+  const handler = slackFunction({
+    surface: {
+      control: plane.control,
+      later: new InvokeLaterNotifier(new LambdaClient({ region: 'eu-west-1' }), 'keyless-slack'),
+      error: (message, details) => errors.push({ message, details }),
+    },
+    notifier,
+    signingSecret: TEST_SIGNING_SECRET,
+    botToken: 'xoxb-test',
+    slackApiUrl: slack.url,
+    logger: boltLogger(() => {}),
+  })
+  lambda.on(InvokeCommand).callsFake(async (input: { Payload?: Uint8Array | string }) => {
+    const payload =
+      typeof input.Payload === 'string' ? input.Payload : new TextDecoder().decode(input.Payload)
+    const event = JSON.parse(payload)
+    invocations.push(event)
+    // Lambda queues the event and runs it later, in another invocation of the same function.
+    const running = onRequestPath.run(false, () =>
+      new Promise((resolve) => setImmediate(resolve)).then(() => handler(event)),
+    )
+    followUps.add(running)
+    void running.finally(() => followUps.delete(running))
+    return { StatusCode: 202 }
+  })
+
+  /** One HTTP request through the function, and how many Slack calls it made before answering. */
+  const send = async (request: SignedRequest, options: { base64?: boolean } = {}) => {
+    const before = callsOnRequestPath
+    const response = (await onRequestPath.run(true, () =>
+      handler(functionUrlEvent(request, options)),
+    )) as HttpResponse
+    return { ...response, slackCallsBeforeResponse: callsOnRequestPath - before }
+  }
+
+  const until = async (
+    grantId: string,
+    check: (grant: Grant) => boolean,
+    timeoutMs = 8000,
+  ): Promise<Grant> => {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const grant = await db.store.get(grantId)
+      if (grant && check(grant)) return grant
+      if (Date.now() > deadline)
+        throw new Error(`${grantId} did not get there in ${timeoutMs} ms: ${grant?.status}`)
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+  }
+
+  return {
+    config,
+    db,
+    slack,
+    backend,
+    plane,
+    handler,
+    invocations,
+    warnings,
+    errors,
+    send,
+    until,
+    untilStatus: (grantId: string, status: GrantStatus) => until(grantId, (grant) => grant.status === status),
+    /** Every follow-up handed to "another invocation" so far is done, and the ones they led to. */
+    settled: async () => {
+      while (followUps.size > 0) await Promise.all(followUps)
+    },
+    close: async () => {
+      await plane.workflow.stop()
+      while (followUps.size > 0) await Promise.all(followUps)
+      lambda.restore()
+      if (!options.slack) await slack.close()
+      await db.close()
+    },
+  }
+}
+
+export type SlackPlane = Awaited<ReturnType<typeof startSlackPlane>>

@@ -1,0 +1,195 @@
+import { createHmac } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+/**
+ * Slack for tests, on loopback: a Web API that records every call keyless makes (method and
+ * arguments, decoded as Slack would) and answers like Slack does, and builders for the signed
+ * requests Slack sends. Nothing here reaches the internet.
+ */
+
+export interface SlackCall {
+  method: string
+  args: Record<string, unknown>
+  /** Milliseconds since the epoch when the call arrived. */
+  at: number
+}
+
+export interface SlackRecorder {
+  /** The Web API base URL to give keyless (SLACK_API_URL). */
+  url: string
+  calls: SlackCall[]
+  /** Calls of one method, in order. */
+  of(method: string): SlackCall[]
+  /** The next `times` calls of `method` fail with Slack's `error` (e.g. channel_not_found, ratelimited). */
+  fail(method: string, error: string, times?: number): void
+  close(): Promise<void>
+}
+
+export async function startSlackRecorder(): Promise<SlackRecorder> {
+  const calls: SlackCall[] = []
+  const failures = new Map<string, { error: string; times: number }>()
+  let sent = 0
+  const server: Server = createServer(async (request, response) => {
+    const method = (request.url ?? '').replace(/^\/api\//, '').split('?')[0] ?? ''
+    const args = decode(await body(request), request.headers['content-type'] ?? '')
+    calls.push({ method, args, at: Date.now() })
+    const failure = failures.get(method)
+    if (failure && failure.times > 0) {
+      failure.times -= 1
+      const status = failure.error === 'ratelimited' ? 429 : 200
+      response.writeHead(status, {
+        'content-type': 'application/json',
+        ...(status === 429 ? { 'retry-after': '30' } : {}),
+      })
+      response.end(JSON.stringify({ ok: false, error: failure.error }))
+      return
+    }
+    const result: Record<string, unknown> = { ok: true }
+    if (method === 'chat.postMessage') {
+      const channel = String(args.channel)
+      // A DM posted to a user id lands in the app's DM channel with that user, as in Slack.
+      result.channel = /^[UW]/.test(channel) ? `D${channel.slice(1)}` : channel
+      result.ts = `1795400000.${String(++sent).padStart(6, '0')}`
+    }
+    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}/api/`,
+    calls,
+    of: (method) => calls.filter((call) => call.method === method),
+    fail: (method, error, times = 1) => failures.set(method, { error, times }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+async function body(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of request) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/** Form fields as Slack's API reads them: structured ones (blocks, view) are JSON. */
+function decode(text: string, contentType: string): Record<string, unknown> {
+  if (contentType.includes('application/json')) return JSON.parse(text || '{}')
+  const args: Record<string, unknown> = {}
+  for (const [key, value] of new URLSearchParams(text)) {
+    args[key] = /^[[{]/.test(value) ? JSON.parse(value) : value
+  }
+  return args
+}
+
+// ---------------------------------------------------------------------------------------------
+// What Slack sends.
+
+export const TEST_SIGNING_SECRET = 'test-signing-secret-0123456789abcdef'
+
+/** Slack's request signature: `v0=` HMAC-SHA256 of `v0:{timestamp}:{body}` with the signing secret. */
+export function slackSignature(body: string, timestamp: number, secret = TEST_SIGNING_SECRET): string {
+  return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`
+}
+
+export interface SignedRequest {
+  body: string
+  headers: Record<string, string>
+}
+
+export function signed(
+  body: string,
+  options: { secret?: string; timestamp?: number; contentType?: string; retryNum?: number } = {},
+): SignedRequest {
+  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000)
+  return {
+    body,
+    headers: {
+      'content-type': options.contentType ?? 'application/x-www-form-urlencoded',
+      'x-slack-request-timestamp': String(timestamp),
+      'x-slack-signature': slackSignature(body, timestamp, options.secret),
+      ...(options.retryNum !== undefined
+        ? { 'x-slack-retry-num': String(options.retryNum), 'x-slack-retry-reason': 'http_timeout' }
+        : {}),
+    },
+  }
+}
+
+let triggers = 0
+export const newTrigger = () => `${Date.now()}.${++triggers}.trigger`
+
+/** A `/access` slash command as Slack posts it. */
+export function commandBody(user: string, text: string, trigger = newTrigger()): string {
+  return new URLSearchParams({
+    token: 'deprecated-verification-token',
+    team_id: 'T0TEAM',
+    team_domain: 'example',
+    channel_id: 'C0GENERAL',
+    channel_name: 'general',
+    user_id: user,
+    user_name: user.toLowerCase(),
+    command: '/access',
+    text,
+    api_app_id: 'A0KEYLESS',
+    is_enterprise_install: 'false',
+    response_url: 'https://hooks.slack.com/commands/T0TEAM/1/abc',
+    trigger_id: trigger,
+  }).toString()
+}
+
+/** A click on one of keyless's buttons, in a message (`channel`) or in App Home (no channel). */
+export function buttonBody(user: string, actionId: string, value: string, channel?: string): string {
+  const payload = {
+    type: 'block_actions',
+    user: { id: user, username: user.toLowerCase(), team_id: 'T0TEAM' },
+    api_app_id: 'A0KEYLESS',
+    token: 'deprecated-verification-token',
+    team: { id: 'T0TEAM', domain: 'example' },
+    trigger_id: newTrigger(),
+    container: channel
+      ? { type: 'message', channel_id: channel, message_ts: '1795400000.000001' }
+      : { type: 'view', view_id: 'V0HOME' },
+    ...(channel ? { channel: { id: channel, name: 'directmessage' } } : {}),
+    actions: [
+      { type: 'button', action_id: actionId, block_id: 'decision', value, action_ts: `${Date.now() / 1000}` },
+    ],
+  }
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString()
+}
+
+/** The Events API's app_home_opened, as JSON. */
+export function homeOpenedBody(user: string): string {
+  return JSON.stringify({
+    token: 'deprecated-verification-token',
+    team_id: 'T0TEAM',
+    api_app_id: 'A0KEYLESS',
+    type: 'event_callback',
+    event_id: `Ev${Date.now()}`,
+    event_time: Math.floor(Date.now() / 1000),
+    authorizations: [{ team_id: 'T0TEAM', user_id: 'U0KEYLESSBOT', is_bot: true }],
+    event: {
+      type: 'app_home_opened',
+      user,
+      channel: 'D0HOME',
+      tab: 'home',
+      event_ts: `${Date.now() / 1000}`,
+    },
+  })
+}
+
+/** A Lambda function URL event (payload format 2.0) carrying `request`. */
+export function functionUrlEvent(request: SignedRequest, options: { base64?: boolean } = {}) {
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: '/slack/events',
+    rawQueryString: '',
+    headers: { ...request.headers, host: 'abc.lambda-url.eu-west-1.on.aws' },
+    requestContext: { http: { method: 'POST', path: '/slack/events', sourceIp: '203.0.113.9' } },
+    body: options.base64 ? Buffer.from(request.body, 'utf8').toString('base64') : request.body,
+    isBase64Encoded: options.base64 ?? false,
+  }
+}
