@@ -194,9 +194,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       clearInterval(timer)
       await rm(record, { force: true })
       await reconciling
-      // Executions stop where they are; the store keeps what they owe for the next start.
-      await Promise.race([plane.workflow.stop(), sleep(5000)])
-      await Promise.race([later.idle(), sleep(5000)])
+      // Executions stop where they are; the store keeps what they owe for the next start. Each
+      // step gets a few seconds at most, on timers that do not themselves keep the process up.
+      await Promise.race([plane.workflow.stop(), sleep(5000, undefined, { ref: false })])
+      await Promise.race([later.idle(), sleep(5000, undefined, { ref: false })])
       if (!receiver) await slackApp.stop()
       http.closeAllConnections()
       await new Promise<void>((resolve) => http.close(() => resolve()))

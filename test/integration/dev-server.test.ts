@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process'
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { startDevServer } from '../../local/dev-server.ts'
 import { submitRequest } from '../../shared/grants/control.ts'
 import { newClientToken } from '../../shared/grants/grant.ts'
@@ -10,9 +10,20 @@ import { workflowConfig } from '../kit/plane.ts'
 
 const quiet = () => {}
 
+const made: string[] = []
+/** A data folder for one test, removed when the file is done. */
+async function dataFolder(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'keyless-dev-'))
+  made.push(dir)
+  return dir
+}
+afterAll(async () => {
+  await Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true })))
+})
+
 describe('the local control plane', () => {
   it('answers /healthz, runs grants through the real workflow, and keeps its data across restarts', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'keyless-dev-'))
+    const dataDir = await dataFolder()
     const first = await startDevServer({ config: workflowConfig(), dataDir, port: 0, log: quiet })
     const health = await fetch(`${first.url}/healthz`)
     expect(health.status).toBe(200)
@@ -35,7 +46,7 @@ describe('the local control plane', () => {
   })
 
   it('starts from the CLI (npm start) and stops cleanly on SIGTERM', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'keyless-dev-'))
+    const dataDir = await dataFolder()
     const child = spawn(process.execPath, ['cli/keyless.ts', 'dev'], {
       env: {
         ...process.env,

@@ -51,8 +51,10 @@ afterAll(async () => {
   await db?.close()
 })
 
-describe('the grant workflow (statemachines/grant.asl.json in the local runner)', () => {
-  it('asks, attaches, waits out the grant and removes access at expiry', async () => {
+// Every test has its own plane (runner, IAM/SSM stand-in, notifier) and its own grants; most
+// of their time is spent waiting on the state machine's real timers, so they wait together.
+describe.concurrent('the grant workflow (statemachines/grant.asl.json in the local runner)', () => {
+  it('asks, attaches, waits out the grant and removes access at expiry', async ({ expect }) => {
     const plane = await startPlane(workflowConfig(), {}, db)
     expect(await canStartSession(plane)).toBe('ImplicitlyDenied')
     const removedAt: number[] = []
@@ -105,7 +107,7 @@ describe('the grant workflow (statemachines/grant.asl.json in the local runner)'
     ])
   })
 
-  it('ends a denied request without ever attaching access', async () => {
+  it('ends a denied request without ever attaching access', async ({ expect }) => {
     const plane = await startPlane(workflowConfig(), {}, db)
     const { grant } = await submitRequest(plane.control, request())
     await plane.until(grant.id, (current) => current.taskToken !== undefined)
@@ -119,7 +121,7 @@ describe('the grant workflow (statemachines/grant.asl.json in the local runner)'
     expect(plane.backend.calls).not.toContain('attachPolicy')
   })
 
-  it('ends a cancelled request the same way', async () => {
+  it('ends a cancelled request the same way', async ({ expect }) => {
     const plane = await startPlane(workflowConfig(), {}, db)
     const { grant } = await submitRequest(plane.control, request())
     await plane.until(grant.id, (current) => current.taskToken !== undefined)
@@ -128,7 +130,7 @@ describe('the grant workflow (statemachines/grant.asl.json in the local runner)'
     expect((await db.store.get(grant.id))?.status).toBe('CANCELLED')
   })
 
-  it('times out an undecided request at its deadline', async () => {
+  it('times out an undecided request at its deadline', async ({ expect }) => {
     const plane = await startPlane(workflowConfig('1s'), {}, db)
     const { grant } = await submitRequest(plane.control, request())
     const outcome = await plane.finished(grant.id)
@@ -146,7 +148,57 @@ describe('the grant workflow (statemachines/grant.asl.json in the local runner)'
     expect(plane.notifier.kinds(grant.id)).toEqual(['approval-requested', 'request-closed'])
   })
 
-  it('attaches access at once for an auto-approved target, and for break-glass', async () => {
+  it('reminds the approvers halfway to the deadline, once, and still takes a decision after it', async ({
+    expect,
+  }) => {
+    // Requests are timed to the whole second: with 4s, halfway is at least a second away.
+    const plane = await startPlane(workflowConfig('4s'), {}, db)
+    const { grant } = await submitRequest(plane.control, request())
+    await plane.until(grant.id, () => plane.notifier.kinds(grant.id).includes('approval-reminder'), 4000)
+    // The wait after the reminder stores a token of its own; an approval then ends it.
+    await plane.until(grant.id, (current) => current.history.length === 1 && current.version >= 3)
+    await approveRequest(plane.control, grant.id, manager)
+    await plane.untilStatus(grant.id, 'ACTIVE')
+    await revokeGrant(plane.control, grant.id, alice)
+    const outcome = await plane.finished(grant.id)
+    expect(outcome.states.slice(0, 6)).toEqual([
+      'Needs approval?',
+      'Ask for approval',
+      'Remind or time out?',
+      'Remind approvers',
+      'Ask for approval',
+      'Attach access',
+    ])
+    // Asked once, reminded once: the second "Ask for approval" only waits.
+    expect(plane.notifier.kinds(grant.id).slice(0, 3)).toEqual([
+      'approval-requested',
+      'approval-reminder',
+      'access-active',
+    ])
+  })
+
+  it('warns the requester before expiry, then removes access at expiry all the same', async ({ expect }) => {
+    const plane = await startPlane(workflowConfig(), { expiryWarningSeconds: 1 }, db)
+    const { grant } = await submitRequest(plane.control, request({ target: 'dev-web', durationSeconds: 3 }))
+    const outcome = await plane.finished(grant.id)
+    expect(outcome.states).toEqual([
+      'Needs approval?',
+      'Attach access',
+      'Wait for expiry, extension or revoke',
+      'Warn or revoke?',
+      'Warn of expiry',
+      'Wait for expiry, extension or revoke',
+      'Warn or revoke?',
+      'Revoke access',
+      'Access ended',
+    ])
+    expect(plane.notifier.kinds(grant.id)).toEqual(['access-active', 'expiring-soon', 'access-ended'])
+    const ended = await db.store.get(grant.id)
+    expect(ended?.status).toBe('EXPIRED')
+    expect(Date.parse(ended?.endedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(ended?.expiresAt ?? ''))
+  })
+
+  it('attaches access at once for an auto-approved target, and for break-glass', async ({ expect }) => {
     const plane = await startPlane(workflowConfig(), {}, db)
     const auto = (await submitRequest(plane.control, request({ target: 'dev-web' }))).grant
     const glass = (await submitRequest(plane.control, request({ breakGlass: true }))).grant
@@ -165,7 +217,9 @@ describe('the grant workflow (statemachines/grant.asl.json in the local runner)'
     }
   })
 
-  it('revokes early within moments of the revoke, and terminates the live sessions on the target', async () => {
+  it('revokes early within moments of the revoke, and terminates the live sessions on the target', async ({
+    expect,
+  }) => {
     const plane = await startPlane(workflowConfig(), {}, db)
     const { grant } = await submitRequest(plane.control, request({ breakGlass: true }))
     await plane.until(grant.id, (current) => current.status === 'ACTIVE' && current.taskToken !== undefined)
@@ -187,7 +241,9 @@ describe('the grant workflow (statemachines/grant.asl.json in the local runner)'
     expect(endNotice).toMatchObject({ kind: 'access-ended', sessionsTerminated: 2 })
   })
 
-  it('revokes a grant revoked while its access is being attached, without activating it', async () => {
+  it('revokes a grant revoked while its access is being attached, without activating it', async ({
+    expect,
+  }) => {
     const plane = await startPlane(
       workflowConfig(),
       {
@@ -210,7 +266,7 @@ describe('the grant workflow (statemachines/grant.asl.json in the local runner)'
     expect(plane.backend.calls).not.toContain('attachPolicy')
   })
 
-  it('extends: replaces the policy with the new expiry and waits again', async () => {
+  it('extends: replaces the policy with the new expiry and waits again', async ({ expect }) => {
     const plane = await startPlane(workflowConfig(), {}, db)
     const { grant } = await submitRequest(plane.control, request({ durationSeconds: 600 }))
     await plane.until(grant.id, (current) => current.taskToken !== undefined)
@@ -250,7 +306,7 @@ describe('the grant workflow (statemachines/grant.asl.json in the local runner)'
     expect(plane.notifier.kinds(grant.id)).toContain('access-extended')
   })
 
-  it('retries throttled attaching and detaching with backoff', async () => {
+  it('retries throttled attaching and detaching with backoff', async ({ expect }) => {
     const plane = await startPlane(workflowConfig(), {}, db)
     plane.backend.throttle('attachPolicy', 3)
     plane.backend.throttle('detachPolicy', 2)
@@ -263,7 +319,7 @@ describe('the grant workflow (statemachines/grant.asl.json in the local runner)'
     expect(outcome.invocations).toMatchObject({ AttachAccessFunctionArn: 4, RevokeAccessFunctionArn: 3 })
   })
 
-  it('marks REVOKE_FAILED and alerts security when removal fails for good', async () => {
+  it('marks REVOKE_FAILED and alerts security when removal fails for good', async ({ expect }) => {
     const plane = await startPlane(workflowConfig(), {}, db)
     plane.backend.breakOperation('detachPolicy', 'AccessDenied: iam:DeleteRolePolicy')
     const { grant } = await submitRequest(plane.control, request({ breakGlass: true, durationSeconds: 1 }))
@@ -282,7 +338,7 @@ describe('the grant workflow (statemachines/grant.asl.json in the local runner)'
     })
   })
 
-  it('never lets a failed notification block revocation', async () => {
+  it('never lets a failed notification block revocation', async ({ expect }) => {
     const plane = await startPlane(workflowConfig(), {}, db)
     plane.notifier.failing = true
     const { grant } = await submitRequest(plane.control, request({ breakGlass: true, durationSeconds: 1 }))
@@ -292,7 +348,7 @@ describe('the grant workflow (statemachines/grant.asl.json in the local runner)'
     expect(plane.warnings).toContain('notification failed')
   })
 
-  it('fails activation cleanly when the policy cannot be attached', async () => {
+  it('fails activation cleanly when the policy cannot be attached', async ({ expect }) => {
     const plane = await startPlane(workflowConfig(), {}, db)
     plane.backend.breakOperation('attachPolicy', 'LimitExceeded: inline policies of alice-ops')
     const { grant } = await submitRequest(plane.control, request({ breakGlass: true }))
@@ -304,7 +360,7 @@ describe('the grant workflow (statemachines/grant.asl.json in the local runner)'
     expect(plane.notifier.kinds(grant.id).at(-1)).toBe('request-closed')
   })
 
-  it('starts one execution for a replayed request', async () => {
+  it('starts one execution for a replayed request', async ({ expect }) => {
     const plane = await startPlane(workflowConfig(), {}, db)
     const same = request()
     const first = await submitRequest(plane.control, same)

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process'
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli } from '../../cli/program.ts'
 import { SPEC_CONFIG_YAML } from '../kit/config.ts'
 
@@ -30,6 +30,9 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'keyless-cli-'))
   configFile = join(dir, 'keyless.config.yaml')
   await writeFile(configFile, SPEC_CONFIG_YAML)
+})
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
 })
 
 const ROLE = 'arn:aws:iam::111122223333:role/alice-ops'

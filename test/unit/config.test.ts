@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -433,6 +433,7 @@ describe('finding the config file', () => {
     await expect(loadConfigFile(join(dir, 'nope.yaml'))).rejects.toThrow(
       `${join(dir, 'nope.yaml')} is not valid:\n  cannot read the config file (no such file); pass --config FILE or set KEYLESS_CONFIG`,
     )
+    await rm(dir, { recursive: true, force: true })
   })
 
   it('accepts the shipped example config', async () => {

@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest'
+import { connectionInstructions } from '../../shared/access/instructions.ts'
+import { addSeconds } from '../../shared/clock.ts'
+import type { Grant } from '../../shared/grants/grant.ts'
+import {
+  accessActive,
+  accessEnded,
+  approvalRequest,
+  expiringSoon,
+  extensionRequest,
+  homeView,
+  requestReply,
+} from '../../shared/slack/messages.ts'
+import { specConfig } from '../kit/config.ts'
+import {
+  activeGrant,
+  advance,
+  alice,
+  at,
+  bob,
+  manager1,
+  manager2,
+  pendingGrant,
+  workflow,
+} from '../kit/grants.ts'
+
+/**
+ * Every message keyless sends, built from fixed grants at fixed times and compared with the
+ * golden files under test/golden/slack/ (Block Kit JSON, readable in Slack's Block Kit Builder).
+ * A change to what people see shows up as a diff of these files.
+ */
+
+const config = specConfig()
+const prodDb = config.targets.get('prod-db')
+const golden = (name: string) => `../golden/slack/${name}.json`
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`
+
+describe('Slack messages (golden Block Kit JSON)', () => {
+  it('the approval request, pending', async () => {
+    const grant = pendingGrant(config)
+    await expect(json(approvalRequest(grant, prodDb))).toMatchFileSnapshot(golden('approval-pending'))
+  })
+
+  it('the approval request with the first of two approvals: still open, the first shown', async () => {
+    const grant = { ...pendingGrant(config), requiredApprovals: 2 }
+    const once = advance(grant, [[{ type: 'approve' }, manager1, at(20)]])
+    const message = approvalRequest(once, prodDb)
+    expect(JSON.stringify(message)).toContain('keyless.approve')
+    await expect(json(message)).toMatchFileSnapshot(golden('approval-first-of-two'))
+  })
+
+  it('every copy after a decision: who decided what and when, no buttons', async () => {
+    const approved = activeGrant(config)
+    const denied = advance(pendingGrant(config), [
+      [{ type: 'deny', reason: 'not during the freeze' }, manager2, at(40)],
+    ])
+    const timedOut = advance(pendingGrant(config), [[{ type: 'time-out' }, workflow, at(1800)]])
+    for (const grant of [approved, denied, timedOut]) {
+      expect(JSON.stringify(approvalRequest(grant, prodDb))).not.toContain('keyless.approve')
+    }
+    await expect(json(approvalRequest(approved, prodDb))).toMatchFileSnapshot(golden('approval-approved'))
+    await expect(json(approvalRequest(denied, prodDb))).toMatchFileSnapshot(golden('approval-denied'))
+    await expect(json(approvalRequest(timedOut, prodDb))).toMatchFileSnapshot(golden('approval-timed-out'))
+  })
+
+  it('the extension request, and its copy once decided', async () => {
+    const asked = advance(activeGrant(config), [
+      [{ type: 'request-extension', durationSeconds: 1800 }, alice, at(600)],
+    ])
+    const requestedAt = asked.extension?.requestedAt
+    await expect(json(extensionRequest(asked, requestedAt))).toMatchFileSnapshot(golden('extension-pending'))
+    const extended = advance(asked, [[{ type: 'approve-extension' }, manager1, at(700)]])
+    const decided = extensionRequest(extended, requestedAt)
+    expect(JSON.stringify(decided)).not.toContain('keyless.approve-extension')
+    await expect(json(decided)).toMatchFileSnapshot(golden('extension-approved'))
+  })
+
+  it('to the requester: active (with the commands), expiring soon (with Extend), ended', async () => {
+    const grant = activeGrant(config)
+    const expiresAt = grant.expiresAt ?? ''
+    const instructions = prodDb ? connectionInstructions(prodDb, config.regions, expiresAt) : []
+    await expect(json(accessActive(grant, instructions))).toMatchFileSnapshot(golden('access-active'))
+    const soon = expiringSoon(grant, addSeconds(expiresAt, -300))
+    // 30 minutes of a 2-hour maximum used: every offered extension fits.
+    expect(JSON.stringify(soon)).toContain('Extend +1h')
+    await expect(json(soon)).toMatchFileSnapshot(golden('expiring-soon'))
+    const ended: Grant = advance(grant, [[{ type: 'end' }, workflow, new Date(expiresAt)]])
+    await expect(json(accessEnded(ended, 2))).toMatchFileSnapshot(golden('access-ended'))
+  })
+
+  it('offers only the extensions that still fit under the maximum', () => {
+    const grant = advance(activeGrant(config), [
+      [{ type: 'request-extension', durationSeconds: 4800 }, alice, at(600)],
+      [{ type: 'approve-extension' }, bob, at(610)],
+    ])
+    // 30m + 80m of 120m: 10 minutes left to offer, under the smallest choice.
+    const text = JSON.stringify(expiringSoon(grant, at(60)))
+    expect(text).not.toContain('Extend +')
+    expect(text).toContain('leaves no room to extend')
+  })
+
+  it('the reply to /access and the App Home view', async () => {
+    await expect(json(requestReply(pendingGrant(config), true))).toMatchFileSnapshot(
+      golden('reply-requested'),
+    )
+    const waiting = pendingGrant(config)
+    const home = homeView(
+      { user: 'U0MANAGER1', known: false, active: [], pending: [], waiting: [waiting] },
+      at(60),
+    )
+    await expect(json(home)).toMatchFileSnapshot(golden('home-approver'))
+    const mine = homeView(
+      {
+        user: 'U0ALICE',
+        known: true,
+        active: [activeGrant(config)],
+        pending: [pendingGrant(config)],
+        waiting: [],
+      },
+      at(600),
+    )
+    await expect(json(mine)).toMatchFileSnapshot(golden('home-requester'))
+  })
+})
