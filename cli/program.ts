@@ -1,9 +1,15 @@
 import { Command, CommanderError } from 'commander'
 import { KeylessError } from '../shared/errors.ts'
-import { configValidateCommand } from './commands/config-validate.ts'
-import { devCommand } from './commands/dev.ts'
-import { type PolicyOptions, policyCommand } from './commands/policy.ts'
+import type { GrantsOptions } from './commands/grants.ts'
+import type { PolicyOptions } from './commands/policy.ts'
 import type { CliIo } from './io.ts'
+
+// Each command's module is loaded when it runs: `keyless grants list` need not load Bolt, the
+// embedded DynamoDB and the local runner that `keyless dev` does.
+const policy = () => import('./commands/policy.ts')
+const configValidate = () => import('./commands/config-validate.ts')
+const dev = () => import('./commands/dev.ts')
+const grantsCommands = () => import('./commands/grants.ts')
 
 /**
  * Runs the `keyless` CLI and returns its exit code: 0 on success, 1 when keyless refused
@@ -26,7 +32,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .requiredOption('--duration <duration>', 'how long access lasts, e.g. 30m, 1h30m')
     .option('--now <iso>', 'when access starts (default: now), e.g. 2026-11-23T10:00:00Z')
     .option('--config <file>', 'config file (default: $KEYLESS_CONFIG or ./keyless.config.yaml)')
-    .action((target: string, options: PolicyOptions) => policyCommand(target, options, io))
+    .action(async (target: string, options: PolicyOptions) =>
+      (await policy()).policyCommand(target, options, io),
+    )
 
   program
     .command('config')
@@ -34,7 +42,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .command('validate')
     .description('check a config file; exit 0 when valid')
     .argument('[file]', 'config file (default: $KEYLESS_CONFIG or ./keyless.config.yaml)')
-    .action((file: string | undefined) => configValidateCommand(file, io))
+    .action(async (file: string | undefined) => (await configValidate()).configValidateCommand(file, io))
 
   program
     .command('dev')
@@ -45,7 +53,44 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       '--config <file>',
       'config file (default: $KEYLESS_CONFIG, ./keyless.config.yaml, else the example)',
     )
-    .action((options: { config?: string }) => devCommand(options, io))
+    .action(async (options: { config?: string }) => (await dev()).devCommand(options, io))
+
+  const grants = program
+    .command('grants')
+    .description(
+      'list, show and revoke grants: on the running local control plane, or a deployed table with --table',
+    )
+  const where = (command: Command) =>
+    command
+      .option('--table <name>', 'a deployed grant table (AWS credentials from the usual chain)')
+      .option('--region <region>', "the table's region (default: $AWS_REGION)")
+  where(
+    grants
+      .command('list')
+      .description('live grants (--all: every grant, newest first)')
+      .option('--json', 'an array of {id, target, requester, principal, status, requestedAt, expiresAt}')
+      .option('--all', 'ended grants too (reads the whole table)'),
+  ).action(async (options: GrantsOptions) => (await grantsCommands()).grantsListCommand(options, io))
+  where(
+    grants
+      .command('show')
+      .description('a grant and its whole history')
+      .argument('<id>', 'grant id, e.g. g-7kq2m9x4ab')
+      .option('--json', 'the grant as stored'),
+  ).action(async (id: string, options: GrantsOptions) =>
+    (await grantsCommands()).grantsShowCommand(id, options, io),
+  )
+  where(
+    grants
+      .command('revoke')
+      .description(
+        'end a grant now: the policy is removed and open sessions ended; recorded with you as the actor',
+      )
+      .argument('<id>', 'grant id, e.g. g-7kq2m9x4ab')
+      .option('--reason <text>', 'why, recorded on the grant and told to the requester'),
+  ).action(async (id: string, options: GrantsOptions) =>
+    (await grantsCommands()).grantsRevokeCommand(id, options, io),
+  )
 
   try {
     await program.parseAsync(argv, { from: 'user' })

@@ -20,7 +20,7 @@ import { DynamoGrantStore } from '../shared/store/dynamo-grant-store.ts'
 import { grantTableDefinition } from '../shared/store/table.ts'
 import { LocalAccessBackend, type LocalInstance } from './access-backend.ts'
 import { createLocalControlPlane, type LocalControlPlane } from './control-plane.ts'
-import { operatorApi } from './operator-api.ts'
+import { CONTROL_PLANE_FILE, operatorApi } from './operator-api.ts'
 
 export const LOCAL_TABLE = 'keyless-grants'
 
@@ -30,9 +30,6 @@ export const LOCAL_TABLE = 'keyless-grants'
  * required and lives in Secrets Manager.
  */
 export const DEV_SIGNING_SECRET = 'keyless-local-development-signing-secret'
-
-/** Where a running local control plane says where it is, for `keyless grants …`. */
-export const CONTROL_PLANE_FILE = 'control-plane.json'
 
 export interface SlackSettings {
   signingSecret: string
@@ -160,7 +157,11 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   }, options.reconcileEveryMs ?? 30_000)
 
   const operatorToken = randomBytes(24).toString('base64url')
-  const operator = operatorApi(plane.control, operatorToken)
+  const operator = operatorApi(plane.control, operatorToken, () =>
+    Object.fromEntries(
+      [...backend.policies].map(([principal, attached]) => [principal, [...attached.keys()]]),
+    ),
+  )
   const http = createServer((request, response) => {
     if (request.method === 'GET' && request.url === '/healthz') {
       response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}')

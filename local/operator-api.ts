@@ -12,6 +12,9 @@ import { GRANT_ID_PATTERN, LIVE_STATUSES } from '../shared/grants/grant.ts'
  * folder can operate keyless, as whoever can read AWS credentials can with `--table`.
  */
 
+/** Where a running local control plane says where it listens and which token lets an operator in. */
+export const CONTROL_PLANE_FILE = 'control-plane.json'
+
 const revokeBody = z.object({
   operator: z.string().min(1).max(200),
   reason: z.string().max(500).optional(),
@@ -19,7 +22,10 @@ const revokeBody = z.object({
 
 const MAX_BODY = 16 * 1024
 
-export function operatorApi(control: ControlDeps, token: string) {
+/** The local IAM stand-in's attached policies, by principal: what `npm start` would have attached in AWS. */
+export type LocalPolicies = () => Record<string, string[]>
+
+export function operatorApi(control: ControlDeps, token: string, policies?: LocalPolicies) {
   const expected = Buffer.from(`Bearer ${token}`)
   return async (request: IncomingMessage, response: ServerResponse): Promise<boolean> => {
     const url = new URL(request.url ?? '/', 'http://local')
@@ -31,6 +37,10 @@ export function operatorApi(control: ControlDeps, token: string) {
     }
     try {
       const [, , resource, id, verb] = url.pathname.split('/')
+      if (resource === 'policies' && request.method === 'GET' && policies) {
+        send(response, 200, policies())
+        return true
+      }
       if (resource !== 'grants') return notFound(response)
       if (request.method === 'GET' && id === undefined) {
         const grants =

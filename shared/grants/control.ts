@@ -23,6 +23,9 @@ export interface ControlDeps {
   warn: (message: string, details: Record<string, unknown>) => void
 }
 
+/** What acting on an existing grant needs: the rules were fixed on the grant when it was requested. */
+export type GrantActionDeps = Omit<ControlDeps, 'config'>
+
 /** A new request: stored once per client token, and its workflow started (again, harmlessly, on a replay). */
 export async function submitRequest(
   deps: ControlDeps,
@@ -34,7 +37,7 @@ export async function submitRequest(
   return result
 }
 
-export function approveRequest(deps: ControlDeps, grantId: string, actor: Actor): Promise<Grant> {
+export function approveRequest(deps: GrantActionDeps, grantId: string, actor: Actor): Promise<Grant> {
   return recordingRefusals(deps, grantId, actor, 'approve', async () => {
     const grant = await actOnGrant(deps.store, deps.clock, grantId, { type: 'approve' }, actor)
     if (grant.status === 'APPROVED')
@@ -44,7 +47,7 @@ export function approveRequest(deps: ControlDeps, grantId: string, actor: Actor)
 }
 
 export function denyRequest(
-  deps: ControlDeps,
+  deps: GrantActionDeps,
   grantId: string,
   actor: Actor,
   reason?: string,
@@ -57,7 +60,7 @@ export function denyRequest(
   })
 }
 
-export function cancelRequest(deps: ControlDeps, grantId: string, actor: Actor): Promise<Grant> {
+export function cancelRequest(deps: GrantActionDeps, grantId: string, actor: Actor): Promise<Grant> {
   return recordingRefusals(deps, grantId, actor, 'cancel', async () => {
     const grant = await actOnGrant(deps.store, deps.clock, grantId, { type: 'cancel' }, actor)
     await closeWait(deps, grant, 'cancelled')
@@ -67,7 +70,7 @@ export function cancelRequest(deps: ControlDeps, grantId: string, actor: Actor):
 
 /** Early revoke ("I'm done", an approver, an operator): effective as soon as the workflow wakes. */
 export function revokeGrant(
-  deps: ControlDeps,
+  deps: GrantActionDeps,
   grantId: string,
   actor: Actor,
   reason?: string,
@@ -88,7 +91,7 @@ export function revokeGrant(
  * once, and the workflow replaces the policy; elsewhere it waits for the grant's approvers.
  */
 export function requestExtension(
-  deps: ControlDeps,
+  deps: GrantActionDeps,
   grantId: string,
   actor: Actor,
   durationSeconds: number,
@@ -101,13 +104,13 @@ export function requestExtension(
 }
 
 /** Approves a pending extension; once enough approvers agree, the workflow replaces the policy. */
-export function approveExtension(deps: ControlDeps, grantId: string, actor: Actor): Promise<Grant> {
+export function approveExtension(deps: GrantActionDeps, grantId: string, actor: Actor): Promise<Grant> {
   return recordingRefusals(deps, grantId, actor, 'approve the extension of', () =>
     approveExtensionAs(deps, grantId, actor),
   )
 }
 
-export function denyExtension(deps: ControlDeps, grantId: string, actor: Actor): Promise<Grant> {
+export function denyExtension(deps: GrantActionDeps, grantId: string, actor: Actor): Promise<Grant> {
   return recordingRefusals(deps, grantId, actor, 'deny the extension of', () =>
     actOnGrant(deps.store, deps.clock, grantId, { type: 'deny-extension' }, actor),
   )
@@ -115,7 +118,7 @@ export function denyExtension(deps: ControlDeps, grantId: string, actor: Actor):
 
 const SYSTEM: Actor = { kind: 'system', id: 'workflow' }
 
-async function approveExtensionAs(deps: ControlDeps, grantId: string, actor: Actor): Promise<Grant> {
+async function approveExtensionAs(deps: GrantActionDeps, grantId: string, actor: Actor): Promise<Grant> {
   const before = await deps.store.get(grantId)
   const grant = await actOnGrant(deps.store, deps.clock, grantId, { type: 'approve-extension' }, actor)
   if (grant.expiresAt !== before?.expiresAt) {
@@ -130,7 +133,7 @@ async function approveExtensionAs(deps: ControlDeps, grantId: string, actor: Act
  * that cannot be recorded is logged: the person still hears why.
  */
 async function recordingRefusals(
-  deps: ControlDeps,
+  deps: GrantActionDeps,
   grantId: string,
   actor: Actor,
   attempt: string,
@@ -146,7 +149,7 @@ async function recordingRefusals(
   }
 }
 
-async function recordRefusal(deps: ControlDeps, grantId: string, actor: Actor, detail: string) {
+async function recordRefusal(deps: GrantActionDeps, grantId: string, actor: Actor, detail: string) {
   try {
     const grant = await deps.store.get(grantId)
     if (!grant) return
@@ -160,7 +163,7 @@ async function recordRefusal(deps: ControlDeps, grantId: string, actor: Actor, d
   }
 }
 
-function closeWait(deps: ControlDeps, grant: Grant, how: string): Promise<void> {
+function closeWait(deps: GrantActionDeps, grant: Grant, how: string): Promise<void> {
   return signal(deps, grant, (token) =>
     deps.workflow.reject(token, 'RequestClosed', `the request was ${how}`),
   )
@@ -172,7 +175,7 @@ function closeWait(deps: ControlDeps, grant: Grant, how: string): Promise<void> 
  * correctness, so it is logged, not thrown.
  */
 async function signal(
-  deps: ControlDeps,
+  deps: GrantActionDeps,
   grant: Grant,
   send: (token: string) => Promise<void>,
 ): Promise<void> {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { grantPolicyName } from '../../shared/access/backend.ts'
 import { isoSeconds } from '../../shared/clock.ts'
 import {

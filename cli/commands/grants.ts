@@ -1,0 +1,177 @@
+import { readFile } from 'node:fs/promises'
+import { hostname, userInfo } from 'node:os'
+import { join } from 'node:path'
+import { z } from 'zod'
+import { CONTROL_PLANE_FILE } from '../../local/operator-api.ts'
+import { formatDuration } from '../../shared/config/duration.ts'
+import { KeylessError } from '../../shared/errors.ts'
+import { describeActor, GRANT_ID_PATTERN, type Grant, grantSchema } from '../../shared/grants/grant.ts'
+import type { CliIo } from '../io.ts'
+
+/**
+ * `keyless grants list | show | revoke`: the operator's view of the grants, against the local
+ * control plane while `npm start` runs (its data folder says where it listens and holds the
+ * token that lets an operator in), or against a deployed table with `--table` and the usual
+ * AWS credentials.
+ */
+
+export interface GrantsOptions {
+  table?: string
+  region?: string
+  json?: boolean
+  all?: boolean
+  reason?: string
+}
+
+/** Where grants are read and revoked: the local control plane, or a deployed table. */
+export interface GrantsSource {
+  list(all: boolean): Promise<Grant[]>
+  show(id: string): Promise<Grant | undefined>
+  revoke(id: string, reason: string | undefined): Promise<Grant>
+}
+
+export async function grantsListCommand(options: GrantsOptions, io: CliIo): Promise<void> {
+  const grants = await (await source(options, io)).list(options.all === true)
+  if (options.json) {
+    const rows = grants.map(({ id, target, requester, principal, status, requestedAt, expiresAt }) => ({
+      id,
+      target,
+      requester,
+      principal,
+      status,
+      requestedAt,
+      expiresAt: expiresAt ?? null,
+    }))
+    io.out(`${JSON.stringify(rows, null, 2)}\n`)
+    return
+  }
+  if (grants.length === 0) {
+    io.out(options.all ? 'no grants\n' : 'no live grants (keyless grants list --all shows ended ones too)\n')
+    return
+  }
+  const rows = grants.map((grant) => [
+    grant.id,
+    grant.target,
+    grant.requester,
+    grant.principal,
+    grant.status,
+    grant.requestedAt,
+    grant.expiresAt ?? '-',
+  ])
+  io.out(table(['ID', 'TARGET', 'REQUESTER', 'PRINCIPAL', 'STATUS', 'REQUESTED', 'EXPIRES'], rows))
+}
+
+export async function grantsShowCommand(id: string, options: GrantsOptions, io: CliIo): Promise<void> {
+  const grant = await (await source(options, io)).show(checkedId(id))
+  if (!grant) throw new KeylessError('GRANT_NOT_FOUND', `There is no grant ${id}.`)
+  if (options.json) {
+    io.out(`${JSON.stringify(grant, null, 2)}\n`)
+    return
+  }
+  const lines = [
+    `${grant.id}  ${grant.status}${grant.breakGlass ? '  (break-glass: marked for review)' : ''}`,
+    `  target      ${grant.target} for ${formatDuration(grant.durationSeconds)}`,
+    `  requester   ${grant.requester} as ${grant.principal}`,
+    `  reason      ${grant.reason || '(none)'}`,
+    `  approvers   ${grant.approvers.join(', ') || '(none)'}; ${grant.requiredApprovals} needed`,
+    `  requested   ${grant.requestedAt} (decide by ${grant.decideBy})`,
+    ...(grant.activatedAt ? [`  active      ${grant.activatedAt} until ${grant.expiresAt}`] : []),
+    ...(grant.endedAt ? [`  ended       ${grant.endedAt}`] : []),
+    '  history',
+    ...grant.history.map(
+      (entry) =>
+        `    ${entry.at}  ${entry.action.padEnd(27)} ${describeActor(entry.actor).padEnd(22)} ${entry.from ?? '-'} → ${entry.to}${entry.detail ? `  ${entry.detail}` : ''}`,
+    ),
+  ]
+  io.out(`${lines.join('\n')}\n`)
+}
+
+export async function grantsRevokeCommand(id: string, options: GrantsOptions, io: CliIo): Promise<void> {
+  const grant = await (await source(options, io)).revoke(checkedId(id), options.reason)
+  io.out(
+    `revoking ${grant.id} (${grant.target} for ${grant.requester}, ${grant.principal}): the policy is removed and open sessions on the target are ended within seconds\n`,
+  )
+}
+
+function checkedId(id: string): string {
+  if (!GRANT_ID_PATTERN.test(id))
+    throw new KeylessError('INVALID_GRANT_ID', `"${id}" is not a grant id, e.g. g-7kq2m9x4ab`)
+  return id
+}
+
+async function source(options: GrantsOptions, io: CliIo): Promise<GrantsSource> {
+  if (options.table) {
+    // The AWS clients load only for a deployed table.
+    const { tableSource } = await import('./grants-table.ts')
+    return tableSource(options.table, options.region ?? io.env.AWS_REGION, io)
+  }
+  return localSource(io.env.KEYLESS_DATA_DIR || '.keyless')
+}
+
+// ---------------------------------------------------------------------------------------------
+// The local control plane, through its operator API.
+
+const controlPlaneRecord = z.object({ url: z.string().url(), token: z.string().min(1) })
+
+async function localSource(dataDir: string): Promise<GrantsSource> {
+  let record: z.infer<typeof controlPlaneRecord>
+  try {
+    record = controlPlaneRecord.parse(JSON.parse(await readFile(join(dataDir, CONTROL_PLANE_FILE), 'utf8')))
+  } catch {
+    throw new KeylessError(
+      'NO_CONTROL_PLANE',
+      `no local control plane is running with its data in ${dataDir}/ (start it with npm start, set KEYLESS_DATA_DIR to its folder, or name a deployed table with --table)`,
+    )
+  }
+  const call = async (path: string, init: RequestInit = {}): Promise<unknown> => {
+    let response: Response
+    try {
+      response = await fetch(`${record.url}${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${record.token}`, 'content-type': 'application/json' },
+      })
+    } catch {
+      throw new KeylessError(
+        'NO_CONTROL_PLANE',
+        `the local control plane at ${record.url} does not answer; is npm start still running?`,
+      )
+    }
+    const body = (await response.json()) as { error?: string }
+    if (response.status === 404) return undefined
+    if (!response.ok)
+      throw new KeylessError('REFUSED', body.error ?? `the control plane answered ${response.status}`)
+    return body
+  }
+  return {
+    list: async (all) => z.array(grantSchema).parse(await call(`/operator/grants${all ? '?all=1' : ''}`)),
+    show: async (id) => {
+      const body = await call(`/operator/grants/${id}`)
+      return body === undefined ? undefined : grantSchema.parse(body)
+    },
+    revoke: async (id, reason) => {
+      const body = await call(`/operator/grants/${id}/revoke`, {
+        method: 'POST',
+        body: JSON.stringify({ operator: localOperator(), ...(reason ? { reason } : {}) }),
+      })
+      if (body === undefined) throw new KeylessError('GRANT_NOT_FOUND', `There is no grant ${id}.`)
+      return grantSchema.parse(body)
+    },
+  }
+}
+
+/** Who runs the CLI on this machine: what the grant's history records for a local revoke. */
+function localOperator(): string {
+  return `${userInfo().username}@${hostname()}`
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  )
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd()
+  return `${[line(header), ...rows.map(line)].join('\n')}\n`
+}

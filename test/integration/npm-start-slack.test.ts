@@ -1,0 +1,246 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { grantIdFor } from '../../shared/grants/grant.ts'
+import { ACTIONS } from '../../shared/slack/actions.ts'
+import {
+  buttonBody,
+  commandBody,
+  newTrigger,
+  type SignedRequest,
+  type SlackRecorder,
+  signed,
+  startSlackRecorder,
+  TEST_SIGNING_SECRET,
+} from '../kit/slack.ts'
+
+/**
+ * `npm start` as a person runs it, driven only from outside: signed Slack requests over HTTP,
+ * a loopback Slack Web API recording what it sends, and the `keyless grants` CLI reading the
+ * store. The config is the shipped example (prod-db needs one approval; dev-web is auto-approved).
+ */
+
+let slack: SlackRecorder
+let dataDir: string
+let child: ChildProcessWithoutNullStreams
+let url: string
+let output = ''
+
+const ALICE_ROLE = 'arn:aws:iam::111122223333:role/alice-ops'
+
+beforeAll(async () => {
+  slack = await startSlackRecorder()
+  dataDir = await mkdtemp(join(tmpdir(), 'keyless-start-'))
+  child = spawn(process.execPath, ['cli/keyless.ts', 'dev'], {
+    env: {
+      ...process.env,
+      PORT: '0',
+      KEYLESS_DATA_DIR: dataDir,
+      KEYLESS_CONFIG: 'keyless.config.example.yaml',
+      SLACK_SIGNING_SECRET: TEST_SIGNING_SECRET,
+      SLACK_API_URL: slack.url,
+    },
+  })
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk
+  })
+  url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)
+      if (match?.[1]) resolve(match[1])
+    })
+    child.once('exit', (code) => reject(new Error(`npm start exited with ${code}: ${output}`)))
+  })
+})
+
+afterAll(async () => {
+  if (child.exitCode === null) child.kill('SIGKILL')
+  await slack?.close()
+  await rm(dataDir, { recursive: true, force: true })
+})
+
+async function post(request: SignedRequest) {
+  const response = await fetch(`${url}/slack/events`, {
+    method: 'POST',
+    headers: request.headers,
+    body: request.body,
+  })
+  const text = await response.text()
+  return {
+    status: response.status,
+    body: text ? (JSON.parse(text) as { response_type?: string; text?: string }) : {},
+  }
+}
+
+async function command(user: string, text: string, trigger = newTrigger()) {
+  const { status, body } = await post(signed(commandBody(user, text, trigger)))
+  expect(status).toBe(200)
+  expect(body.response_type).toBe('ephemeral')
+  return { text: body.text ?? '', grantId: grantIdFor(trigger) }
+}
+
+/** Runs the keyless CLI against this control plane, as an operator in another terminal would. */
+function keyless(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const cli = spawn(process.execPath, ['cli/keyless.ts', ...args], {
+      env: { ...process.env, KEYLESS_DATA_DIR: dataDir },
+    })
+    let stdout = ''
+    let stderr = ''
+    cli.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk
+    })
+    cli.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk
+    })
+    cli.once('exit', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+async function policies(): Promise<Record<string, string[]>> {
+  const { token } = JSON.parse(await readFile(join(dataDir, 'control-plane.json'), 'utf8')) as {
+    token: string
+  }
+  const response = await fetch(`${url}/operator/policies`, { headers: { authorization: `Bearer ${token}` } })
+  return (await response.json()) as Record<string, string[]>
+}
+
+/** Polls until `check` holds (every 20 ms, at most 8 s). */
+async function eventually<T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+): Promise<T> {
+  const deadline = Date.now() + 8000
+  for (;;) {
+    const value = await check()
+    if (value) return value
+    if (Date.now() > deadline) throw new Error(`not there in time; npm start said:\n${output}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+const posts = (grantId: string, channel?: string) =>
+  slack
+    .of('chat.postMessage')
+    .filter(
+      (call) =>
+        JSON.stringify(call.args).includes(grantId) &&
+        (channel === undefined || call.args.channel === channel),
+    )
+
+describe('npm start, driven through Slack', () => {
+  it('request → approve → active → extend → revoke, with every message a person sees', async () => {
+    const { text, grantId } = await command('U0ALICE', 'prod-db 30m fixing replication lag')
+    expect(text).toContain(`Grant \`${grantId}\``)
+
+    // The approval message: a DM to each approver (Alice's manager is one of them) and the approval channel.
+    const asked = await eventually(() => posts(grantId).length === 3 && posts(grantId))
+    expect(asked.map((call) => call.args.channel).sort()).toEqual(['C0APPROVALS', 'U0MANAGER1', 'U0MANAGER2'])
+
+    expect((await post(signed(buttonBody('U0MANAGER2', ACTIONS.approve, grantId, 'DMANAGER2')))).status).toBe(
+      200,
+    )
+    const active = await eventually(() =>
+      posts(grantId, 'U0ALICE').find((call) => JSON.stringify(call.args).includes('start-session')),
+    )
+    expect(JSON.stringify(active.args)).toContain('keyless-prod-db-port-5432')
+    expect((await policies())[ALICE_ROLE]).toEqual([`keyless-${grantId}`])
+    await eventually(() => {
+      const updated = slack
+        .of('chat.update')
+        .filter((call) => JSON.stringify(call.args).includes('Approved by <@U0MANAGER2>'))
+      return new Set(updated.map((call) => `${call.args.channel}/${call.args.ts}`)).size === 3
+    })
+
+    // More time: asked of the approvers like a request, approved, the policy replaced.
+    const extend = await command('U0ALICE', `extend ${grantId} 30m`)
+    expect(extend.text).toContain('Asked <@U0MANAGER1>, <@U0MANAGER2> for +30m')
+    const extensionAsks = await eventually(() => {
+      const found = posts(grantId).filter((call) =>
+        JSON.stringify(call.args).includes(ACTIONS.approveExtension),
+      )
+      return found.length === 3 && found
+    })
+    expect(extensionAsks.map((call) => call.args.channel).sort()).toEqual([
+      'C0APPROVALS',
+      'U0MANAGER1',
+      'U0MANAGER2',
+    ])
+    await post(signed(buttonBody('U0MANAGER1', ACTIONS.approveExtension, grantId, 'DMANAGER1')))
+    await eventually(() =>
+      posts(grantId, 'U0ALICE').find((call) => JSON.stringify(call.args).includes('is extended')),
+    )
+
+    // "I'm done": revoked, the policy gone, the requester told why.
+    const revoke = await command('U0ALICE', `revoke ${grantId} done`)
+    expect(revoke.text).toContain(`Revoking \`${grantId}\``)
+    await eventually(() =>
+      posts(grantId, 'U0ALICE').find((call) => JSON.stringify(call.args).includes('revoked by <@U0ALICE>')),
+    )
+    expect((await policies())[ALICE_ROLE]).toEqual([])
+
+    const shown = await keyless(['grants', 'show', grantId, '--json'])
+    expect(shown.code).toBe(0)
+    const grant = JSON.parse(shown.stdout) as {
+      status: string
+      history: { action: string }[]
+      approvals: { by: string }[]
+    }
+    expect(grant.status).toBe('REVOKED')
+    expect(grant.approvals.map((approval) => approval.by)).toEqual(['U0MANAGER2'])
+    expect(grant.history.map((entry) => entry.action)).toEqual([
+      'requested',
+      'approved',
+      'activated',
+      'extension-requested',
+      'extended',
+      'revocation-requested',
+      'revoked',
+    ])
+  })
+
+  it('lets an operator list and revoke from the CLI while it runs, recorded with the operator as actor', async () => {
+    const { grantId } = await command('U0ALICE', 'dev-web 1h deploying')
+    await eventually(async () => (await policies())[ALICE_ROLE]?.includes(`keyless-${grantId}`))
+    const listed = await keyless(['grants', 'list', '--json'])
+    expect(listed.code).toBe(0)
+    expect(JSON.parse(listed.stdout)).toContainEqual({
+      id: grantId,
+      target: 'dev-web',
+      requester: 'U0ALICE',
+      principal: ALICE_ROLE,
+      status: 'ACTIVE',
+      requestedAt: expect.any(String),
+      expiresAt: expect.any(String),
+    })
+    const revoked = await keyless(['grants', 'revoke', grantId, '--reason', 'incident 42'])
+    expect(revoked).toMatchObject({ code: 0, stderr: '' })
+    await eventually(async () => !(await policies())[ALICE_ROLE]?.includes(`keyless-${grantId}`))
+    const shown = await keyless(['grants', 'show', grantId])
+    expect(shown.stdout).toMatch(/revocation-requested\s+operator \S+@\S+/)
+    expect(shown.stdout).toContain('incident 42')
+    await eventually(() =>
+      posts(grantId, 'U0ALICE').find((call) => JSON.stringify(call.args).includes('revoked by operator')),
+    )
+
+    const again = await keyless(['grants', 'revoke', grantId])
+    expect(again.code).toBe(1)
+    expect(again.stderr).toContain(`Cannot revoke ${grantId}: it was revoked`)
+  })
+
+  it('stops within seconds on SIGTERM while a request still waits for approval', async () => {
+    const { grantId } = await command('U0ALICE', 'prod-db 1h waiting')
+    await eventually(() => posts(grantId).length === 3)
+    const started = Date.now()
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+    child.kill('SIGTERM')
+    expect(await exited).toBe(0)
+    expect(Date.now() - started).toBeLessThan(5000)
+    expect(output).toContain('keyless local control plane stopped')
+    const after = await keyless(['grants', 'list'])
+    expect(after.code).toBe(1)
+    expect(after.stderr).toContain('no local control plane is running')
+  })
+})
