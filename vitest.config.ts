@@ -5,6 +5,11 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Integration tests start an embedded DynamoDB each; the machine has two cores.
     maxWorkers: 2,
+    // Files share a worker's loaded modules (the SDK, Bolt, the domain) instead of importing
+    // them again each: that halves the suite. Tests keep no state in modules that another file
+    // could see: grants carry their own client tokens where ids matter (goldens), and whatever
+    // a file mocks or sets in the environment it restores.
+    isolate: false,
     testTimeout: 20_000,
   },
 })

@@ -203,6 +203,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       http.closeAllConnections()
       await new Promise<void>((resolve) => http.close(() => resolve()))
       client.destroy()
+      // The SDK's keep-alive sockets would hold the embedded server's close for seconds.
+      dynamo.closeAllConnections()
       await new Promise<void>((resolve, reject) =>
         dynamo.close((error?: Error) => (error ? reject(error) : resolve())),
       )

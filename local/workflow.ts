@@ -47,6 +47,8 @@ export class LocalWorkflow implements Workflow {
   readonly #retryIntervalOverrides: Record<string, number> | undefined
   readonly #waiters = new Map<string, Waiter>()
   readonly #aborts = new Set<() => void>()
+  /** Task code running now: a stop waits for it, as Lambda lets an invocation finish. */
+  readonly #running = new Set<Promise<unknown>>()
   #stopped = false
   #tokens = 0
 
@@ -100,8 +102,8 @@ export class LocalWorkflow implements Workflow {
   }
 
   /**
-   * Stops every execution where it is, as a process exit would: nothing more runs, and no
-   * timer of the runner keeps the process alive. What the grants owe is picked up again from
+   * Stops every execution where it is: task code already running finishes (as a Lambda
+   * invocation would), nothing more starts, and no timer of the runner keeps the process alive. What the grants owe is picked up again from
    * the store on the next start (the reconciler ends what was left).
    */
   async stop(): Promise<void> {
@@ -111,6 +113,7 @@ export class LocalWorkflow implements Workflow {
     for (const waiter of this.#waiters.values()) waiter.reject(new Error('the local control plane stopped'))
     this.#waiters.clear()
     await Promise.all([...this.executions.values()].map((execution) => execution.done))
+    await Promise.allSettled([...this.#running])
   }
 
   async resume(taskToken: string, output: { grantId: string; event?: WaitEvent }): Promise<void> {
@@ -139,7 +142,13 @@ export class LocalWorkflow implements Workflow {
         throw new Error(`state "${stateName}" has no local binding for ${parameters?.FunctionName}`)
       const invoke = (payload: unknown) => {
         record.invocations[name] = (record.invocations[name] ?? 0) + 1
-        return binding(payload)
+        const running = binding(payload)
+        this.#running.add(running)
+        void running.then(
+          () => this.#running.delete(running),
+          () => this.#running.delete(running),
+        )
+        return running
       }
       handlers[stateName] = resource.endsWith('.waitForTaskToken')
         ? async (input) => {

@@ -14,7 +14,8 @@ import { activeGrant, pendingGrant } from '../kit/grants.ts'
  */
 
 let db: EmbeddedDynamo
-const saved = { ...process.env }
+const ENVIRONMENT = ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'] as const
+const saved = Object.fromEntries(ENVIRONMENT.map((name) => [name, process.env[name]]))
 const sts = mockClient(STSClient)
 const sfn = mockClient(SFNClient)
 const OPERATOR = 'arn:aws:sts::111122223333:assumed-role/ops/jane'
@@ -32,7 +33,10 @@ beforeAll(async () => {
   sfn.on(SendTaskSuccessCommand).resolves({})
 })
 afterAll(async () => {
-  process.env = saved
+  for (const name of ENVIRONMENT) {
+    if (saved[name] === undefined) delete process.env[name]
+    else process.env[name] = saved[name]
+  }
   sts.restore()
   sfn.restore()
   await db?.close()

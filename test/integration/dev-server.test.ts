@@ -45,32 +45,6 @@ describe('the local control plane', () => {
     await second.close()
   })
 
-  it('starts from the CLI (npm start) and stops cleanly on SIGTERM', async () => {
-    const dataDir = await dataFolder()
-    const child = spawn(process.execPath, ['cli/keyless.ts', 'dev'], {
-      env: {
-        ...process.env,
-        PORT: '0',
-        KEYLESS_DATA_DIR: dataDir,
-        KEYLESS_CONFIG: 'keyless.config.example.yaml',
-      },
-    })
-    let stdout = ''
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk
-        const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)
-        if (match?.[1]) resolve(match[1])
-      })
-      child.once('exit', (code) => reject(new Error(`exited with ${code}: ${stdout}`)))
-    })
-    expect((await fetch(`${url}/healthz`)).status).toBe(200)
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
-    child.kill('SIGTERM')
-    expect(await exited).toBe(0)
-    expect(stdout).toContain('keyless local control plane stopped')
-  })
-
   it('refuses a bad PORT with one line', async () => {
     const child = spawn(process.execPath, ['cli/keyless.ts', 'dev'], {
       env: { ...process.env, PORT: 'eighty' },

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runCli } from '../../cli/program.ts'
 import { grantIdFor } from '../../shared/grants/grant.ts'
 import { ACTIONS } from '../../shared/slack/actions.ts'
 import {
@@ -82,22 +83,24 @@ async function command(user: string, text: string, trigger = newTrigger()) {
   return { text: body.text ?? '', grantId: grantIdFor(trigger) }
 }
 
-/** Runs the keyless CLI against this control plane, as an operator in another terminal would. */
-function keyless(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const cli = spawn(process.execPath, ['cli/keyless.ts', ...args], {
-      env: { ...process.env, KEYLESS_DATA_DIR: dataDir },
-    })
-    let stdout = ''
-    let stderr = ''
-    cli.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk
-    })
-    cli.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk
-    })
-    cli.once('exit', (code) => resolve({ code, stdout, stderr }))
+/**
+ * Runs the keyless CLI against this control plane, as an operator in another terminal would:
+ * in this process, which is not the server's, finding it through its data folder.
+ */
+async function keyless(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = ''
+  let stderr = ''
+  const code = await runCli(args, {
+    out: (text) => {
+      stdout += text
+    },
+    err: (text) => {
+      stderr += text
+    },
+    env: { KEYLESS_DATA_DIR: dataDir },
+    stopped: () => Promise.resolve(),
   })
+  return { code, stdout, stderr }
 }
 
 async function policies(): Promise<Record<string, string[]>> {
@@ -237,7 +240,9 @@ describe('npm start, driven through Slack', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
     child.kill('SIGTERM')
     expect(await exited).toBe(0)
-    expect(Date.now() - started).toBeLessThan(5000)
+    // The request's approval wait has 30 minutes left: a stop that waited on the runner's timers
+    // would take that long. How fast it stops is measured in npm run bench, not here.
+    expect(Date.now() - started).toBeLessThan(60_000)
     expect(output).toContain('keyless local control plane stopped')
     const after = await keyless(['grants', 'list'])
     expect(after.code).toBe(1)

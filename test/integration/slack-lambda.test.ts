@@ -43,8 +43,12 @@ async function request(text: string, user = 'U0ALICE', trigger = newTrigger()) {
 const click = (user: string, action: string, value: string, channel?: string) =>
   plane.send(signed(buttonBody(user, action, value, channel)))
 
-describe('the Slack function (AwsLambdaReceiver, signed requests)', () => {
-  it('records a request and answers in the response itself, with no Slack call before it', async () => {
+// Each test acts on grants of its own and looks only at the Slack calls that name them, so the
+// tests run together; the one that makes Slack fail has a Slack of its own.
+describe.concurrent('the Slack function (AwsLambdaReceiver, signed requests)', () => {
+  it('records a request and answers in the response itself, with no Slack call before it', async ({
+    expect,
+  }) => {
     const { response, text, grantId } = await request('prod-db 30m fixing replication lag')
     expect(response.slackCallsBeforeResponse).toBe(0)
     expect(text).toContain(`Grant \`${grantId}\``)
@@ -85,7 +89,7 @@ describe('the Slack function (AwsLambdaReceiver, signed requests)', () => {
     expect(values).toEqual([grantId, grantId])
   })
 
-  it('makes no second grant and no second message for a retried delivery', async () => {
+  it('makes no second grant and no second message for a retried delivery', async ({ expect }) => {
     const trigger = newTrigger()
     const first = await plane.send(
       signed(commandBody('U0ALICE', 'prod-db 15m checking the replica', trigger)),
@@ -107,7 +111,7 @@ describe('the Slack function (AwsLambdaReceiver, signed requests)', () => {
     ).toHaveLength(1)
   })
 
-  it('turns an approval into access, updating every copy and telling both sides', async () => {
+  it('turns an approval into access, updating every copy and telling both sides', async ({ expect }) => {
     const { grantId } = await request('prod-db 1h migrating the replica')
     await plane.until(grantId, (grant) => (grant.slackMessages?.length ?? 0) === 4)
     const response = await click('U0MANAGER1', ACTIONS.approve, grantId, 'D0MANAGER1')
@@ -165,7 +169,9 @@ describe('the Slack function (AwsLambdaReceiver, signed requests)', () => {
     )
   })
 
-  it('refuses self-approval, a non-approver and a click after the deadline, and records each', async () => {
+  it('refuses self-approval, a non-approver and a click after the deadline, and records each', async ({
+    expect,
+  }) => {
     const { grantId } = await request('prod-db 30m routine')
     await plane.until(grantId, (grant) => grant.taskToken !== undefined)
     await click('U0ALICE', ACTIONS.approve, grantId, 'D0ALICE')
@@ -186,7 +192,7 @@ describe('the Slack function (AwsLambdaReceiver, signed requests)', () => {
     expect(JSON.stringify(told[1]?.args)).toContain('not an approver of prod-db')
   })
 
-  it('denies: the requester is told, every copy says who denied, nothing is attached', async () => {
+  it('denies: the requester is told, every copy says who denied, nothing is attached', async ({ expect }) => {
     const { grantId } = await request('prod-db 30m poking around')
     await plane.until(grantId, (grant) => (grant.slackMessages?.length ?? 0) === 4)
     await click('U0MANAGER2', ACTIONS.deny, grantId, 'C0APPROVALS')
@@ -206,7 +212,7 @@ describe('the Slack function (AwsLambdaReceiver, signed requests)', () => {
     expect(plane.backend.policyOf(ALICE, grantPolicyName(grantId))).toBeUndefined()
   })
 
-  it('lets only the requester and the approvers revoke a grant', async () => {
+  it('lets only the requester and the approvers revoke a grant', async ({ expect }) => {
     const { grantId } = await request('dev-web 1h deploying')
     await plane.untilStatus(grantId, 'ACTIVE')
     const refused = await request(`revoke ${grantId}`, 'U0MALLORY')
@@ -219,7 +225,7 @@ describe('the Slack function (AwsLambdaReceiver, signed requests)', () => {
     expect(revoked.revocation?.reason).toBe('done for today')
   })
 
-  it('publishes App Home when it is opened, after the response', async () => {
+  it('publishes App Home when it is opened, after the response', async ({ expect }) => {
     const response = await plane.send(
       signed(homeOpenedBody('U0MANAGER1'), { contentType: 'application/json' }),
     )
@@ -232,15 +238,15 @@ describe('the Slack function (AwsLambdaReceiver, signed requests)', () => {
     expect((published?.args.view as { type?: string } | undefined)?.type).toBe('home')
   })
 
-  it('checks the signature of a base64 body decoded as UTF-8, not ASCII', async () => {
+  it('checks the signature of a base64 body decoded as UTF-8, not ASCII', async ({ expect }) => {
     const body = homeOpenedBody('U0MANAGER2').replace('"tab":"home"', '"tab":"home","note":"Zürich → 東京"')
     const response = await plane.send(signed(body, { contentType: 'application/json' }), { base64: true })
     expect(response.statusCode).toBe(200)
   })
 })
 
-describe('what the Slack function refuses', () => {
-  it('answers a forged signature and a stale timestamp with 401, touching nothing', async () => {
+describe.concurrent('what the Slack function refuses', () => {
+  it('answers a forged signature and a stale timestamp with 401, touching nothing', async ({ expect }) => {
     const trigger = newTrigger()
     const body = commandBody('U0ALICE', 'prod-db 30m x', trigger)
     const forged = signed(body, { secret: 'not-the-signing-secret' })
@@ -254,13 +260,17 @@ describe('what the Slack function refuses', () => {
     expect(plane.invocations.filter((event) => JSON.stringify(event).includes(trigger))).toEqual([])
   })
 
-  it('answers an unsigned body that is not even JSON with 400, and an oversized one with 413', async () => {
+  it('answers an unsigned body that is not even JSON with 400, and an oversized one with 413', async ({
+    expect,
+  }) => {
     const garbage = { body: '{not json', headers: { 'content-type': 'application/json' } }
     expect((await plane.send(garbage)).statusCode).toBe(400)
     expect((await plane.send({ body: 'x'.repeat(300_000), headers: {} })).statusCode).toBe(413)
   })
 
-  it('explains every bad command in an ephemeral reply, with an example, and writes nothing', async () => {
+  it('explains every bad command in an ephemeral reply, with an example, and writes nothing', async ({
+    expect,
+  }) => {
     const cases: [string, string, string?][] = [
       ['prod-dbb 30m typo', 'There is no target "prod-dbb". Targets: prod-db, dev-web'],
       ['prod-db 9h too long', "9h is over prod-db's maximum of 2h"],
@@ -280,7 +290,9 @@ describe('what the Slack function refuses', () => {
     }
   })
 
-  it('treats typed text as data: no mention, link or markup of it reaches Slack unescaped', async () => {
+  it('treats typed text as data: no mention, link or markup of it reaches Slack unescaped', async ({
+    expect,
+  }) => {
     const hostile =
       'prod-db 30m <!channel> <@U0MANAGER1> *bold* <https://evil.example|click> &amp; \u202Egnp.exe\u200B `tick`'
     const { grantId } = await request(hostile)
@@ -296,8 +308,10 @@ describe('what the Slack function refuses', () => {
   })
 })
 
-describe('two approvers at once', () => {
-  it('with approvals: 1, one decision; the other click is told it was already decided', async () => {
+describe.concurrent('two approvers at once', () => {
+  it('with approvals: 1, one decision; the other click is told it was already decided', async ({
+    expect,
+  }) => {
     const { grantId } = await request('prod-db 20m racing')
     await plane.until(grantId, (grant) => grant.taskToken !== undefined)
     await Promise.all([
@@ -314,7 +328,9 @@ describe('two approvers at once', () => {
     expect(replies.filter((call) => JSON.stringify(call.args).includes('was approved by'))).toHaveLength(1)
   })
 
-  it('with approvals: 2, both are counted, and each copy shows the first approval meanwhile', async () => {
+  it('with approvals: 2, both are counted, and each copy shows the first approval meanwhile', async ({
+    expect,
+  }) => {
     const raw = specConfigObject()
     raw.defaults.approvalTimeout = '10m'
     raw.targets['prod-db'].approvals = 2
@@ -347,11 +363,12 @@ describe('two approvers at once', () => {
 })
 
 describe('when Slack fails', () => {
-  it('logs a failed message and goes on: access is attached and removed all the same', async () => {
-    const flaky = await startSlackPlane({ config: workflowConfig(), slack })
+  it('logs a failed message and goes on: access is attached and removed all the same', async ({ expect }) => {
+    const failing = await startSlackRecorder()
+    const flaky = await startSlackPlane({ config: workflowConfig(), slack: failing })
     try {
-      slack.fail('chat.postMessage', 'channel_not_found', 1)
-      slack.fail('views.publish', 'ratelimited', 5)
+      failing.fail('chat.postMessage', 'channel_not_found', 1)
+      failing.fail('views.publish', 'ratelimited', 5)
       const trigger = newTrigger()
       await flaky.send(signed(commandBody('U0ALICE', 'dev-web 2s quick look', trigger)))
       const grantId = grantIdFor(trigger)
@@ -365,6 +382,7 @@ describe('when Slack fails', () => {
       expect(flaky.warnings.some((warning) => warning.includes('ratelimited'))).toBe(true)
     } finally {
       await flaky.close()
+      await failing.close()
     }
   })
 })

@@ -45,6 +45,7 @@ export async function startEmbeddedDynamo(tableName = 'keyless-grants'): Promise
     close: () =>
       new Promise<void>((resolve, reject) => {
         client.destroy()
+        server.closeAllConnections() // keep-alive sockets would hold the close for seconds
         server.close((error?: Error) => (error ? reject(error) : resolve()))
       }),
   }

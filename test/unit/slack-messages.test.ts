@@ -31,18 +31,19 @@ import {
  */
 
 const config = specConfig()
+// Grant ids derive from client tokens: each golden grant names its own, so its id is fixed.
 const prodDb = config.targets.get('prod-db')
 const golden = (name: string) => `../golden/slack/${name}.json`
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`
 
 describe('Slack messages (golden Block Kit JSON)', () => {
   it('the approval request, pending', async () => {
-    const grant = pendingGrant(config)
+    const grant = pendingGrant(config, { clientToken: 'golden-1' })
     await expect(json(approvalRequest(grant, prodDb))).toMatchFileSnapshot(golden('approval-pending'))
   })
 
   it('the approval request with the first of two approvals: still open, the first shown', async () => {
-    const grant = { ...pendingGrant(config), requiredApprovals: 2 }
+    const grant = { ...pendingGrant(config, { clientToken: 'golden-2' }), requiredApprovals: 2 }
     const once = advance(grant, [[{ type: 'approve' }, manager1, at(20)]])
     const message = approvalRequest(once, prodDb)
     expect(JSON.stringify(message)).toContain('keyless.approve')
@@ -50,11 +51,11 @@ describe('Slack messages (golden Block Kit JSON)', () => {
   })
 
   it('every copy after a decision: who decided what and when, no buttons', async () => {
-    const approved = activeGrant(config)
-    const denied = advance(pendingGrant(config), [
+    const approved = activeGrant(config, { clientToken: 'golden-3' })
+    const denied = advance(pendingGrant(config, { clientToken: 'golden-4' }), [
       [{ type: 'deny', reason: 'not during the freeze' }, manager2, at(40)],
     ])
-    const timedOut = advance(pendingGrant(config), [[{ type: 'time-out' }, workflow, at(1800)]])
+    const timedOut = advance(pendingGrant(config, { clientToken: 'golden-5' }), [[{ type: 'time-out' }, workflow, at(1800)]])
     for (const grant of [approved, denied, timedOut]) {
       expect(JSON.stringify(approvalRequest(grant, prodDb))).not.toContain('keyless.approve')
     }
@@ -64,7 +65,7 @@ describe('Slack messages (golden Block Kit JSON)', () => {
   })
 
   it('the extension request, and its copy once decided', async () => {
-    const asked = advance(activeGrant(config), [
+    const asked = advance(activeGrant(config, { clientToken: 'golden-6' }), [
       [{ type: 'request-extension', durationSeconds: 1800 }, alice, at(600)],
     ])
     const requestedAt = asked.extension?.requestedAt
@@ -76,7 +77,7 @@ describe('Slack messages (golden Block Kit JSON)', () => {
   })
 
   it('to the requester: active (with the commands), expiring soon (with Extend), ended', async () => {
-    const grant = activeGrant(config)
+    const grant = activeGrant(config, { clientToken: 'golden-7' })
     const expiresAt = grant.expiresAt ?? ''
     const instructions = prodDb ? connectionInstructions(prodDb, config.regions, expiresAt) : []
     await expect(json(accessActive(grant, instructions))).toMatchFileSnapshot(golden('access-active'))
@@ -89,7 +90,7 @@ describe('Slack messages (golden Block Kit JSON)', () => {
   })
 
   it('offers only the extensions that still fit under the maximum', () => {
-    const grant = advance(activeGrant(config), [
+    const grant = advance(activeGrant(config, { clientToken: 'golden-8' }), [
       [{ type: 'request-extension', durationSeconds: 4800 }, alice, at(600)],
       [{ type: 'approve-extension' }, bob, at(610)],
     ])
@@ -100,10 +101,10 @@ describe('Slack messages (golden Block Kit JSON)', () => {
   })
 
   it('the reply to /access and the App Home view', async () => {
-    await expect(json(requestReply(pendingGrant(config), true))).toMatchFileSnapshot(
+    await expect(json(requestReply(pendingGrant(config, { clientToken: 'golden-9' }), true))).toMatchFileSnapshot(
       golden('reply-requested'),
     )
-    const waiting = pendingGrant(config)
+    const waiting = pendingGrant(config, { clientToken: 'golden-10' })
     const home = homeView(
       { user: 'U0MANAGER1', known: false, active: [], pending: [], waiting: [waiting] },
       at(60),
@@ -113,8 +114,8 @@ describe('Slack messages (golden Block Kit JSON)', () => {
       {
         user: 'U0ALICE',
         known: true,
-        active: [activeGrant(config)],
-        pending: [pendingGrant(config)],
+        active: [activeGrant(config, { clientToken: 'golden-11' })],
+        pending: [pendingGrant(config, { clientToken: 'golden-12' })],
         waiting: [],
       },
       at(600),
