@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander'
 import { KeylessError } from '../shared/errors.ts'
 import type { GrantsOptions } from './commands/grants.ts'
 import type { PolicyOptions } from './commands/policy.ts'
+import type { TryOptions } from './commands/try.ts'
 import type { CliIo } from './io.ts'
 
 // Each command's module is loaded when it runs: `keyless grants list` need not load Bolt, the
@@ -10,6 +11,7 @@ const policy = () => import('./commands/policy.ts')
 const configValidate = () => import('./commands/config-validate.ts')
 const dev = () => import('./commands/dev.ts')
 const grantsCommands = () => import('./commands/grants.ts')
+const tryCommands = () => import('./commands/try.ts')
 
 /**
  * Runs the `keyless` CLI and returns its exit code: 0 on success, 1 when keyless refused
@@ -90,6 +92,40 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       .option('--reason <text>', 'why, recorded on the grant and told to the requester'),
   ).action(async (id: string, options: GrantsOptions) =>
     (await grantsCommands()).grantsRevokeCommand(id, options, io),
+  )
+
+  const tryIt = program
+    .command('try')
+    .description(
+      'try keyless without Slack: send the local control plane what Slack would, as a person from the config',
+    )
+  const asSomeone = (command: Command) =>
+    command
+      .requiredOption('--as <user>', 'the Slack user id acting, e.g. U0ALICE')
+      .option(
+        '--url <url>',
+        'the control plane (default: the one npm start runs, found through KEYLESS_DATA_DIR)',
+      )
+  asSomeone(
+    tryIt
+      .command('access')
+      .description('type /access …, e.g. keyless try access prod-db 30m fixing replication lag --as U0ALICE')
+      .argument('[text...]', 'what follows /access'),
+  ).action(async (words: string[], options: TryOptions) =>
+    (await tryCommands()).tryAccessCommand(words, options, io),
+  )
+  asSomeone(
+    tryIt
+      .command('click')
+      .description('click a button: approve, deny, approve-extension, deny-extension, revoke or cancel')
+      .argument('<button>', 'approve | deny | approve-extension | deny-extension | revoke | cancel')
+      .argument('<grant-id>', 'the grant the button is for, e.g. g-7kq2m9x4ab')
+      .option('--channel <id>', 'click it in a message in this channel (default: in App Home)'),
+  ).action(async (button: string, grantId: string, options: TryOptions) =>
+    (await tryCommands()).tryClickCommand(button, grantId, options, io),
+  )
+  asSomeone(tryIt.command('home').description('open App Home')).action(async (options: TryOptions) =>
+    (await tryCommands()).tryHomeCommand(options, io),
   )
 
   try {

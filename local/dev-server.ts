@@ -16,6 +16,7 @@ import { BackgroundNotifier } from '../shared/notify/background-notifier.ts'
 import { ConsoleSlackApi, type SlackApi, WebSlackApi } from '../shared/slack/api.ts'
 import { createSlackClient } from '../shared/slack/client.ts'
 import { SlackNotifier } from '../shared/slack/notifier.ts'
+import { LOCAL_SIGNING_SECRET } from '../shared/slack/requests.ts'
 import { DynamoGrantStore } from '../shared/store/dynamo-grant-store.ts'
 import { grantTableDefinition } from '../shared/store/table.ts'
 import { LocalAccessBackend, type LocalInstance } from './access-backend.ts'
@@ -23,13 +24,6 @@ import { createLocalControlPlane, type LocalControlPlane } from './control-plane
 import { CONTROL_PLANE_FILE, operatorApi } from './operator-api.ts'
 
 export const LOCAL_TABLE = 'keyless-grants'
-
-/**
- * Locally, Slack requests are checked against this secret unless SLACK_SIGNING_SECRET is set:
- * what `keyless dev sign` (and the README's curl examples) sign with. In AWS the secret is
- * required and lives in Secrets Manager.
- */
-export const DEV_SIGNING_SECRET = 'keyless-local-development-signing-secret'
 
 export interface SlackSettings {
   signingSecret: string
@@ -96,7 +90,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     options.log(`warning: ${message}`, details)
   const store = new DynamoGrantStore(client, LOCAL_TABLE)
   const slackSettings: SlackSettings = {
-    signingSecret: DEV_SIGNING_SECRET,
+    signingSecret: LOCAL_SIGNING_SECRET,
     ...definedOnly(options.slack ?? {}),
   }
   const logger = boltLogger((level, message) => options.log(`slack ${level}: ${message}`))

@@ -14,7 +14,12 @@ import { activeGrant, pendingGrant } from '../kit/grants.ts'
  */
 
 let db: EmbeddedDynamo
-const ENVIRONMENT = ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'] as const
+const ENVIRONMENT = [
+  'AWS_ENDPOINT_URL_DYNAMODB',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_REGION',
+] as const
 const saved = Object.fromEntries(ENVIRONMENT.map((name) => [name, process.env[name]]))
 const sts = mockClient(STSClient)
 const sfn = mockClient(SFNClient)

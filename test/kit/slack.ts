@@ -1,6 +1,13 @@
-import { createHmac } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import {
+  buttonBody,
+  commandBody,
+  homeOpenedBody,
+  newTriggerId,
+  type SignedRequest,
+  signRequest,
+} from '../../shared/slack/requests.ts'
 
 /**
  * Slack for tests, on loopback: a Web API that records every call keyless makes (method and
@@ -86,98 +93,18 @@ function decode(text: string, contentType: string): Record<string, unknown> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// What Slack sends.
+// What Slack sends: the builders keyless try uses, signed with the tests' secret.
 
 export const TEST_SIGNING_SECRET = 'test-signing-secret-0123456789abcdef'
 
-/** Slack's request signature: `v0=` HMAC-SHA256 of `v0:{timestamp}:{body}` with the signing secret. */
-export function slackSignature(body: string, timestamp: number, secret = TEST_SIGNING_SECRET): string {
-  return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`
-}
-
-export interface SignedRequest {
-  body: string
-  headers: Record<string, string>
-}
+export { buttonBody, commandBody, homeOpenedBody, newTriggerId as newTrigger, type SignedRequest }
 
 export function signed(
   body: string,
   options: { secret?: string; timestamp?: number; contentType?: string; retryNum?: number } = {},
 ): SignedRequest {
-  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000)
-  return {
-    body,
-    headers: {
-      'content-type': options.contentType ?? 'application/x-www-form-urlencoded',
-      'x-slack-request-timestamp': String(timestamp),
-      'x-slack-signature': slackSignature(body, timestamp, options.secret),
-      ...(options.retryNum !== undefined
-        ? { 'x-slack-retry-num': String(options.retryNum), 'x-slack-retry-reason': 'http_timeout' }
-        : {}),
-    },
-  }
-}
-
-let triggers = 0
-export const newTrigger = () => `${Date.now()}.${++triggers}.trigger`
-
-/** A `/access` slash command as Slack posts it. */
-export function commandBody(user: string, text: string, trigger = newTrigger()): string {
-  return new URLSearchParams({
-    token: 'deprecated-verification-token',
-    team_id: 'T0TEAM',
-    team_domain: 'example',
-    channel_id: 'C0GENERAL',
-    channel_name: 'general',
-    user_id: user,
-    user_name: user.toLowerCase(),
-    command: '/access',
-    text,
-    api_app_id: 'A0KEYLESS',
-    is_enterprise_install: 'false',
-    response_url: 'https://hooks.slack.com/commands/T0TEAM/1/abc',
-    trigger_id: trigger,
-  }).toString()
-}
-
-/** A click on one of keyless's buttons, in a message (`channel`) or in App Home (no channel). */
-export function buttonBody(user: string, actionId: string, value: string, channel?: string): string {
-  const payload = {
-    type: 'block_actions',
-    user: { id: user, username: user.toLowerCase(), team_id: 'T0TEAM' },
-    api_app_id: 'A0KEYLESS',
-    token: 'deprecated-verification-token',
-    team: { id: 'T0TEAM', domain: 'example' },
-    trigger_id: newTrigger(),
-    container: channel
-      ? { type: 'message', channel_id: channel, message_ts: '1795400000.000001' }
-      : { type: 'view', view_id: 'V0HOME' },
-    ...(channel ? { channel: { id: channel, name: 'directmessage' } } : {}),
-    actions: [
-      { type: 'button', action_id: actionId, block_id: 'decision', value, action_ts: `${Date.now() / 1000}` },
-    ],
-  }
-  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString()
-}
-
-/** The Events API's app_home_opened, as JSON. */
-export function homeOpenedBody(user: string): string {
-  return JSON.stringify({
-    token: 'deprecated-verification-token',
-    team_id: 'T0TEAM',
-    api_app_id: 'A0KEYLESS',
-    type: 'event_callback',
-    event_id: `Ev${Date.now()}`,
-    event_time: Math.floor(Date.now() / 1000),
-    authorizations: [{ team_id: 'T0TEAM', user_id: 'U0KEYLESSBOT', is_bot: true }],
-    event: {
-      type: 'app_home_opened',
-      user,
-      channel: 'D0HOME',
-      tab: 'home',
-      event_ts: `${Date.now() / 1000}`,
-    },
-  })
+  const { secret = TEST_SIGNING_SECRET, ...rest } = options
+  return signRequest(body, secret, rest)
 }
 
 /** A Lambda function URL event (payload format 2.0) carrying `request`. */

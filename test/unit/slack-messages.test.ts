@@ -55,7 +55,9 @@ describe('Slack messages (golden Block Kit JSON)', () => {
     const denied = advance(pendingGrant(config, { clientToken: 'golden-4' }), [
       [{ type: 'deny', reason: 'not during the freeze' }, manager2, at(40)],
     ])
-    const timedOut = advance(pendingGrant(config, { clientToken: 'golden-5' }), [[{ type: 'time-out' }, workflow, at(1800)]])
+    const timedOut = advance(pendingGrant(config, { clientToken: 'golden-5' }), [
+      [{ type: 'time-out' }, workflow, at(1800)],
+    ])
     for (const grant of [approved, denied, timedOut]) {
       expect(JSON.stringify(approvalRequest(grant, prodDb))).not.toContain('keyless.approve')
     }
@@ -101,9 +103,9 @@ describe('Slack messages (golden Block Kit JSON)', () => {
   })
 
   it('the reply to /access and the App Home view', async () => {
-    await expect(json(requestReply(pendingGrant(config, { clientToken: 'golden-9' }), true))).toMatchFileSnapshot(
-      golden('reply-requested'),
-    )
+    await expect(
+      json(requestReply(pendingGrant(config, { clientToken: 'golden-9' }), true)),
+    ).toMatchFileSnapshot(golden('reply-requested'))
     const waiting = pendingGrant(config, { clientToken: 'golden-10' })
     const home = homeView(
       { user: 'U0MANAGER1', known: false, active: [], pending: [], waiting: [waiting] },
