@@ -16,11 +16,8 @@ import { configFrom, specConfigObject } from '../test/kit/config.ts'
 import { startEmbeddedDynamo } from '../test/kit/dynamo.ts'
 import { alice, at, bob, pendingGrant, workflow } from '../test/kit/grants.ts'
 import { ALICE, startPlane, workflowConfig } from '../test/kit/plane.ts'
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
-}
+import { median, printTable } from './report.ts'
+import { accessAckLatency, slackBundle, stopTime } from './slack.ts'
 
 function policySizes() {
   const kinds = {
@@ -137,13 +134,6 @@ function policyBuildTime() {
   )
 }
 
-function printTable(header: string[], rows: string[][]) {
-  const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => (row[i] ?? '').length)))
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ')
-  console.log(`\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`)
-  for (const row of rows) console.log(line(row))
-}
-
 /**
  * One grant's whole life on the real state machine (local runner, embedded DynamoDB): state
  * transitions (states entered), DynamoDB writes (every PutItem and UpdateItem, the Slack-side
@@ -230,3 +220,6 @@ await storeWrites()
 policyBuildTime()
 await workflowCounts()
 await revocationLag()
+await accessAckLatency()
+await slackBundle()
+await stopTime()

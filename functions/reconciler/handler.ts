@@ -2,7 +2,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'
 import middy from '@middy/core'
 import { reconcile } from '../../shared/grants/reconciler.ts'
 import type { TaskDeps } from '../../shared/grants/tasks.ts'
-import { awsDeps, logger } from '../runtime/aws-deps.ts'
+import { awsDeps } from '../runtime/access-deps.ts'
+import { logger } from '../runtime/aws-deps.ts'
 
 /** Scheduled (EventBridge, every few minutes): makes the world match the grants and reports what it repaired. */
 export const raw = (deps: Omit<TaskDeps, 'workflow'>) => async () => {

@@ -1,14 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger'
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager'
 import { z } from 'zod'
-import { AwsAccessBackend } from '../../shared/access/aws-backend.ts'
-import {
-  createDocumentClient,
-  createIamClient,
-  createSecretsClient,
-  createSfnClient,
-  ssmClientsByRegion,
-} from '../../shared/aws/clients.ts'
+import { createDocumentClient, createSecretsClient, createSfnClient } from '../../shared/aws/clients.ts'
 import { systemClock } from '../../shared/clock.ts'
 import { loadConfigFile } from '../../shared/config/load.ts'
 import type { TaskDeps } from '../../shared/grants/tasks.ts'
@@ -43,7 +36,6 @@ const slackSecretSchema = z.object({
 })
 export type SlackSecrets = z.infer<typeof slackSecretSchema>
 
-let deps: Promise<TaskDeps> | undefined
 let common: Promise<CommonDeps> | undefined
 let secrets: Promise<SlackSecrets | undefined> | undefined
 
@@ -69,15 +61,6 @@ async function readSlackSecrets(): Promise<SlackSecrets | undefined> {
 
 /** What every function needs: the config, the grant store, the workflow, the notifier. */
 export type CommonDeps = Omit<TaskDeps, 'backend' | 'workflow'> & { workflow: Workflow }
-
-/** The workflow tasks' and the reconciler's dependencies: the common ones plus IAM and SSM. */
-export function awsDeps(): Promise<TaskDeps> {
-  deps ??= commonDeps().then((built) => ({
-    ...built,
-    backend: new AwsAccessBackend(createIamClient(), ssmClientsByRegion()),
-  }))
-  return deps
-}
 
 /** For functions that never touch IAM or SSM (the Slack function): no such clients are built. */
 export function commonDeps(): Promise<CommonDeps> {

@@ -2,7 +2,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'
 import middy from '@middy/core'
 import type { z } from 'zod'
 import type { TaskDeps } from '../../shared/grants/tasks.ts'
-import { awsDeps, logger } from './aws-deps.ts'
+import { awsDeps } from './access-deps.ts'
+import { logger } from './aws-deps.ts'
 
 /**
  * A workflow task as a Lambda function: the state machine's Payload checked against `input`,

@@ -1,13 +1,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import { IAMClient } from '@aws-sdk/client-iam'
 import { LambdaClient } from '@aws-sdk/client-lambda'
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { SFNClient } from '@aws-sdk/client-sfn'
-import { SSMClient } from '@aws-sdk/client-ssm'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 
 /**
- * The one place AWS clients are built. Nothing constructs a client at import time: callers
+ * The one place AWS clients are built (the IAM and Session Manager clients that grant and
+ * remove access are in access-clients.ts, so that functions which never touch them, such as
+ * the Slack function, do not load them at cold start). Nothing constructs a client at import time: callers
  * (a handler's composition root, the CLI, the local control plane, a test) ask for one with
  * the overrides they need, such as the embedded DynamoDB's endpoint.
  */
@@ -25,8 +25,6 @@ export function createDocumentClient(overrides: AwsClientOverrides = {}): Dynamo
   })
 }
 
-export const createIamClient = (overrides: AwsClientOverrides = {}): IAMClient => new IAMClient(overrides)
-
 export const createSfnClient = (overrides: AwsClientOverrides = {}): SFNClient => new SFNClient(overrides)
 
 export const createLambdaClient = (overrides: AwsClientOverrides = {}): LambdaClient =>
@@ -34,16 +32,3 @@ export const createLambdaClient = (overrides: AwsClientOverrides = {}): LambdaCl
 
 export const createSecretsClient = (overrides: AwsClientOverrides = {}): SecretsManagerClient =>
   new SecretsManagerClient(overrides)
-
-/** Session Manager is regional: one client per region, built on first use and kept. */
-export function ssmClientsByRegion(overrides: AwsClientOverrides = {}): (region: string) => SSMClient {
-  const clients = new Map<string, SSMClient>()
-  return (region) => {
-    let client = clients.get(region)
-    if (!client) {
-      client = new SSMClient({ ...overrides, region })
-      clients.set(region, client)
-    }
-    return client
-  }
-}

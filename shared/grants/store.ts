@@ -39,6 +39,12 @@ export interface GrantStore {
   listByRequester(requester: string, options?: { limit?: number }): Promise<Grant[]>
   listActiveByTarget(target: string): Promise<Grant[]>
   listActiveByPrincipal(principal: string): Promise<Grant[]>
+  /**
+   * Requests (PENDING) and extensions (ACTIVE, asked for) that name `approver` among their
+   * approvers: what App Home lists as waiting for that person. Filtered by the store, so a
+   * person's view does not cost a read of every pending grant in the organisation.
+   */
+  listAwaitingDecisionBy(approver: string): Promise<Grant[]>
   /** Every grant in a live status (the reconciler's view of what may hold access). */
   listInStatus(status: LiveStatus): Promise<Grant[]>
   /**

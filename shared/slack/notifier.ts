@@ -189,24 +189,21 @@ export class SlackNotifier implements Notifier {
 
   async #homeContents(user: string): Promise<HomeContents> {
     const { store, config } = this.#deps
-    const mine = await store.listByRequester(user, { limit: 50 })
-    const waitingFor = (grant: Grant) => grant.approvers.includes(user)
-    const pendingRequests = (await store.listInStatus('PENDING')).filter(
-      (grant) => waitingFor(grant) && !grant.approvals.some((approval) => approval.by === user),
-    )
-    const pendingExtensions = (await store.listInStatus('ACTIVE')).filter(
-      (grant) =>
-        grant.extension !== undefined &&
-        !grant.revocation &&
-        waitingFor(grant) &&
-        !grant.extension.approvals.some((approval) => approval.by === user),
-    )
+    const [mine, awaiting] = await Promise.all([
+      store.listByRequester(user, { limit: 50 }),
+      store.listAwaitingDecisionBy(user),
+    ])
+    // What this person has decided already waits for someone else, not for them.
+    const undecided = (grant: Grant) =>
+      grant.status === 'PENDING'
+        ? !grant.approvals.some((approval) => approval.by === user)
+        : !grant.revocation && !grant.extension?.approvals.some((approval) => approval.by === user)
     return {
       user,
       known: config.people.has(user),
       active: mine.filter((grant) => grant.status === 'ACTIVE'),
       pending: mine.filter((grant) => grant.status === 'PENDING'),
-      waiting: [...pendingRequests, ...pendingExtensions],
+      waiting: awaiting.filter(undecided),
     }
   }
 

@@ -203,6 +203,25 @@ export class DynamoGrantStore implements GrantStore {
     return this.#query('byActivePrincipal', activePrincipalPartition(principal))
   }
 
+  async listAwaitingDecisionBy(approver: string): Promise<Grant[]> {
+    const named = {
+      expression: 'contains(#approvers, :approver)',
+      names: { '#approvers': 'approvers' },
+      values: { ':approver': approver },
+    }
+    const [requests, extensions] = await Promise.all([
+      this.#query('byStatus', statusPartition('PENDING'), { filter: named }),
+      this.#query('byStatus', statusPartition('ACTIVE'), {
+        filter: {
+          expression: `${named.expression} AND attribute_exists(#extension)`,
+          names: { ...named.names, '#extension': 'extension' },
+          values: named.values,
+        },
+      }),
+    ])
+    return [...requests, ...extensions]
+  }
+
   listInStatus(status: LiveStatus): Promise<Grant[]> {
     return this.#query('byStatus', statusPartition(status))
   }
@@ -237,20 +256,29 @@ export class DynamoGrantStore implements GrantStore {
   async #query(
     index: IndexName,
     partition: string,
-    options: { limit?: number; newestFirst?: boolean; sortKeyAtMost?: string } = {},
+    options: {
+      limit?: number
+      newestFirst?: boolean
+      sortKeyAtMost?: string
+      filter?: { expression: string; names: Record<string, string>; values: Record<string, unknown> }
+    } = {},
   ): Promise<Grant[]> {
     const { partitionKey, sortKey } = INDEXES[index]
+    const { filter } = options
     const input: QueryCommandInput = {
       TableName: this.#table,
       IndexName: index,
       KeyConditionExpression: options.sortKeyAtMost === undefined ? '#pk = :pk' : '#pk = :pk AND #sk <= :sk',
+      ...(filter ? { FilterExpression: filter.expression } : {}),
       ExpressionAttributeNames: {
         '#pk': partitionKey,
         ...(options.sortKeyAtMost === undefined ? {} : { '#sk': sortKey }),
+        ...filter?.names,
       },
       ExpressionAttributeValues: {
         ':pk': partition,
         ...(options.sortKeyAtMost === undefined ? {} : { ':sk': options.sortKeyAtMost }),
+        ...filter?.values,
       },
       ScanIndexForward: !options.newestFirst,
     }
