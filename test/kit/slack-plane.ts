@@ -79,13 +79,15 @@ export async function startSlackPlane(
       : { expiryWarningSeconds: options.expiryWarningSeconds }),
   })
 
-  const lambda = mockClient(LambdaClient)
+  // This plane's own client, mocked alone: planes running side by side never see each other's follow-ups.
+  const lambdaClient = new LambdaClient({ region: 'eu-west-1' })
+  const lambda = mockClient(lambdaClient)
   const followUps = new Set<Promise<unknown>>()
   const invocations: unknown[] = []
   const handler = slackFunction({
     surface: {
       control: plane.control,
-      later: new InvokeLaterNotifier(new LambdaClient({ region: 'eu-west-1' }), 'keyless-slack'),
+      later: new InvokeLaterNotifier(lambdaClient, 'keyless-slack'),
       error: (message, details) => errors.push({ message, details }),
     },
     notifier,
