@@ -207,7 +207,9 @@ describe('npm start, driven through Slack', () => {
   it('lets an operator list and revoke from the CLI while it runs, recorded with the operator as actor', async () => {
     const { grantId } = await command('U0ALICE', 'dev-web 1h deploying')
     // The policy is attached just before the grant is marked ACTIVE: wait for the grant.
-    await eventually(async () => (await keyless(['grants', 'show', grantId])).stdout.includes(`${grantId}  ACTIVE`))
+    await eventually(async () =>
+      (await keyless(['grants', 'show', grantId])).stdout.includes(`${grantId}  ACTIVE`),
+    )
     expect((await policies())[ALICE_ROLE]).toContain(`keyless-${grantId}`)
     const listed = await keyless(['grants', 'list', '--json'])
     expect(listed.code).toBe(0)
