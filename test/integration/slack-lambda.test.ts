@@ -225,6 +225,56 @@ describe.concurrent('the Slack function (AwsLambdaReceiver, signed requests)', (
     expect(revoked.revocation?.reason).toBe('done for today')
   })
 
+  it('extends from the Extend button (auto-approved target) and asks approvers for an extension of prod-db', async ({
+    expect,
+  }) => {
+    const { grantId: web } = await request('dev-web 30m deploying')
+    const before = await plane.untilStatus(web, 'ACTIVE')
+    await click('U0ALICE', `${ACTIONS.extend}:900`, `${web}:900`, 'D0ALICE')
+    const extended = await plane.until(web, (grant) => grant.expiresAt !== before.expiresAt)
+    expect(Date.parse(extended.expiresAt ?? '') - Date.parse(before.expiresAt ?? '')).toBe(900_000)
+
+    const { grantId: db } = await request('prod-db 30m migrating')
+    await plane.until(db, (grant) => grant.taskToken !== undefined)
+    await click('U0MANAGER1', ACTIONS.approve, db, 'D0MANAGER1')
+    await plane.untilStatus(db, 'ACTIVE')
+    const asked = await request(`extend ${db} 30m`)
+    expect(asked.text).toContain('for +30m')
+    const withAsks = await plane.until(
+      db,
+      (grant) => (grant.slackMessages ?? []).filter((ref) => ref.asks === 'extension').length === 4,
+    )
+    expect(withAsks.extension?.durationSeconds).toBe(1800)
+    await click('U0MANAGER2', ACTIONS.denyExtension, db, 'D0MANAGER2')
+    await plane.settled()
+    const denied = await plane.db.store.get(db)
+    expect(denied?.extension).toBeUndefined()
+    expect(denied?.expiresAt).toBe(withAsks.expiresAt)
+    const toAlice = slack
+      .of('chat.postMessage')
+      .filter((call) => call.args.channel === 'U0ALICE' && JSON.stringify(call.args).includes(db))
+    expect(JSON.stringify(toAlice)).toContain('denied more time')
+    // A tampered Extend value naming a made-up grant changes nothing and says so.
+    await click('U0ALICE', `${ACTIONS.extend}:900`, 'g-0000000000:900', 'D0ALICE')
+    await plane.settled()
+    expect(JSON.stringify(slack.of('chat.postEphemeral').at(-1)?.args)).toContain(
+      'There is no grant g-0000000000',
+    )
+  })
+
+  it('answers list, targets, help and cancel', async ({ expect }) => {
+    const { grantId } = await request('prod-db 30m to be cancelled')
+    expect((await request('list')).text).toContain(grantId)
+    expect((await request('targets')).text).toContain('*prod-db* — Production PostgreSQL hosts')
+    expect((await request('help')).text).toContain('/access prod-db 30m fixing replication lag')
+    await plane.until(grantId, (grant) => grant.taskToken !== undefined)
+    expect((await request(`cancel ${grantId}`, 'U0MANAGER1')).text).toContain(
+      `Only the requester of ${grantId} may cancel it`,
+    )
+    expect((await request(`cancel ${grantId}`)).text).toContain(`Cancelled your request \`${grantId}\``)
+    await plane.untilStatus(grantId, 'CANCELLED')
+  })
+
   it('publishes App Home when it is opened, after the response', async ({ expect }) => {
     const response = await plane.send(
       signed(homeOpenedBody('U0MANAGER1'), { contentType: 'application/json' }),
