@@ -523,35 +523,42 @@ function decisionButtons(
         text: { type: 'plain_text', text: approve },
         value: grantId,
       },
-      {
-        type: 'button',
-        action_id: denyId,
-        style: 'danger',
-        text: { type: 'plain_text', text: deny },
-        value: grantId,
-        confirm: {
-          title: { type: 'plain_text', text: 'Deny?' },
-          text: { type: 'plain_text', text: 'The requester is told it was you.' },
-          confirm: { type: 'plain_text', text: 'Deny' },
-          deny: { type: 'plain_text', text: 'Back' },
-        },
-      },
+      dangerButton(denyId, deny, grantId, {
+        title: 'Deny?',
+        text: 'The requester is told it was you.',
+        confirm: 'Deny',
+      }),
     ],
   }
 }
 
 function revokeButton(grantId: string, label: string): Button {
+  return dangerButton(ACTIONS.revoke, label, grantId, {
+    title: 'Revoke access?',
+    text: 'The policy is removed and open sessions on the target are ended.',
+    confirm: 'Revoke',
+  })
+}
+
+/** A red button that asks "are you sure?" first: for what cannot be taken back. */
+function dangerButton(
+  actionId: string,
+  label: string,
+  grantId: string,
+  ask: { title: string; text: string; confirm: string },
+): Button {
+  const plain = (text: string) => ({ type: 'plain_text' as const, text })
   return {
     type: 'button',
-    action_id: ACTIONS.revoke,
+    action_id: actionId,
     style: 'danger',
-    text: { type: 'plain_text', text: label },
+    text: plain(label),
     value: grantId,
     confirm: {
-      title: { type: 'plain_text', text: 'Revoke access?' },
-      text: { type: 'plain_text', text: 'The policy is removed and open sessions on the target are ended.' },
-      confirm: { type: 'plain_text', text: 'Revoke' },
-      deny: { type: 'plain_text', text: 'Back' },
+      title: plain(ask.title),
+      text: plain(ask.text),
+      confirm: plain(ask.confirm),
+      deny: plain('Back'),
     },
   }
 }

@@ -2,7 +2,7 @@ import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn'
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { mockClient } from 'aws-sdk-client-mock'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCli } from '../../cli/program.ts'
+import { runKeyless } from '../kit/cli.ts'
 import { specConfig } from '../kit/config.ts'
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../kit/dynamo.ts'
 import { activeGrant, pendingGrant } from '../kit/grants.ts'
@@ -47,21 +47,7 @@ afterAll(async () => {
   await db?.close()
 })
 
-async function keyless(args: string[]) {
-  let stdout = ''
-  let stderr = ''
-  const code = await runCli(args, {
-    out: (text) => {
-      stdout += text
-    },
-    err: (text) => {
-      stderr += text
-    },
-    env: process.env,
-    stopped: () => Promise.resolve(),
-  })
-  return { code, stdout, stderr }
-}
+const keyless = (args: string[]) => runKeyless(args, process.env)
 
 describe('keyless grants --table', () => {
   const config = specConfig()

@@ -3,9 +3,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCli } from '../../cli/program.ts'
 import { grantIdFor } from '../../shared/grants/grant.ts'
 import { ACTIONS } from '../../shared/slack/actions.ts'
+import { runKeyless } from '../kit/cli.ts'
 import {
   buttonBody,
   commandBody,
@@ -87,21 +87,7 @@ async function command(user: string, text: string, trigger = newTrigger()) {
  * Runs the keyless CLI against this control plane, as an operator in another terminal would:
  * in this process, which is not the server's, finding it through its data folder.
  */
-async function keyless(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  const code = await runCli(args, {
-    out: (text) => {
-      stdout += text
-    },
-    err: (text) => {
-      stderr += text
-    },
-    env: { KEYLESS_DATA_DIR: dataDir },
-    stopped: () => Promise.resolve(),
-  })
-  return { code, stdout, stderr }
-}
+const keyless = (args: string[]) => runKeyless(args, { KEYLESS_DATA_DIR: dataDir })
 
 async function policies(): Promise<Record<string, string[]>> {
   const { token } = JSON.parse(await readFile(join(dataDir, 'control-plane.json'), 'utf8')) as {

@@ -40,6 +40,14 @@ async function request(text: string, user = 'U0ALICE', trigger = newTrigger()) {
   return { response, text: reply(response), grantId: grantIdFor(trigger), trigger }
 }
 
+/** Resolves once keyless has sent `user` a DM that mentions `text`. */
+const dmSaying = (grantId: string, user: string, text: string) =>
+  plane.until(grantId, () =>
+    slack
+      .of('chat.postMessage')
+      .some((call) => call.args.channel === user && JSON.stringify(call.args).includes(text)),
+  )
+
 const click = (user: string, action: string, value: string, channel?: string) =>
   plane.send(signed(buttonBody(user, action, value, channel)))
 
@@ -119,14 +127,7 @@ describe.concurrent('the Slack function (AwsLambdaReceiver, signed requests)', (
     const active = await plane.untilStatus(grantId, 'ACTIVE')
     expect(plane.backend.policyOf(ALICE, grantPolicyName(grantId))).toBeDefined()
     await plane.settled()
-    await plane.until(grantId, () =>
-      slack
-        .of('chat.postMessage')
-        .some(
-          (call) =>
-            call.args.channel === 'U0ALICE' && JSON.stringify(call.args).includes('aws ssm start-session'),
-        ),
-    )
+    await dmSaying(grantId, 'U0ALICE', 'aws ssm start-session')
 
     const updates = slack.of('chat.update').filter((call) => JSON.stringify(call.args).includes(grantId))
     const lastByCopy = new Map(updates.map((call) => [`${call.args.channel}/${call.args.ts}`, call]))
@@ -159,14 +160,7 @@ describe.concurrent('the Slack function (AwsLambdaReceiver, signed requests)', (
     await plane.untilStatus(grantId, 'REVOKED')
     expect(plane.backend.policyOf(ALICE, grantPolicyName(grantId))).toBeUndefined()
     await plane.settled()
-    await plane.until(grantId, () =>
-      slack
-        .of('chat.postMessage')
-        .some(
-          (call) =>
-            call.args.channel === 'U0ALICE' && JSON.stringify(call.args).includes('revoked by <@U0ALICE>'),
-        ),
-    )
+    await dmSaying(grantId, 'U0ALICE', 'revoked by <@U0ALICE>')
   })
 
   it('refuses self-approval, a non-approver and a click after the deadline, and records each', async ({

@@ -6,6 +6,7 @@ import type { Grant, GrantStatus } from '../../shared/grants/grant.ts'
 import { configFrom, specConfigObject } from './config.ts'
 import { type EmbeddedDynamo, startEmbeddedDynamo } from './dynamo.ts'
 import { RecordingNotifier } from './notifier.ts'
+import { untilGrant } from './poll.ts'
 
 export const ALICE = 'arn:aws:iam::111122223333:role/alice-ops'
 export const BOB = 'arn:aws:iam::111122223333:role/bob-ops'
@@ -50,21 +51,9 @@ export async function startPlane(
     retryIntervalMs: 5,
     ...extra,
   })
-  /** Polls the store (every 5 ms, at most `timeoutMs`) until the grant satisfies `check`. */
-  const until = async (
-    grantId: string,
-    check: (grant: Grant) => boolean,
-    timeoutMs = 5000,
-  ): Promise<Grant> => {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const grant = await dynamo.store.get(grantId)
-      if (grant && check(grant)) return grant
-      if (Date.now() > deadline)
-        throw new Error(`${grantId} did not get there in ${timeoutMs} ms: ${grant?.status}`)
-      await new Promise((resolve) => setTimeout(resolve, 5))
-    }
-  }
+  const until = (grantId: string, check: (grant: Grant) => boolean, timeoutMs = 5000): Promise<Grant> =>
+    untilGrant(dynamo.store, grantId, check, timeoutMs)
+
   return {
     ...plane,
     db: dynamo,

@@ -14,6 +14,7 @@ import { createSlackClient } from '../../shared/slack/client.ts'
 import { SlackNotifier } from '../../shared/slack/notifier.ts'
 import { startEmbeddedDynamo } from './dynamo.ts'
 import { INSTANCES, workflowConfig } from './plane.ts'
+import { untilGrant } from './poll.ts'
 import {
   functionUrlEvent,
   type SignedRequest,
@@ -119,20 +120,8 @@ export async function startSlackPlane(
     return { ...response, slackCallsBeforeResponse: callsOnRequestPath - before }
   }
 
-  const until = async (
-    grantId: string,
-    check: (grant: Grant) => boolean,
-    timeoutMs = 8000,
-  ): Promise<Grant> => {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const grant = await db.store.get(grantId)
-      if (grant && check(grant)) return grant
-      if (Date.now() > deadline)
-        throw new Error(`${grantId} did not get there in ${timeoutMs} ms: ${grant?.status}`)
-      await new Promise((resolve) => setTimeout(resolve, 5))
-    }
-  }
+  const until = (grantId: string, check: (grant: Grant) => boolean, timeoutMs = 8000): Promise<Grant> =>
+    untilGrant(db.store, grantId, check, timeoutMs)
 
   return {
     config,

@@ -4,25 +4,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCli } from '../../cli/program.ts'
+import { runKeyless } from '../kit/cli.ts'
 import { SPEC_CONFIG_YAML } from '../kit/config.ts'
 
-/** Runs the CLI in-process with captured output. */
-async function keyless(args: string[], env: NodeJS.ProcessEnv = {}) {
-  let stdout = ''
-  let stderr = ''
-  const code = await runCli(args, {
-    out: (text) => {
-      stdout += text
-    },
-    err: (text) => {
-      stderr += text
-    },
-    env,
-    stopped: () => Promise.resolve(),
-  })
-  return { code, stdout, stderr }
-}
+const keyless = runKeyless
 
 let dir: string
 let configFile: string

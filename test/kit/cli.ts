@@ -1,0 +1,21 @@
+import { runCli } from '../../cli/program.ts'
+
+/** Runs the keyless CLI in this process with its output captured: exit code, stdout, stderr. */
+export async function runKeyless(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = ''
+  let stderr = ''
+  const code = await runCli(args, {
+    out: (text) => {
+      stdout += text
+    },
+    err: (text) => {
+      stderr += text
+    },
+    env,
+    stopped: () => Promise.resolve(),
+  })
+  return { code, stdout, stderr }
+}
