@@ -1,7 +1,9 @@
+import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { grantPolicyName } from '../../shared/access/backend.ts'
 import { grantIdFor } from '../../shared/grants/grant.ts'
 import { ACTIONS } from '../../shared/slack/actions.ts'
+import { parseAccessCommand } from '../../shared/slack/command.ts'
 import { configFrom, specConfigObject } from '../kit/config.ts'
 import { ALICE, BOB, workflowConfig } from '../kit/plane.ts'
 import {
@@ -332,6 +334,46 @@ describe.concurrent('what the Slack function refuses', () => {
       expect(response.slackCallsBeforeResponse).toBe(0)
       expect(await plane.db.store.get(grantId), text).toBeUndefined()
     }
+  })
+
+  it('answers any text at all with 200 and an ephemeral reply, and writes a grant only for a valid request', async ({
+    expect,
+  }) => {
+    const targets = new Set(plane.config.targets.keys())
+    const word = fc.oneof(
+      fc.constantFrom(
+        'prod-db',
+        'dev-web',
+        'revoke',
+        'extend',
+        'cancel',
+        '--break-glass',
+        '30m',
+        '9h',
+        '<@U0BOB>',
+        '<!here>',
+        '&amp;',
+        '\u202E',
+        '\u0000',
+      ),
+      fc.string({ maxLength: 10 }),
+      fc.string({ unit: 'binary', maxLength: 10 }),
+    )
+    await fc.assert(
+      fc.asyncProperty(fc.array(word, { maxLength: 6 }), async (words) => {
+        const text = words.join(' ')
+        const trigger = newTrigger()
+        const response = await plane.send(signed(commandBody('U0ALICE', text, trigger)))
+        expect(response).toMatchObject({ statusCode: 200, slackCallsBeforeResponse: 0 })
+        const body = JSON.parse(response.body) as { response_type: string; text: string }
+        expect(body.response_type).toBe('ephemeral')
+        // Whatever was typed comes back escaped: the only markup is keyless's own.
+        expect(body.text.replace(/<(@U0[A-Z0-9]+|!date\^[^>]+)>/g, '')).not.toMatch(/[<>]/)
+        const grant = await plane.db.store.get(grantIdFor(trigger))
+        if (grant) expect(parseAccessCommand(text, targets).kind).toBe('request')
+      }),
+      { numRuns: 80 },
+    )
   })
 
   it('treats typed text as data: no mention, link or markup of it reaches Slack unescaped', async ({
