@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { CreateTableCommand, ResourceInUseException } from '@aws-sdk/client-dynamodb'
-import { type App, HTTPReceiver } from '@slack/bolt'
+import { type App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt'
 import dynalite from 'dynalite'
 import { boltLogger, createSlackApp } from '../functions/slack/app.ts'
 import { createDocumentClient } from '../shared/aws/clients.ts'
@@ -129,18 +129,25 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     ...(slackSettings.botToken ? { botToken: slackSettings.botToken } : {}),
     ...(slackSettings.apiUrl ? { slackApiUrl: slackSettings.apiUrl } : {}),
   }
-  // Locally as in Lambda, the response waits for the listener: what is tested here holds there.
-  const receiver = slackSettings.appToken
-    ? undefined
+  // Over HTTP, as in Lambda the response waits for the listener: what is tested here holds
+  // there. Socket Mode: Slack's requests arrive over a WebSocket this process opens, so no
+  // public URL is needed; its client asks the Web API (SLACK_API_URL too) where to connect.
+  const slackReceiver = slackSettings.appToken
+    ? new SocketModeReceiver({
+        appToken: slackSettings.appToken,
+        logger,
+        ...(slackSettings.apiUrl
+          ? { installerOptions: { clientOptions: { slackApiUrl: slackSettings.apiUrl } } }
+          : {}),
+      })
     : new HTTPReceiver({
         signingSecret: slackSettings.signingSecret,
         endpoints: '/slack/events',
         processBeforeResponse: true,
         logger,
       })
-  const slackApp: App = receiver
-    ? createSlackApp(surface, { ...appOptions, receiver })
-    : createSlackApp(surface, { ...appOptions, appToken: slackSettings.appToken ?? '' })
+  const slackApp: App = createSlackApp(surface, { ...appOptions, receiver: slackReceiver })
+  const receiver = slackReceiver instanceof HTTPReceiver ? slackReceiver : undefined
   if (!receiver) await slackApp.start()
 
   let reconciling: Promise<unknown> = Promise.resolve()

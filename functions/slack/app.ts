@@ -10,9 +10,8 @@ import { onAccessCommand, onButton, onHomeOpened, type SlackSurfaceDeps } from '
  * (AwsLambdaReceiver in Lambda, HTTPReceiver or Socket Mode locally); the listeners are the same.
  */
 export interface SlackAppOptions {
-  receiver?: Receiver
-  /** Socket Mode instead of a receiver (local only): the app-level token. */
-  appToken?: string
+  /** How requests arrive: AwsLambdaReceiver in Lambda; HTTPReceiver or SocketModeReceiver locally. */
+  receiver: Receiver
   /** The bot token the Web API client uses; absent locally when messages are only printed. */
   botToken?: string
   /** The Web API's base URL, for a loopback recorder in tests (SLACK_API_URL). */
@@ -43,7 +42,7 @@ const homeOpened = z.object({ user: z.string().regex(SLACK_USER), tab: z.string(
 
 export function createSlackApp(deps: SlackSurfaceDeps, options: SlackAppOptions): App {
   const app = new App({
-    ...(options.receiver ? { receiver: options.receiver } : { socketMode: true, appToken: options.appToken }),
+    receiver: options.receiver,
     // An authorize function, not a `token`: given a token, Bolt calls auth.test before serving
     // requests (on every request when verification is off), a Slack call before the response.
     authorize: async () => (options.botToken ? { botToken: options.botToken } : {}),

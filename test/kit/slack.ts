@@ -30,12 +30,15 @@ export interface SlackRecorder {
   of(method: string): SlackCall[]
   /** The next `times` calls of `method` fail with Slack's `error` (e.g. channel_not_found, ratelimited). */
   fail(method: string, error: string, times?: number): void
+  /** What `method` answers besides `ok: true` (e.g. the WebSocket URL of apps.connections.open). */
+  answer(method: string, result: Record<string, unknown>): void
   close(): Promise<void>
 }
 
 export async function startSlackRecorder(): Promise<SlackRecorder> {
   const calls: SlackCall[] = []
   const failures = new Map<string, { error: string; times: number }>()
+  const answers = new Map<string, Record<string, unknown>>()
   let sent = 0
   const server: Server = createServer(async (request, response) => {
     const method = (request.url ?? '').replace(/^\/api\//, '').split('?')[0] ?? ''
@@ -52,7 +55,7 @@ export async function startSlackRecorder(): Promise<SlackRecorder> {
       response.end(JSON.stringify({ ok: false, error: failure.error }))
       return
     }
-    const result: Record<string, unknown> = { ok: true }
+    const result: Record<string, unknown> = { ok: true, ...answers.get(method) }
     if (method === 'chat.postMessage') {
       const channel = String(args.channel)
       // A DM posted to a user id lands in the app's DM channel with that user, as in Slack.
@@ -68,6 +71,7 @@ export async function startSlackRecorder(): Promise<SlackRecorder> {
     calls,
     of: (method) => calls.filter((call) => call.method === method),
     fail: (method, error, times = 1) => failures.set(method, { error, times }),
+    answer: (method, result) => answers.set(method, result),
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections()
