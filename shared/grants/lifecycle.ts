@@ -364,6 +364,8 @@ function decision(grant: Grant): string {
   const entry = grant.history.find((item) => item.from === 'PENDING' && item.to !== 'PENDING')
   const words = entry && DECISION_WORDS[entry.action]
   if (!entry || !words) return `it ${STATUS_WORDS[grant.status]}`
+  // Nobody decides a timeout: the clock ran out.
+  if (entry.action === 'timed-out') return `it timed out undecided at ${entry.at}`
   return `it was ${words} by ${describeActor(entry.actor)} at ${entry.at}${SINCE_WORDS[grant.status] ?? ''}`
 }
 

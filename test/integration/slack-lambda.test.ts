@@ -5,6 +5,7 @@ import { grantIdFor } from '../../shared/grants/grant.ts'
 import { ACTIONS } from '../../shared/slack/actions.ts'
 import { parseAccessCommand } from '../../shared/slack/command.ts'
 import { configFrom, specConfigObject } from '../kit/config.ts'
+import { advance, at, pendingGrant } from '../kit/grants.ts'
 import { ALICE, BOB, workflowConfig } from '../kit/plane.ts'
 import {
   buttonBody,
@@ -186,6 +187,26 @@ describe.concurrent('the Slack function (AwsLambdaReceiver, signed requests)', (
     expect(told.map((call) => call.args.user)).toEqual(['U0ALICE', 'U0MALLORY', 'U0MALLORY'])
     expect(JSON.stringify(told[0]?.args)).toContain('cannot approve your own request')
     expect(JSON.stringify(told[1]?.args)).toContain('not an approver of prod-db')
+
+    // A request that timed out: the approver's late click is refused, named, and recorded.
+    const timedOut = advance(pendingGrant(plane.config, { clientToken: newTrigger() }), [
+      [{ type: 'time-out' }, { kind: 'system', id: 'workflow' }, at(1800)],
+    ])
+    await plane.db.store.create(timedOut)
+    await click('U0MANAGER1', ACTIONS.approve, timedOut.id, 'D0MANAGER1')
+    await plane.settled()
+    const late = slack
+      .of('chat.postEphemeral')
+      .find((call) => JSON.stringify(call.args).includes(timedOut.id))
+    expect(JSON.stringify(late?.args)).toContain(
+      `Cannot approve ${timedOut.id}: it was timed out by keyless (workflow)`,
+    )
+    expect((await plane.db.store.get(timedOut.id))?.history.at(-1)).toMatchObject({
+      action: 'refused',
+      actor: { kind: 'slack', id: 'U0MANAGER1' },
+      from: 'TIMED_OUT',
+      to: 'TIMED_OUT',
+    })
   })
 
   it('denies: the requester is told, every copy says who denied, nothing is attached', async ({ expect }) => {
