@@ -199,7 +199,7 @@ describe.concurrent('the Slack function (AwsLambdaReceiver, signed requests)', (
       .of('chat.postEphemeral')
       .find((call) => JSON.stringify(call.args).includes(timedOut.id))
     expect(JSON.stringify(late?.args)).toContain(
-      `Cannot approve ${timedOut.id}: it was timed out by keyless (workflow)`,
+      `Cannot approve ${timedOut.id}: it timed out undecided at 2026-11-23T10:30:00Z`,
     )
     expect((await plane.db.store.get(timedOut.id))?.history.at(-1)).toMatchObject({
       action: 'refused',
