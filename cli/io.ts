@@ -1,7 +1,14 @@
-/** Where a command writes, and what ends a long-running one: the process's in use, fakes in tests. */
+import { once } from 'node:events'
+import type { Readable } from 'node:stream'
+
+/** Where a command reads and writes, and what ends a long-running one: the process's in use, fakes in tests. */
 export interface CliIo {
   out(text: string): void
   err(text: string): void
+  /** Standard input, for commands that read `-`. */
+  stdin?: Readable
+  /** Resolves once what `out` wrote has drained: a long output never piles up in memory. */
+  drained?: () => Promise<void>
   env: NodeJS.ProcessEnv
   /** Resolves when a long-running command (`keyless dev`) should stop. */
   stopped(): Promise<void>
@@ -10,6 +17,10 @@ export interface CliIo {
 export const processIo: CliIo = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
+  stdin: process.stdin,
+  drained: async () => {
+    if (process.stdout.writableNeedDrain) await once(process.stdout, 'drain')
+  },
   env: process.env,
   stopped: () =>
     new Promise((resolve) => {

@@ -12,6 +12,7 @@ const configValidate = () => import('./commands/config-validate.ts')
 const dev = () => import('./commands/dev.ts')
 const grantsCommands = () => import('./commands/grants.ts')
 const tryCommands = () => import('./commands/try.ts')
+const checkEvent = () => import('./commands/check-event.ts')
 
 /**
  * Runs the `keyless` CLI and returns its exit code: 0 on success, 1 when keyless refused
@@ -56,6 +57,17 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       'config file (default: $KEYLESS_CONFIG, ./keyless.config.yaml, else the example)',
     )
     .action(async (options: { config?: string }) => (await dev()).devCommand(options, io))
+
+  program
+    .command('check-event')
+    .description(
+      'evaluate CloudTrail records with the alert rules: a record, an EventBridge envelope, an array, or a log file {"Records": [...]}, plain or gzipped; one JSON line per event',
+    )
+    .argument('[file]', 'the input file, or - for standard input (the default)')
+    .option('--config <file>', 'config file (default: $KEYLESS_CONFIG or ./keyless.config.yaml)')
+    .action(async (file: string | undefined, options: { config?: string }) =>
+      (await checkEvent()).checkEventCommand(file, options, io),
+    )
 
   const grants = program
     .command('grants')

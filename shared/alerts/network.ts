@@ -16,17 +16,15 @@ export class AllowedNetworks {
     this.empty = cidrs.length === 0
   }
 
-  /** Whether `address` is in one of the networks; undefined when it is not an IP address at all. */
+  /**
+   * Whether `address` is in one of the networks; undefined when it is not an IP address at all.
+   * CloudTrail's `sourceIPAddress` is an address for calls from outside AWS, and a service's
+   * name (`ssm.amazonaws.com`) or `AWS Internal` for calls AWS made on someone's behalf: those
+   * are origins, not addresses, and no network rule applies to them.
+   */
   contains(address: string): boolean | undefined {
     const family = isIP(address)
     if (family === 0) return undefined
     return this.#list.check(address, family === 6 ? 'ipv6' : 'ipv4')
   }
 }
-
-/**
- * CloudTrail's `sourceIPAddress` is an IP address for calls from outside AWS, and a service's
- * name (`ssm.amazonaws.com`) or `AWS Internal` for calls AWS made on someone's behalf: those
- * are origins, not addresses, and no network rule applies to them.
- */
-export const isIpAddress = (source: string): boolean => isIP(source) !== 0

@@ -1,6 +1,6 @@
 import type { KeylessConfig } from '../config/schema.ts'
 import { arnPattern } from './arn-pattern.ts'
-import { AllowedNetworks, isIpAddress } from './network.ts'
+import { AllowedNetworks } from './network.ts'
 import type { AccessEvent } from './record.ts'
 
 /** SPEC.md "Alerts": rule names are stable; alerts, stored findings and the CLI use them. */
@@ -49,14 +49,18 @@ const SERVICE_IDENTITIES = new Set(['AWSService', 'AWSAccount'])
  */
 export function statelessFindings(event: AccessEvent, policy: AlertPolicy): Finding[] {
   const findings: Finding[] = []
-  const who = event.identity.arn ?? 'an unknown principal'
-  const what = `${event.eventName} by ${who}${onInstances(event)}${event.region ? ` in ${event.region}` : ''}`
+  // Described only when a rule fires: most events raise nothing.
+  let described: string | undefined
+  const what = () => {
+    described ??= `${event.eventName} by ${event.identity.arn ?? 'an unknown principal'}${onInstances(event)}${event.region ? ` in ${event.region}` : ''}`
+    return described
+  }
 
   if (event.identity.type === 'Root') {
     findings.push({
       rule: 'ROOT_ACCESS',
       severity: 'critical',
-      detail: `${what}: the account's root user`,
+      detail: `${what()}: the account's root user`,
       action:
         'Root never needs a session: confirm with the account owner now, rotate the root credentials, and review this account in CloudTrail.',
     })
@@ -65,7 +69,7 @@ export function statelessFindings(event: AccessEvent, policy: AlertPolicy): Find
     findings.push({
       rule: 'ACCESS_DENIED',
       severity: 'medium',
-      detail: `${what} was refused by AWS (${event.denied.code})`,
+      detail: `${what()} was refused by AWS (${event.denied.code})`,
       action:
         'Expected when they have no grant: ask who tried and why; repeated refusals can be someone probing.',
     })
@@ -81,17 +85,18 @@ export function statelessFindings(event: AccessEvent, policy: AlertPolicy): Find
     findings.push({
       rule: 'NO_MFA',
       severity: 'high',
-      detail: `${what} without MFA${event.identity.issuer ? ` (session of ${event.identity.issuer})` : ''}`,
+      detail: `${what()} without MFA${event.identity.issuer ? ` (session of ${event.identity.issuer})` : ''}`,
       action:
         'Require MFA for this principal (aws:MultiFactorAuthPresent in its trust policy), or, if MFA is enforced at sign-in, list its role in alerts.trustedMfaSessionIssuers.',
     })
   }
   const source = event.sourceIPAddress
-  if (source && !policy.networks.empty && isIpAddress(source) && policy.networks.contains(source) === false) {
+  // An origin inside AWS (not an IP address) is never unexpected: contains() says undefined.
+  if (source && !policy.networks.empty && policy.networks.contains(source) === false) {
     findings.push({
       rule: 'UNEXPECTED_SOURCE_IP',
       severity: 'high',
-      detail: `${what} from ${source}, outside alerts.allowedSourceCidrs`,
+      detail: `${what()} from ${source}, outside alerts.allowedSourceCidrs`,
       action: 'Confirm with the person that it was them; if not, revoke their grant and their credentials.',
     })
   }

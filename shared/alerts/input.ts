@@ -1,0 +1,85 @@
+import { PassThrough, type Readable } from 'node:stream'
+import { createGunzip } from 'node:zlib'
+import { type Layout, splitElements } from './split.ts'
+
+/**
+ * CloudTrail input in every form keyless reads (SPEC.md `check-event`): one record, an
+ * EventBridge envelope (`detail-type: AWS API Call via CloudTrail`), a JSON array of either,
+ * records one after another (JSON lines), or a CloudTrail log file `{"Records": [...]}`, plain
+ * or gzipped as CloudTrail writes it to S3. Records are cut from the stream and parsed one at a
+ * time, so a day of an organisation's trail goes through in the memory of one record.
+ */
+
+export type InputRecord =
+  /** `record` is the CloudTrail record, unwrapped from its EventBridge envelope. */
+  | { index: number; record: unknown }
+  /** A record that is not JSON: reported by its position, and the rest read on. */
+  | { index: number; invalid: string }
+
+/** The input as a whole cannot be read on (it ends inside a record, or is not CloudTrail JSON). */
+export class InputError extends Error {
+  override name = 'InputError'
+}
+
+const GZIP_MAGIC = [0x1f, 0x8b]
+
+export async function* readCloudTrail(source: Readable): AsyncGenerator<InputRecord> {
+  let index = 0
+  try {
+    const { head, rest } = await peek(source, 2)
+    const text = head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1] ? rest.pipe(createGunzip()) : rest
+    const { head: start, rest: body } = await peek(text, 64)
+    const opening = start.toString('utf8').trimStart()
+    if (opening === '') return
+    const layout: Layout = opening.startsWith('[')
+      ? 'array'
+      : /^\{\s*"Records"\s*:\s*\[/.test(opening)
+        ? 'records'
+        : 'values'
+    for await (const piece of splitElements(body, layout)) {
+      if ('truncated' in piece) throw new InputError(`the input ends inside record ${index}: it is cut short`)
+      let record: unknown
+      try {
+        record = unwrap(JSON.parse(piece.text))
+      } catch (error) {
+        if (!(error instanceof SyntaxError)) throw error
+        yield { index: index++, invalid: `is not valid JSON (${error.message})` }
+        continue
+      }
+      yield { index: index++, record }
+    }
+  } catch (error) {
+    if (error instanceof InputError) throw error
+    // A gzip stream that is corrupt, or a file that cannot be read on.
+    throw new InputError(`the input cannot be read after record ${index}: ${(error as Error).message}`)
+  }
+}
+
+/** An EventBridge envelope's CloudTrail record; anything else as it is. */
+export function unwrap(value: unknown): unknown {
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<string, unknown>)['detail-type'] === 'AWS API Call via CloudTrail'
+  ) {
+    return (value as { detail?: unknown }).detail
+  }
+  return value
+}
+
+/** The first `bytes` bytes of a stream (fewer if it ends), and a stream of all of it. */
+async function peek(source: Readable, bytes: number): Promise<{ head: Buffer; rest: Readable }> {
+  const chunks: Buffer[] = []
+  let length = 0
+  for await (const chunk of source.iterator({ destroyOnReturn: false })) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer)
+    chunks.push(buffer)
+    length += buffer.length
+    if (length >= bytes) break
+  }
+  const rest = new PassThrough()
+  for (const chunk of chunks) rest.write(chunk)
+  source.once('error', (error) => rest.destroy(error))
+  source.pipe(rest)
+  return { head: Buffer.concat(chunks).subarray(0, bytes), rest }
+}

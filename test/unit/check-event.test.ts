@@ -1,0 +1,160 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { gzipSync } from 'node:zlib'
+import fc from 'fast-check'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { splitElements } from '../../shared/alerts/split.ts'
+import { runKeyless } from '../kit/cli.ts'
+
+const FIXTURES = new URL('../../../shared/fixtures/cloudtrail/', import.meta.url)
+let dir: string
+let records: Record<string, unknown>[]
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'keyless-check-event-'))
+  const names = (await readdir(FIXTURES)).filter((name) => name.endsWith('.json')).sort()
+  records = await Promise.all(
+    names.map(async (name) => JSON.parse(await readFile(new URL(name, FIXTURES), 'utf8'))),
+  )
+})
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+const CONFIG = ['--config', 'keyless.config.example.yaml']
+const stdin = (text: string | Buffer) => Readable.from([text])
+const lines = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line))
+const unwrapped = () =>
+  records.map((record) => ('detail' in record ? record.detail : record)) as Record<string, unknown>[]
+
+describe('keyless check-event', () => {
+  it('prints one line per event, in input order, for records one after another on stdin', async () => {
+    const input = records.map((record) => JSON.stringify(record, null, 2)).join('\n')
+    const { code, stdout, stderr } = await runKeyless(['check-event', '-', ...CONFIG], {}, stdin(input))
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' })
+    const out = lines(stdout)
+    expect(out.map((line) => line.eventID)).toEqual(unwrapped().map((record) => record.eventID))
+    expect(out.find((line) => line.eventName === 'TerminateSession')).toEqual({
+      eventID: '55555555-6666-4777-8888-999999999999',
+      eventName: 'TerminateSession',
+      ignored: true,
+    })
+    expect(out.find((line) => line.eventID === '22222222-3333-4444-8555-666666666666')).toEqual({
+      eventID: '22222222-3333-4444-8555-666666666666',
+      eventName: 'StartSession',
+      principal: 'arn:aws:sts::111122223333:assumed-role/dave-ops/dave',
+      target: null,
+      sourceIPAddress: '192.0.2.200',
+      findings: [
+        { rule: 'NO_MFA', severity: 'high', detail: expect.stringContaining('without MFA') },
+        {
+          rule: 'UNEXPECTED_SOURCE_IP',
+          severity: 'high',
+          detail: expect.stringContaining('from 192.0.2.200'),
+        },
+      ],
+    })
+  })
+
+  it('reads a CloudTrail log file, gzipped as in S3, an array of envelopes, and a single record alike', async () => {
+    const expected = (
+      await runKeyless(
+        ['check-event', '-', ...CONFIG],
+        {},
+        stdin(records.map((r) => JSON.stringify(r)).join('\n')),
+      )
+    ).stdout
+    const logFile = join(dir, 'cloudtrail.json.gz')
+    await writeFile(logFile, gzipSync(JSON.stringify({ Records: unwrapped() })))
+    expect(await runKeyless(['check-event', logFile, ...CONFIG])).toEqual({
+      code: 0,
+      stdout: expected,
+      stderr: '',
+    })
+    const array = await runKeyless(['check-event', ...CONFIG], {}, stdin(JSON.stringify(records)))
+    expect(array.stdout).toBe(expected)
+    const single = await runKeyless(['check-event', ...CONFIG], {}, stdin(JSON.stringify(records[0])))
+    expect(lines(single.stdout)).toHaveLength(1)
+  })
+
+  it('reports a bad record by position and field, evaluates the rest, and exits 1', async () => {
+    const [first, second] = unwrapped()
+    const { eventID: _, ...noId } = second as Record<string, unknown>
+    // Not JSON, but delimited: a trailing comma. (Mismatched brackets cannot be delimited by anyone.)
+    const input = `{"Records": [${JSON.stringify(first)}, ${JSON.stringify(noId)}, {"eventName": "StartSession",}, ${JSON.stringify(first)}]}`
+    const { code, stdout, stderr } = await runKeyless(['check-event', ...CONFIG], {}, stdin(input))
+    expect(code).toBe(1)
+    expect(lines(stdout)).toHaveLength(2)
+    expect(stderr.split('\n')).toEqual([
+      'keyless: record 1: eventID is missing',
+      expect.stringMatching(/^keyless: record 2: is not valid JSON/),
+      'keyless: 2 record(s) could not be read (above); the others were evaluated',
+      '',
+    ])
+  })
+
+  it('says in one line where input that cannot be read on stops, never a stack trace', async () => {
+    const cut = `{"Records": [${JSON.stringify(unwrapped()[0])}, {"eventVersion": "1.09", "userIdent`
+    const truncated = await runKeyless(['check-event', ...CONFIG], {}, stdin(cut))
+    expect(truncated).toMatchObject({
+      code: 1,
+      stderr: 'keyless: the input ends inside record 1: it is cut short\n',
+    })
+    expect(lines(truncated.stdout)).toHaveLength(1)
+    const corrupt = await runKeyless(
+      ['check-event', ...CONFIG],
+      {},
+      stdin(Buffer.from([0x1f, 0x8b, 1, 2, 3, 4])),
+    )
+    expect(corrupt.code).toBe(1)
+    expect(corrupt.stderr).toMatch(/^keyless: the input cannot be read after record 0: .*\n$/)
+    expect(await runKeyless(['check-event', join(dir, 'nope.json'), ...CONFIG])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `keyless: cannot read ${join(dir, 'nope.json')}: no such file\n`,
+    })
+  })
+})
+
+describe('cutting JSON into records', () => {
+  it('yields exactly the elements JSON.parse sees, whatever the chunk boundaries', async () => {
+    const value = fc.letrec((tie) => ({
+      any: fc.oneof(
+        { depthSize: 'small' },
+        fc.string(),
+        fc.integer(),
+        fc.boolean(),
+        fc.constant(null),
+        tie('object'),
+        tie('array'),
+      ),
+      object: fc.dictionary(fc.string(), tie('any'), { maxKeys: 4 }),
+      array: fc.array(tie('any'), { maxLength: 4 }),
+    }))
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(value.object, { maxLength: 6 }),
+        fc.integer({ min: 1, max: 40 }),
+        async (elements, size) => {
+          const text = Buffer.from(JSON.stringify({ Records: elements }))
+          const chunks = async function* () {
+            for (let i = 0; i < text.length; i += size) yield text.subarray(i, i + size)
+          }
+          const out: unknown[] = []
+          for await (const piece of splitElements(chunks(), 'records')) {
+            if (!('text' in piece)) throw new Error('cut short')
+            out.push(JSON.parse(piece.text))
+          }
+          expect(out).toEqual(elements)
+        },
+      ),
+      { numRuns: 150 },
+    )
+  })
+})
