@@ -7,7 +7,7 @@ import { type AccessEvent, readRecord } from '../../shared/alerts/record.ts'
 import { alertPolicy, statelessFindings } from '../../shared/alerts/rules.ts'
 import { configFrom, specConfigObject } from '../kit/config.ts'
 
-const FIXTURES = new URL('../../../shared/fixtures/cloudtrail/', import.meta.url)
+const FIXTURES = new URL('../fixtures/cloudtrail/', import.meta.url)
 const fixture = async (name: string) => {
   const raw = JSON.parse(await readFile(new URL(name, FIXTURES), 'utf8'))
   // An EventBridge envelope carries the record as its detail.

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { splitElements } from '../../shared/alerts/split.ts'
 import { runKeyless } from '../kit/cli.ts'
 
-const FIXTURES = new URL('../../../shared/fixtures/cloudtrail/', import.meta.url)
+const FIXTURES = new URL('../fixtures/cloudtrail/', import.meta.url)
 let dir: string
 let records: Record<string, unknown>[]
 
