@@ -9,10 +9,7 @@ import { readFile } from 'node:fs/promises'
 import { performance } from 'node:perf_hooks'
 import { printTable } from './report.ts'
 
-const FIXTURE = new URL(
-  '../../shared/fixtures/cloudtrail/start-session-port-forward-no-mfa.json',
-  import.meta.url,
-)
+const FIXTURE = new URL('../test/fixtures/cloudtrail/start-session-port-forward-no-mfa.json', import.meta.url)
 
 /** Runs the CLI's check-event on stdin and reports its own peak memory when done. */
 const RUNNER = `
