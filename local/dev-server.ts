@@ -55,8 +55,6 @@ export interface DevServer {
   url: string
   plane: LocalControlPlane
   backend: LocalAccessBackend
-  /** Resolves when every Slack follow-up sent so far is done. */
-  slackIdle(): Promise<void>
   close(): Promise<void>
 }
 
@@ -191,7 +189,6 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     url,
     plane,
     backend,
-    slackIdle: () => later.idle(),
     close: async () => {
       clearInterval(timer)
       await rm(record, { force: true })

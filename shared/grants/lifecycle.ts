@@ -344,7 +344,6 @@ const DECISION_WORDS: Partial<Record<GrantAction, string>> = {
   'break-glass': 'taken as break-glass',
   denied: 'denied',
   cancelled: 'cancelled',
-  'timed-out': 'timed out',
 }
 
 const SINCE_WORDS: Partial<Record<GrantStatus, string>> = {
@@ -362,10 +361,10 @@ const SINCE_WORDS: Partial<Record<GrantStatus, string>> = {
  */
 function decision(grant: Grant): string {
   const entry = grant.history.find((item) => item.from === 'PENDING' && item.to !== 'PENDING')
+  // Nobody decides a timeout: the clock ran out.
+  if (entry?.action === 'timed-out') return `it timed out undecided at ${entry.at}`
   const words = entry && DECISION_WORDS[entry.action]
   if (!entry || !words) return `it ${STATUS_WORDS[grant.status]}`
-  // Nobody decides a timeout: the clock ran out.
-  if (entry.action === 'timed-out') return `it timed out undecided at ${entry.at}`
   return `it was ${words} by ${describeActor(entry.actor)} at ${entry.at}${SINCE_WORDS[grant.status] ?? ''}`
 }
 

@@ -207,11 +207,6 @@ export function requestClosed(grant: Grant, reason?: string): SlackMessage {
   )
 }
 
-/** To the requester, after a decision they did not make in Slack themselves (approved, denied). */
-export function decided(grant: Grant): SlackMessage {
-  return message(`Your request for *${grant.target}* (grant \`${grant.id}\`): ${outcome(grant)}`)
-}
-
 // ---------------------------------------------------------------------------------------------
 // The security channel.
 
