@@ -1,6 +1,7 @@
 import type { HomeView, KnownBlock } from '@slack/types'
 import type { WebClient } from '@slack/web-api'
 import type { SlackMessage } from './messages.ts'
+import { dateFallbacks, unescapeSlack } from './text.ts'
 
 /**
  * The few Slack Web API calls keyless makes, as a port: `WebSlackApi` sends them with Slack's
@@ -85,12 +86,7 @@ const describeChannel = (channel: string) => (/^[UW]/.test(channel) ? `DM ${chan
 /** Blocks as indented plain text: dates as their UTC text, buttons as [labels]. */
 export function readable(blocks: KnownBlock[]): string {
   const lines: string[] = []
-  const text = (value: string) =>
-    value
-      .replace(/<!date\^\d+\^[^|]*\|([^>]*)>/g, '$1')
-      .replace(/&lt;/g, '<')
-      .replace(/&gt;/g, '>')
-      .replace(/&amp;/g, '&')
+  const text = (value: string) => unescapeSlack(dateFallbacks(value))
   for (const block of blocks) {
     if (block.type === 'header') lines.push(`# ${text(block.text.text)}`)
     if (block.type === 'section') {

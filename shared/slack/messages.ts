@@ -5,7 +5,7 @@ import type { Actor, Grant, HistoryEntry, SlackMessageRef } from '../grants/gran
 import type { ReconcileFinding } from '../notify/notifier.ts'
 import { ACTIONS, extendValue } from './actions.ts'
 import { EXAMPLES } from './command.ts'
-import { mention, mrkdwn, quoted, slackDate, truncate } from './text.ts'
+import { dateFallbacks, mention, mrkdwn, quoted, slackDate, truncate } from './text.ts'
 
 /**
  * Every message and view keyless shows in Slack, as pure functions of the grant, the config
@@ -574,9 +574,5 @@ const context = (text: string): KnownBlock => ({
   type: 'context',
   elements: [{ type: 'mrkdwn', text: truncate(text, 3000) }],
 })
-const message = (text: string): SlackMessage => ({ text: stripFormatting(text), blocks: [section(text)] })
-
-/** The notification text: the mrkdwn without its date tokens' markup, so a phone shows the UTC time. */
-function stripFormatting(text: string): string {
-  return text.replace(/<!date\^\d+\^[^|]*\|([^>]*)>/g, '$1')
-}
+/** A one-section message; its notification text shows dates as UTC, as a phone cannot render them. */
+const message = (text: string): SlackMessage => ({ text: dateFallbacks(text), blocks: [section(text)] })

@@ -45,6 +45,11 @@ export function slackDate(iso: string, format = '{date_short_pretty} at {time}')
   return `<!date^${seconds}^${format}|${iso}>`
 }
 
+/** Text with each of slackDate's tokens replaced by its UTC fallback: for notifications and logs. */
+export function dateFallbacks(text: string): string {
+  return text.replace(/<!date\^\d+\^[^|]*\|([^>]*)>/g, '$1')
+}
+
 /** Slack refuses section text over 3,000 characters; keyless keeps well under it. */
 export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`
