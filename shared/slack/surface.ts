@@ -13,7 +13,7 @@ import {
   submitRequest,
 } from '../grants/control.ts'
 import { GrantError } from '../grants/errors.ts'
-import type { Actor, Grant } from '../grants/grant.ts'
+import type { Actor } from '../grants/grant.ts'
 import type { Notice, Notifier } from '../notify/notifier.ts'
 import { ACTIONS, extendValueSchema, grantIdValue } from './actions.ts'
 import { type AccessCommand, CommandError, parseAccessCommand } from './command.ts'
@@ -82,16 +82,10 @@ export async function onAccessCommand(deps: SlackSurfaceDeps, input: CommandInpu
         })
         return requestReply(grant, created)
       }
-      case 'revoke': {
-        const grant = await revokeGrant(deps.control, command.grantId, actor, command.reason || undefined)
-        await later(deps, { kind: 'grant-updated', grant })
-        return doneReply(revokedText(grant))
-      }
-      case 'cancel': {
-        const grant = await cancelRequest(deps.control, command.grantId, actor)
-        await later(deps, { kind: 'grant-updated', grant })
-        return doneReply(`Cancelled your request \`${grant.id}\` for *${grant.target}*.`)
-      }
+      case 'revoke':
+        return doneReply(await revoke(deps, command.grantId, actor, command.reason || undefined))
+      case 'cancel':
+        return doneReply(await cancel(deps, command.grantId, actor))
       case 'extend':
         return doneReply(await extend(deps, command.grantId, actor, command.durationSeconds))
     }
@@ -165,16 +159,10 @@ export async function onButton(deps: SlackSurfaceDeps, input: ButtonInput): Prom
         })
         return reply(`You denied the extension of \`${grant.id}\`.`)
       }
-      case ACTIONS.revoke: {
-        const grant = await revokeGrant(deps.control, grantId, actor)
-        await later(deps, { kind: 'grant-updated', grant })
-        return reply(revokedText(grant))
-      }
-      case ACTIONS.cancel: {
-        const grant = await cancelRequest(deps.control, grantId, actor)
-        await later(deps, { kind: 'grant-updated', grant })
-        return reply(`Cancelled your request \`${grant.id}\` for *${grant.target}*.`)
-      }
+      case ACTIONS.revoke:
+        return reply(await revoke(deps, grantId, actor))
+      case ACTIONS.cancel:
+        return reply(await cancel(deps, grantId, actor))
       default:
         return reply('That button is not one keyless knows; nothing was changed.')
     }
@@ -203,8 +191,23 @@ async function extend(
   return `Asked ${grant.approvers.map(mention).join(', ')} for +${formatDuration(durationSeconds)} on \`${grant.id}\` (*${grant.target}*).`
 }
 
-function revokedText(grant: Grant): string {
+/** Revoke, from `/access revoke` or a Revoke button: recorded, then everyone's view updated. */
+async function revoke(
+  deps: SlackSurfaceDeps,
+  grantId: string,
+  actor: Actor,
+  reason?: string,
+): Promise<string> {
+  const grant = await revokeGrant(deps.control, grantId, actor, reason)
+  await later(deps, { kind: 'grant-updated', grant })
   return `Revoking \`${grant.id}\` (*${grant.target}* for ${mention(grant.requester)}): the policy is removed and open sessions on the target are ended within seconds.`
+}
+
+/** Cancel, from `/access cancel` or a Cancel button in App Home. */
+async function cancel(deps: SlackSurfaceDeps, grantId: string, actor: Actor): Promise<string> {
+  const grant = await cancelRequest(deps.control, grantId, actor)
+  await later(deps, { kind: 'grant-updated', grant })
+  return `Cancelled your request \`${grant.id}\` for *${grant.target}*.`
 }
 
 /**
