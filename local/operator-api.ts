@@ -1,5 +1,7 @@
 import { timingSafeEqual } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { join } from 'node:path'
 import { z } from 'zod'
 import { KeylessError } from '../shared/errors.ts'
 import { type ControlDeps, revokeGrant } from '../shared/grants/control.ts'
@@ -12,8 +14,29 @@ import { GRANT_ID_PATTERN, LIVE_STATUSES } from '../shared/grants/grant.ts'
  * folder can operate keyless, as whoever can read AWS credentials can with `--table`.
  */
 
+/** Where the local control plane keeps its data unless KEYLESS_DATA_DIR names another folder. */
+export const LOCAL_DATA_DIR = '.keyless'
+
 /** Where a running local control plane says where it listens and which token lets an operator in. */
 export const CONTROL_PLANE_FILE = 'control-plane.json'
+
+const controlPlaneRecord = z.object({ url: z.string().url(), token: z.string().min(1) })
+export type ControlPlaneRecord = z.infer<typeof controlPlaneRecord>
+
+/**
+ * The local control plane running with its data in `dataDir` (its record, written at start and
+ * removed at stop), or undefined when none is.
+ */
+export async function runningControlPlane(dataDir: string): Promise<ControlPlaneRecord | undefined> {
+  try {
+    return controlPlaneRecord.parse(JSON.parse(await readFile(join(dataDir, CONTROL_PLANE_FILE), 'utf8')))
+  } catch {
+    return undefined
+  }
+}
+
+/** The data folder the environment names. */
+export const dataDirOf = (env: NodeJS.ProcessEnv): string => env.KEYLESS_DATA_DIR || LOCAL_DATA_DIR
 
 const revokeBody = z.object({
   operator: z.string().min(1).max(200),

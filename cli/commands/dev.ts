@@ -1,6 +1,7 @@
 import { access } from 'node:fs/promises'
 import { z } from 'zod'
 import { startDevServer } from '../../local/dev-server.ts'
+import { LOCAL_DATA_DIR } from '../../local/operator-api.ts'
 import { configPath, DEFAULT_CONFIG_FILE, loadConfigFile } from '../../shared/config/load.ts'
 import { KeylessError } from '../../shared/errors.ts'
 import type { CliIo } from '../io.ts'
@@ -15,7 +16,7 @@ const environment = z.object({
     .refine((port) => port <= 65535)
     .optional()
     .transform((port) => port ?? 3000),
-  KEYLESS_DATA_DIR: z.string().min(1).default('.keyless'),
+  KEYLESS_DATA_DIR: z.string().min(1).default(LOCAL_DATA_DIR),
   SLACK_SIGNING_SECRET: optionalSetting(z.string().min(8)),
   SLACK_BOT_TOKEN: optionalSetting(z.string().startsWith('xoxb-')),
   SLACK_APP_TOKEN: optionalSetting(z.string().startsWith('xapp-')),

@@ -1,8 +1,6 @@
-import { readFile } from 'node:fs/promises'
 import { hostname, userInfo } from 'node:os'
-import { join } from 'node:path'
 import { z } from 'zod'
-import { CONTROL_PLANE_FILE } from '../../local/operator-api.ts'
+import { dataDirOf, runningControlPlane } from '../../local/operator-api.ts'
 import { formatDuration } from '../../shared/config/duration.ts'
 import { KeylessError } from '../../shared/errors.ts'
 import { describeActor, GRANT_ID_PATTERN, type Grant, grantSchema } from '../../shared/grants/grant.ts'
@@ -105,19 +103,15 @@ async function source(options: GrantsOptions, io: CliIo): Promise<GrantsSource> 
     const { tableSource } = await import('./grants-table.ts')
     return tableSource(options.table, options.region ?? io.env.AWS_REGION, io)
   }
-  return localSource(io.env.KEYLESS_DATA_DIR || '.keyless')
+  return localSource(dataDirOf(io.env))
 }
 
 // ---------------------------------------------------------------------------------------------
 // The local control plane, through its operator API.
 
-const controlPlaneRecord = z.object({ url: z.string().url(), token: z.string().min(1) })
-
 async function localSource(dataDir: string): Promise<GrantsSource> {
-  let record: z.infer<typeof controlPlaneRecord>
-  try {
-    record = controlPlaneRecord.parse(JSON.parse(await readFile(join(dataDir, CONTROL_PLANE_FILE), 'utf8')))
-  } catch {
+  const record = await runningControlPlane(dataDir)
+  if (!record) {
     throw new KeylessError(
       'NO_CONTROL_PLANE',
       `no local control plane is running with its data in ${dataDir}/ (start it with npm start, set KEYLESS_DATA_DIR to its folder, or name a deployed table with --table)`,

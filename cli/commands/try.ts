@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import type { KnownBlock } from '@slack/types'
 import { z } from 'zod'
-import { CONTROL_PLANE_FILE } from '../../local/operator-api.ts'
+import { dataDirOf, runningControlPlane } from '../../local/operator-api.ts'
+import { SLACK_USER_PATTERN } from '../../shared/config/schema.ts'
 import { KeylessError } from '../../shared/errors.ts'
 import { ACTIONS } from '../../shared/slack/actions.ts'
 import { readable } from '../../shared/slack/api.ts'
@@ -39,7 +38,7 @@ const BUTTONS: Record<string, string> = {
 }
 export const TRY_BUTTONS = Object.keys(BUTTONS)
 
-const slackUser = z.string().regex(/^[UW][A-Z0-9]{2,20}$/)
+const slackUser = z.string().regex(SLACK_USER_PATTERN)
 
 export async function tryAccessCommand(words: string[], options: TryOptions, io: CliIo): Promise<void> {
   const text = await send(io, options, signed(io, commandBody(user(options), words.join(' '))))
@@ -118,12 +117,5 @@ async function send(io: CliIo, options: TryOptions, request: SignedRequest): Pro
 
 /** The running local control plane's address, from its data folder, else the default port. */
 async function runningPlane(io: CliIo): Promise<string> {
-  try {
-    const record = JSON.parse(
-      await readFile(join(io.env.KEYLESS_DATA_DIR || '.keyless', CONTROL_PLANE_FILE), 'utf8'),
-    )
-    return z.object({ url: z.string() }).parse(record).url
-  } catch {
-    return `http://127.0.0.1:${io.env.PORT || 3000}`
-  }
+  return (await runningControlPlane(dataDirOf(io.env)))?.url ?? `http://127.0.0.1:${io.env.PORT || 3000}`
 }

@@ -1,6 +1,7 @@
 import { App, type Receiver } from '@slack/bolt'
 import { type Logger, LogLevel } from '@slack/logger'
 import { z } from 'zod'
+import { SLACK_USER_PATTERN } from '../../shared/config/schema.ts'
 import { refusalReply } from '../../shared/slack/messages.ts'
 import { onAccessCommand, onButton, onHomeOpened, type SlackSurfaceDeps } from '../../shared/slack/surface.ts'
 
@@ -19,16 +20,14 @@ export interface SlackAppOptions {
   logger: Logger
 }
 
-const SLACK_USER = /^[UW][A-Z0-9]{2,20}$/
-
 const commandPayload = z.object({
-  user_id: z.string().regex(SLACK_USER),
+  user_id: z.string().regex(SLACK_USER_PATTERN),
   text: z.string(),
   trigger_id: z.string().min(1).max(256),
 })
 
 const buttonPayload = z.object({
-  user: z.object({ id: z.string().regex(SLACK_USER) }),
+  user: z.object({ id: z.string().regex(SLACK_USER_PATTERN) }),
   channel: z.object({ id: z.string().min(1).max(32) }).optional(),
 })
 
@@ -38,7 +37,7 @@ const buttonAction = z.object({
   value: z.string().max(2000),
 })
 
-const homeOpened = z.object({ user: z.string().regex(SLACK_USER), tab: z.string() })
+const homeOpened = z.object({ user: z.string().regex(SLACK_USER_PATTERN), tab: z.string() })
 
 export function createSlackApp(deps: SlackSurfaceDeps, options: SlackAppOptions): App {
   const app = new App({

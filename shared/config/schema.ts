@@ -31,7 +31,7 @@ export const TARGET_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$/
  */
 const TAG_KEY_PATTERN = /^(?!aws:)[A-Za-z0-9_.:/=+@-]{1,128}$/
 const TAG_VALUE_PATTERN = /^[A-Za-z0-9 _.:/=+@-]{1,256}$/
-const SLACK_USER_PATTERN = /^[UW][A-Z0-9]{2,20}$/
+export const SLACK_USER_PATTERN = /^[UW][A-Z0-9]{2,20}$/
 const SLACK_CHANNEL_PATTERN = /^[CGD][A-Z0-9]{2,20}$/
 const OS_USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/
 // An ARN pattern: IAM ARN characters plus `*`, the only wildcard SPEC.md gives these patterns.

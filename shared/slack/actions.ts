@@ -24,7 +24,7 @@ export const extendValue = (grantId: string, seconds: number): string => `${gran
 
 export const extendValueSchema = z
   .string()
-  .regex(/^g-[0-9a-hjkmnp-tv-z]{10}:\d{1,7}$/)
+  .regex(new RegExp(`^${GRANT_ID_PATTERN.source.slice(1, -1)}:\\d{1,7}$`))
   .transform((value) => {
     const [grantId = '', seconds = '0'] = value.split(':')
     return { grantId, durationSeconds: Number(seconds) }
