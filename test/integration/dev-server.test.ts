@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { startDevServer } from '../../local/dev-server.ts'
 import { submitRequest } from '../../shared/grants/control.ts'
 import { newClientToken } from '../../shared/grants/grant.ts'
+import { runKeyless } from '../kit/cli.ts'
 import { workflowConfig } from '../kit/plane.ts'
 
 const quiet = () => {}
@@ -43,6 +44,24 @@ describe('the local control plane', () => {
     const second = await startDevServer({ config: workflowConfig(), dataDir, port: 0, log: quiet })
     expect((await second.plane.control.store.get(grant.id))?.status).toBe('EXPIRED')
     await second.close()
+  })
+
+  it('refuses a malformed Slack setting with one line, never echoing a secret', async () => {
+    const refused = (env: NodeJS.ProcessEnv) => runKeyless(['dev'], env)
+    expect(await refused({ SLACK_BOT_TOKEN: 'xoxp-a-user-token' })).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'keyless: SLACK_BOT_TOKEN=(hidden) is not a bot token, xoxb-…\n',
+    })
+    expect((await refused({ SLACK_APP_TOKEN: 'xoxb-1' })).stderr).toBe(
+      'keyless: SLACK_APP_TOKEN=(hidden) is not an app-level token with connections:write, xapp-…\n',
+    )
+    expect((await refused({ SLACK_SIGNING_SECRET: 'short' })).stderr).toBe(
+      "keyless: SLACK_SIGNING_SECRET=(hidden) is not your Slack app's signing secret (Basic Information → App Credentials)\n",
+    )
+    expect((await refused({ SLACK_API_URL: 'ftp://example' })).stderr).toBe(
+      'keyless: SLACK_API_URL="ftp://example" is not an http(s) URL, e.g. http://127.0.0.1:9000/api/\n',
+    )
   })
 
   it('refuses a bad PORT with one line', async () => {

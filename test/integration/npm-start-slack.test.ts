@@ -223,6 +223,34 @@ describe('npm start, driven through Slack', () => {
     expect(again.stderr).toContain(`Cannot revoke ${grantId}: it was revoked`)
   })
 
+  it('keyless try: what the person sees, and a clear line for each mistake', async () => {
+    const asTheServer = { KEYLESS_DATA_DIR: dataDir, SLACK_SIGNING_SECRET: TEST_SIGNING_SECRET }
+    expect(await runKeyless(['try', 'access', 'prod-db', '9h', '--as', 'U0ALICE'], asTheServer)).toEqual({
+      code: 0,
+      stdout:
+        "U0ALICE sees, only to them:\n    :warning: 9h is over prod-db's maximum of 2h; ask for 2h or less. See `/access targets`.\n",
+      stderr: '',
+    })
+    expect(await runKeyless(['try', 'access', 'help', '--as', 'ALICE'], asTheServer)).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'keyless: --as takes a Slack user id from the config, e.g. --as U0ALICE (got "ALICE")\n',
+    })
+    expect(
+      (await runKeyless(['try', 'click', 'frob', 'g-0000000000', '--as', 'U0ALICE'], asTheServer)).stderr,
+    ).toBe(
+      'keyless: "frob" is not a button; one of approve, deny, approve-extension, deny-extension, revoke, cancel\n',
+    )
+    // Signed with the development secret, which this server does not use.
+    expect((await runKeyless(['try', 'home', '--as', 'U0ALICE'], { KEYLESS_DATA_DIR: dataDir })).stderr).toBe(
+      'keyless: the control plane refused the signature: run both with the same SLACK_SIGNING_SECRET, or neither\n',
+    )
+    expect(
+      (await runKeyless(['try', 'home', '--as', 'U0ALICE', '--url', 'http://127.0.0.1:9'], asTheServer))
+        .stderr,
+    ).toBe('keyless: nothing answers at http://127.0.0.1:9; start the local control plane with npm start\n')
+  })
+
   it('stops within seconds on SIGTERM while a request still waits for approval', async () => {
     const { grantId } = await command('U0ALICE', 'prod-db 1h waiting')
     await eventually(() => posts(grantId).length === 3)
