@@ -91,6 +91,23 @@ const slackMessageSchema = z.object({
 })
 export type SlackMessageRef = z.infer<typeof slackMessageSchema>
 
+/**
+ * An access CloudTrail recorded while the grant covered it (a session started, an SSH key
+ * sent), linked by the alert function: the post-grant report of who went where, from where.
+ */
+const sessionSchema = z.object({
+  at: z.string(),
+  eventName: z.string(),
+  /** Who acted, as CloudTrail names them: the assumed-role session or the user. */
+  principal: z.string(),
+  instances: z.array(z.string()),
+  sourceIPAddress: z.string().nullable(),
+  mfa: z.boolean(),
+  /** The rules the access raised, if any (NO_MFA, UNEXPECTED_SOURCE_IP, BREAK_GLASS, …). */
+  rules: z.array(z.string()),
+})
+export type GrantSession = z.infer<typeof sessionSchema>
+
 const historyEntrySchema = z.object({
   at: z.string(),
   actor: actorSchema,
@@ -152,6 +169,8 @@ export const grantSchema = z.object({
   taskToken: z.string().optional(),
   /** The approval messages sent for this grant, so every copy can be updated after a decision. */
   slackMessages: z.array(slackMessageSchema).optional(),
+  /** Accesses recorded under the grant, by CloudTrail eventID (a redelivered event is one entry). */
+  sessions: z.record(z.string(), sessionSchema).optional(),
   history: z.array(historyEntrySchema),
 })
 export type Grant = z.infer<typeof grantSchema>

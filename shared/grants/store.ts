@@ -1,4 +1,4 @@
-import type { Grant, HistoryEntry, LiveStatus, SlackMessageRef } from './grant.ts'
+import type { Grant, GrantSession, HistoryEntry, LiveStatus, SlackMessageRef } from './grant.ts'
 import type { Transition } from './lifecycle.ts'
 
 /** The grant store as the domain needs it: one method per access pattern. */
@@ -38,7 +38,18 @@ export interface GrantStore {
   /** Newest first. */
   listByRequester(requester: string, options?: { limit?: number }): Promise<Grant[]>
   listActiveByTarget(target: string): Promise<Grant[]>
-  listActiveByPrincipal(principal: string): Promise<Grant[]>
+  /**
+   * The grants of `principal` activated between `from` and `to` (inclusive, any status since:
+   * ended grants too), oldest first. How the alert function finds the grant that covered an
+   * access: an index query over one principal's recent grants, never a scan.
+   */
+  listActivatedByPrincipal(principal: string, from: Date, to: Date): Promise<Grant[]>
+  /**
+   * Links an access to the grant it happened under, keyed by CloudTrail's eventID, so a
+   * redelivered event is recorded once. Like recordRefusal, not a transition, and capped at
+   * `MAX_SESSIONS`; returns whether it was recorded.
+   */
+  recordSession(grantId: string, eventId: string, session: GrantSession): Promise<boolean>
   /**
    * Requests (PENDING) and extensions (ACTIVE, asked for) that name `approver` among their
    * approvers: what App Home lists as waiting for that person. Filtered by the store, so a
@@ -64,3 +75,5 @@ export interface GrantStore {
 
 /** The most history entries a grant keeps; refusals beyond it are logged, not stored. */
 export const MAX_HISTORY = 200
+/** The most sessions a grant keeps; the verdicts keep every access regardless. */
+export const MAX_SESSIONS = 200

@@ -12,22 +12,24 @@ import { isoSeconds } from '../clock.ts'
 import { GrantError } from '../grants/errors.ts'
 import {
   type Grant,
+  type GrantSession,
   grantSchema,
   type HistoryEntry,
   type LiveStatus,
   type SlackMessageRef,
 } from '../grants/grant.ts'
 import { applyTransition, type Transition } from '../grants/lifecycle.ts'
-import { type GrantStore, MAX_HISTORY } from '../grants/store.ts'
+import { type GrantStore, MAX_HISTORY, MAX_SESSIONS } from '../grants/store.ts'
 import {
-  activePrincipalPartition,
   activeTargetPartition,
   dueUpTo,
+  GRANT_SORT_KEY,
   grantKey,
   INDEXES,
   type IndexName,
   indexAttributes,
   KEY_ATTRIBUTES,
+  principalAccessPartition,
   requesterPartition,
   statusPartition,
   TABLE_KEY,
@@ -169,18 +171,23 @@ export class DynamoGrantStore implements GrantStore {
     )
   }
 
-  async recordRefusal(grantId: string, entry: HistoryEntry): Promise<boolean> {
+  recordRefusal(grantId: string, entry: HistoryEntry): Promise<boolean> {
+    return this.#conditionally(
+      new UpdateCommand({
+        TableName: this.#table,
+        Key: grantKey(grantId),
+        UpdateExpression: 'SET #history = list_append(#history, :entry)',
+        ConditionExpression: 'attribute_exists(#pk) AND size(#history) < :max',
+        ExpressionAttributeNames: { '#history': 'history', '#pk': TABLE_KEY.partitionKey },
+        ExpressionAttributeValues: { ':entry': [entry], ':max': MAX_HISTORY },
+      }),
+    )
+  }
+
+  /** Sends a conditional update; whether its condition held. */
+  async #conditionally(command: UpdateCommand): Promise<boolean> {
     try {
-      await this.#client.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: grantKey(grantId),
-          UpdateExpression: 'SET #history = list_append(#history, :entry)',
-          ConditionExpression: 'attribute_exists(#pk) AND size(#history) < :max',
-          ExpressionAttributeNames: { '#history': 'history', '#pk': TABLE_KEY.partitionKey },
-          ExpressionAttributeValues: { ':entry': [entry], ':max': MAX_HISTORY },
-        }),
-      )
+      await this.#client.send(command)
       return true
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false
@@ -199,8 +206,41 @@ export class DynamoGrantStore implements GrantStore {
     return this.#query('byActiveTarget', activeTargetPartition(target))
   }
 
-  listActiveByPrincipal(principal: string): Promise<Grant[]> {
-    return this.#query('byActivePrincipal', activePrincipalPartition(principal))
+  listActivatedByPrincipal(principal: string, from: Date, to: Date): Promise<Grant[]> {
+    return this.#query('byPrincipalAccess', principalAccessPartition(principal), {
+      sortKey: { from: `${isoSeconds(from)}#`, to: dueUpTo(isoSeconds(to)) },
+    })
+  }
+
+  async recordSession(grantId: string, eventId: string, session: GrantSession): Promise<boolean> {
+    const names = { '#sessions': 'sessions', '#event': eventId, '#pk': TABLE_KEY.partitionKey }
+    // A map keyed by eventID: setting an entry twice is the same as once.
+    const addEntry = () =>
+      this.#conditionally(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: grantKey(grantId),
+          UpdateExpression: 'SET #sessions.#event = :session',
+          ConditionExpression:
+            'attribute_exists(#sessions) AND (attribute_exists(#sessions.#event) OR size(#sessions) < :max)',
+          ExpressionAttributeNames: { '#sessions': names['#sessions'], '#event': eventId },
+          ExpressionAttributeValues: { ':session': session, ':max': MAX_SESSIONS },
+        }),
+      )
+    // The first session creates the map (DynamoDB cannot set an entry of a map not there yet).
+    const createMap = () =>
+      this.#conditionally(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: grantKey(grantId),
+          UpdateExpression: 'SET #sessions = :sessions',
+          ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#sessions)',
+          ExpressionAttributeNames: { '#sessions': names['#sessions'], '#pk': names['#pk'] },
+          ExpressionAttributeValues: { ':sessions': { [eventId]: session } },
+        }),
+      )
+    // Two events of one grant racing: one creates the map, the other then adds its entry.
+    return (await addEntry()) || (await createMap()) || (await addEntry())
   }
 
   async listAwaitingDecisionBy(approver: string): Promise<Grant[]> {
@@ -232,7 +272,14 @@ export class DynamoGrantStore implements GrantStore {
     let startKey: Record<string, unknown> | undefined
     do {
       const page = await this.#client.send(
-        new ScanCommand({ TableName: this.#table, ...(startKey ? { ExclusiveStartKey: startKey } : {}) }),
+        new ScanCommand({
+          TableName: this.#table,
+          // The table also holds the verdicts on access events.
+          FilterExpression: '#sk = :grant',
+          ExpressionAttributeNames: { '#sk': TABLE_KEY.sortKey },
+          ExpressionAttributeValues: { ':grant': GRANT_SORT_KEY },
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
       )
       for (const item of page.Items ?? []) grants.push(toGrant(item))
       startKey = page.LastEvaluatedKey
@@ -248,7 +295,7 @@ export class DynamoGrantStore implements GrantStore {
 
   listDue(status: LiveStatus, now: Date): Promise<Grant[]> {
     return this.#query('byStatus', statusPartition(status), {
-      sortKeyAtMost: dueUpTo(isoSeconds(now)),
+      sortKey: { to: dueUpTo(isoSeconds(now)) },
     })
   }
 
@@ -259,25 +306,28 @@ export class DynamoGrantStore implements GrantStore {
     options: {
       limit?: number
       newestFirst?: boolean
-      sortKeyAtMost?: string
+      /** Inclusive bounds on the index's sort key. */
+      sortKey?: { from?: string; to: string }
       filter?: { expression: string; names: Record<string, string>; values: Record<string, unknown> }
     } = {},
   ): Promise<Grant[]> {
     const { partitionKey, sortKey } = INDEXES[index]
-    const { filter } = options
+    const { filter, sortKey: range } = options
+    const rangeCondition = range?.from === undefined ? '#sk <= :to' : '#sk BETWEEN :from AND :to'
     const input: QueryCommandInput = {
       TableName: this.#table,
       IndexName: index,
-      KeyConditionExpression: options.sortKeyAtMost === undefined ? '#pk = :pk' : '#pk = :pk AND #sk <= :sk',
+      KeyConditionExpression: range ? `#pk = :pk AND ${rangeCondition}` : '#pk = :pk',
       ...(filter ? { FilterExpression: filter.expression } : {}),
       ExpressionAttributeNames: {
         '#pk': partitionKey,
-        ...(options.sortKeyAtMost === undefined ? {} : { '#sk': sortKey }),
+        ...(range ? { '#sk': sortKey } : {}),
         ...filter?.names,
       },
       ExpressionAttributeValues: {
         ':pk': partition,
-        ...(options.sortKeyAtMost === undefined ? {} : { ':sk': options.sortKeyAtMost }),
+        ...(range ? { ':to': range.to } : {}),
+        ...(range?.from === undefined ? {} : { ':from': range.from }),
         ...filter?.values,
       },
       ScanIndexForward: !options.newestFirst,

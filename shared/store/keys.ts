@@ -1,27 +1,38 @@
 import { type Grant, isLive } from '../grants/grant.ts'
 
 /**
- * Every key of the single grant table, built in one place (STYLE.md 9). The base item is
- * `GRANT#<id>` / `GRANT`; four sparse indexes serve the access patterns, and an index
- * attribute is present only while the grant belongs in that index.
+ * Every key of the single table, built in one place (STYLE.md 9). A grant's item is
+ * `GRANT#<id>` / `GRANT`; the verdict on a CloudTrail access event is `EVENT#<eventID>` /
+ * `VERDICT`. Four sparse indexes serve the access patterns, and an index attribute is present
+ * only while the item belongs in that index.
  */
 
 export const INDEXES = {
   byRequester: { partitionKey: 'requesterPk', sortKey: 'requesterSk' },
   byActiveTarget: { partitionKey: 'activeTargetPk', sortKey: 'activeTargetSk' },
-  byActivePrincipal: { partitionKey: 'activePrincipalPk', sortKey: 'activePrincipalSk' },
+  /**
+   * Every grant that ever held access, by principal and activation time (kept after it ends):
+   * the alert function asks which grant covered an access at the time CloudTrail recorded it,
+   * which may be after the grant ended.
+   */
+  byPrincipalAccess: { partitionKey: 'accessPrincipalPk', sortKey: 'accessPrincipalSk' },
+  /** Live grants by status and due time; verdicts whose alert is still to be sent. */
   byStatus: { partitionKey: 'statusPk', sortKey: 'statusSk' },
 } as const
 export type IndexName = keyof typeof INDEXES
 
 export const TABLE_KEY = { partitionKey: 'pk', sortKey: 'sk' } as const
 
-export const grantKey = (id: string) => ({ pk: `GRANT#${id}`, sk: 'GRANT' })
+export const GRANT_SORT_KEY = 'GRANT'
+export const grantKey = (id: string) => ({ pk: `GRANT#${id}`, sk: GRANT_SORT_KEY })
+export const verdictKey = (eventId: string) => ({ pk: `EVENT#${eventId}`, sk: 'VERDICT' })
 
 export const requesterPartition = (requester: string) => `REQUESTER#${requester}`
 export const activeTargetPartition = (target: string) => `TARGET#${target}`
-export const activePrincipalPartition = (principal: string) => `PRINCIPAL#${principal}`
+export const principalAccessPartition = (principal: string) => `PRINCIPAL#${principal}`
 export const statusPartition = (status: string) => `STATUS#${status}`
+/** Verdicts whose security alert has not been posted yet (Slack failed): in byStatus. */
+export const UNSENT_ALERTS_PARTITION = 'ALERT#UNSENT'
 /** Sorts after every `<time>#<id>` sort key with that time: the upper bound "due by time". */
 export const dueUpTo = (isoTime: string) => `${isoTime}#~`
 
@@ -34,8 +45,8 @@ export function indexAttributes(grant: Grant): Record<string, string | undefined
     requesterSk: `${grant.requestedAt}#${grant.id}`,
     activeTargetPk: active ? activeTargetPartition(grant.target) : undefined,
     activeTargetSk: byExpiry,
-    activePrincipalPk: active ? activePrincipalPartition(grant.principal) : undefined,
-    activePrincipalSk: byExpiry,
+    accessPrincipalPk: grant.activatedAt ? principalAccessPartition(grant.principal) : undefined,
+    accessPrincipalSk: grant.activatedAt ? `${grant.activatedAt}#${grant.id}` : undefined,
     statusPk: isLive(grant.status) ? statusPartition(grant.status) : undefined,
     statusSk: isLive(grant.status) ? `${dueAt(grant)}#${grant.id}` : undefined,
   }

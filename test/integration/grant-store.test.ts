@@ -193,10 +193,16 @@ describe('access patterns', () => {
     const ids = (grants: Grant[]) => grants.map((grant) => grant.id)
     expect(ids(await store.listActiveByTarget('prod-db'))).toEqual([soon.id, active.id])
     expect(await store.listActiveByTarget('dev-web')).toEqual([])
-    expect(ids(await store.listActiveByPrincipal('arn:aws:iam::111122223333:role/alice-ops'))).toEqual([
-      soon.id,
-      active.id,
-    ])
+    // By activation, ended grants included (an access is judged by the grant of its time).
+    const alice = 'arn:aws:iam::111122223333:role/alice-ops'
+    expect(ids(await store.listActivatedByPrincipal(alice, at(0), at(60)))).toEqual(
+      [active, ended, soon].map((grant) => grant.id).sort(),
+    )
+    expect(await store.listActivatedByPrincipal(alice, at(61), at(6000))).toEqual([])
+    expect(await store.listActivatedByPrincipal(alice, at(0), at(59))).toEqual([])
+    expect(await store.listActivatedByPrincipal('arn:aws:iam::111122223333:role/bob', at(0), at(60))).toEqual(
+      [],
+    )
 
     // soon expires at T0+60+300, active at T0+60+1800.
     expect(await store.listDueForExpiry(at(60 + 299))).toEqual([])
@@ -227,5 +233,41 @@ describe('access patterns', () => {
     expect(revoked.status).toBe('REVOKED')
     expect(await store.listActiveByTarget('dev-web')).toEqual([])
     expect(await store.get(revoked.id)).toEqual(revoked)
+  })
+})
+
+describe('sessions under a grant', () => {
+  const session = (at: string, instance = 'i-0123456789abcdef0') => ({
+    at,
+    eventName: 'StartSession',
+    principal: 'arn:aws:sts::111122223333:assumed-role/alice-ops/alice',
+    instances: [instance],
+    sourceIPAddress: '203.0.113.7',
+    mfa: true,
+    rules: [],
+  })
+
+  it('keeps each CloudTrail event once, however often it is recorded or raced', async () => {
+    const { store } = db
+    const grant = activeGrant(config)
+    await store.create(grant)
+    const events = ['e-1', 'e-2', 'e-3', 'e-4']
+    // Concurrent first sessions: one creates the map, the others add to it.
+    const recorded = await Promise.all(
+      events.map((id, n) => store.recordSession(grant.id, id, session(at(n).toISOString()))),
+    )
+    expect(recorded).toEqual([true, true, true, true])
+    expect(await store.recordSession(grant.id, 'e-2', session(at(1).toISOString()))).toBe(true)
+    const stored = await store.get(grant.id)
+    expect(Object.keys(stored?.sessions ?? {}).sort()).toEqual(events)
+    expect(stored?.sessions?.['e-2']).toEqual(session(at(1).toISOString()))
+    // Not a transition: the grant's decisions are untouched.
+    expect(stored?.version).toBe(grant.version)
+    expect(stored?.history).toEqual(grant.history)
+  })
+
+  it('records nothing on a grant that does not exist', async () => {
+    expect(await db.store.recordSession('g-0000000000', 'e-1', session(at(0).toISOString()))).toBe(false)
+    expect(await db.store.get('g-0000000000')).toBeUndefined()
   })
 })

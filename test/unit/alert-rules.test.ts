@@ -1,54 +1,18 @@
-import { readdir, readFile } from 'node:fs/promises'
+import { readdir } from 'node:fs/promises'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { arnPattern } from '../../shared/alerts/arn-pattern.ts'
 import { AllowedNetworks } from '../../shared/alerts/network.ts'
-import { type AccessEvent, readRecord } from '../../shared/alerts/record.ts'
+import { readRecord } from '../../shared/alerts/record.ts'
 import { alertPolicy, statelessFindings } from '../../shared/alerts/rules.ts'
+import { access, FIXTURES, fixture, startSession } from '../kit/cloudtrail.ts'
 import { configFrom, specConfigObject } from '../kit/config.ts'
-
-const FIXTURES = new URL('../fixtures/cloudtrail/', import.meta.url)
-const fixture = async (name: string) => {
-  const raw = JSON.parse(await readFile(new URL(name, FIXTURES), 'utf8'))
-  // An EventBridge envelope carries the record as its detail.
-  return raw['detail-type'] === 'AWS API Call via CloudTrail' ? raw.detail : raw
-}
 
 const config = configFrom(specConfigObject()) // requireMfa, 203.0.113.0/24 and 2001:db8::/32
 const policy = alertPolicy(config)
 
-function access(raw: unknown): AccessEvent {
-  const read = readRecord(raw)
-  if (read.kind !== 'access') throw new Error(`not an access event: ${JSON.stringify(read)}`)
-  return read.event
-}
 const rules = (raw: unknown, with_ = policy) =>
   statelessFindings(access(raw), with_).map((finding) => finding.rule)
-
-/** A StartSession as AWS records it, by an assumed-role session with MFA, from inside the allowed network. */
-function startSession(overrides: Record<string, unknown> = {}) {
-  return {
-    eventVersion: '1.09',
-    userIdentity: {
-      type: 'AssumedRole',
-      arn: 'arn:aws:sts::111122223333:assumed-role/alice-ops/alice',
-      accountId: '111122223333',
-      sessionContext: {
-        sessionIssuer: { type: 'Role', arn: 'arn:aws:iam::111122223333:role/alice-ops' },
-        attributes: { mfaAuthenticated: 'true' },
-      },
-    },
-    eventTime: '2026-11-23T10:05:00Z',
-    eventSource: 'ssm.amazonaws.com',
-    eventName: 'StartSession',
-    awsRegion: 'eu-west-1',
-    sourceIPAddress: '203.0.113.10',
-    requestParameters: { target: 'i-0123456789abcdef0' },
-    eventID: 'e0000000-0000-4000-8000-000000000001',
-    recipientAccountId: '111122223333',
-    ...overrides,
-  }
-}
 
 describe('CloudTrail access records (the fixtures)', () => {
   it('a session with MFA from the allowed network raises nothing', async () => {

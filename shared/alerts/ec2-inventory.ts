@@ -1,0 +1,45 @@
+import { DescribeTagsCommand, type EC2Client } from '@aws-sdk/client-ec2'
+import type { InstanceInventory } from './inventory.ts'
+
+/**
+ * The instance inventory in AWS: EC2 DescribeTags, filtered to the instances of one event and
+ * the one tag key, so an answer carries nothing but the tag keyless reads. Chosen over
+ * DescribeInstances (which returns everything about an instance) and the Resource Groups
+ * Tagging API (which needs the resources' ARNs and answers eventually consistently): the
+ * permission `ec2:DescribeTags` reveals only tags, and the call is free.
+ */
+export class Ec2Inventory implements InstanceInventory {
+  readonly #clientIn: (region: string) => EC2Client
+
+  constructor(clientIn: (region: string) => EC2Client) {
+    this.#clientIn = clientIn
+  }
+
+  async tagValues(
+    region: string,
+    tagKey: string,
+    instanceIds: readonly string[],
+  ): Promise<Map<string, string>> {
+    const found = new Map<string, string>()
+    if (instanceIds.length === 0) return found
+    let NextToken: string | undefined
+    do {
+      const page = await this.#clientIn(region).send(
+        new DescribeTagsCommand({
+          Filters: [
+            { Name: 'resource-type', Values: ['instance'] },
+            { Name: 'resource-id', Values: [...instanceIds] },
+            { Name: 'key', Values: [tagKey] },
+          ],
+          ...(NextToken ? { NextToken } : {}),
+        }),
+      )
+      for (const tag of page.Tags ?? []) {
+        if (tag.ResourceId && tag.Key === tagKey && tag.Value !== undefined)
+          found.set(tag.ResourceId, tag.Value)
+      }
+      NextToken = page.NextToken
+    } while (NextToken)
+    return found
+  }
+}

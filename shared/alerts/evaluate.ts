@@ -1,0 +1,193 @@
+import { addSeconds } from '../clock.ts'
+import type { KeylessConfig, TargetConfig } from '../config/schema.ts'
+import type { Grant } from '../grants/grant.ts'
+import type { GrantStore } from '../grants/store.ts'
+import type { InstanceInventory } from './inventory.ts'
+import type { AccessEvent } from './record.ts'
+import { type AlertPolicy, alertPolicy, type Finding, statelessFindings } from './rules.ts'
+
+/**
+ * The whole verdict on one access event: the stateless rules, and the two that need to know
+ * what keyless granted. NO_ACTIVE_GRANT: an access to an instance of a configured target that
+ * no grant of that principal covered at the time CloudTrail recorded it. BREAK_GLASS: an
+ * access that a break-glass grant covered (each one is for review).
+ */
+
+export interface Verdict {
+  eventId: string
+  eventName: string
+  eventTime: string
+  account: string | null
+  region: string | null
+  /** Who acted, as CloudTrail names them (an assumed-role session, a user, root). */
+  principal: string | null
+  /** The configured principal (role or user) the access was made as, when keyless knows it. */
+  configuredPrincipal: string | null
+  /** The people (Slack user ids) the config gives that principal to. */
+  people: string[]
+  /** The target of the instances accessed; null for an instance of no target. */
+  target: string | null
+  instances: string[]
+  sourceIPAddress: string | null
+  mfa: boolean
+  /** AWS's error code when it refused the call. */
+  denied: string | null
+  /** The grant that covered the access. */
+  grantId: string | null
+  findings: Finding[]
+}
+
+/** What the rules that know about grants need: the config, the inventory and the grants. */
+export interface EvaluationContext {
+  config: KeylessConfig
+  policy: AlertPolicy
+  /** The configured principals by their ARN in lower case, each with the people it belongs to. */
+  principals: ReadonlyMap<string, { principal: string; people: string[] }>
+  inventory: InstanceInventory
+  grants: Pick<GrantStore, 'listActivatedByPrincipal'>
+}
+
+/**
+ * How long before its recorded activation a grant already covers an access: the policy is
+ * attached before the activation is written, and CloudTrail's clock is not the function's.
+ */
+export const ACTIVATION_TOLERANCE_SECONDS = 60
+
+/** The context for `config`, with its alert settings compiled once. */
+export function evaluationContext(
+  config: KeylessConfig,
+  inventory: InstanceInventory,
+  grants: EvaluationContext['grants'],
+): EvaluationContext {
+  const principals = new Map<string, { principal: string; people: string[] }>()
+  // IAM names are unique without regard to case, so the config's spelling is matched that
+  // way; grants are stored under the config's own spelling.
+  for (const person of config.people.values()) {
+    const key = person.principal.toLowerCase()
+    const known = principals.get(key) ?? { principal: person.principal, people: [] }
+    known.people.push(person.slackUserId)
+    principals.set(key, known)
+  }
+  return { config, policy: alertPolicy(config), principals, inventory, grants }
+}
+
+export async function evaluate(event: AccessEvent, context: EvaluationContext): Promise<Verdict> {
+  const findings = statelessFindings(event, context.policy)
+  const known = context.principals.get(actingPrincipal(event)?.toLowerCase() ?? '')
+  const configuredPrincipal = known?.principal ?? null
+  const people = known?.people ?? []
+  const targets = await targetsOf(event, context)
+  let grant: Grant | undefined
+  if (targets.length > 0 && !event.denied) {
+    grant = configuredPrincipal
+      ? await coveringGrant(event, configuredPrincipal, targets, context)
+      : undefined
+    if (!grant) findings.push(noActiveGrant(event, targets, configuredPrincipal, people))
+    else if (grant.breakGlass) findings.push(breakGlass(event, grant))
+  }
+  return {
+    eventId: event.eventId,
+    eventName: event.eventName,
+    eventTime: event.eventTime,
+    account: event.account,
+    region: event.region,
+    principal: event.identity.arn,
+    configuredPrincipal,
+    people,
+    target: targets[0]?.name ?? null,
+    instances: event.instances,
+    sourceIPAddress: event.sourceIPAddress,
+    mfa: event.identity.mfaAuthenticated,
+    denied: event.denied?.code ?? null,
+    grantId: grant?.id ?? null,
+    findings,
+  }
+}
+
+/** The principal a grant would have been attached to: the role of an assumed-role session, or the user. */
+function actingPrincipal(event: AccessEvent): string | null {
+  const { type, arn, issuer } = event.identity
+  return type === 'AssumedRole' ? issuer : type === 'IAMUser' ? arn : null
+}
+
+/**
+ * The configured targets of the instances accessed, by their tag. Only instances of the
+ * configured account can be (grants are attached there; another account's tags are not
+ * keyless's to read), and only EC2 instances (grant policies name `instance/*`).
+ */
+async function targetsOf(event: AccessEvent, context: EvaluationContext): Promise<TargetConfig[]> {
+  const { config } = context
+  if (event.account !== null && event.account !== config.account) return []
+  const instances = event.instances.filter((id) => id.startsWith('i-'))
+  const [anyTarget] = config.targets.values()
+  if (instances.length === 0 || !anyTarget) return []
+  // One tag key for every target (defaults.tagKey).
+  const values = await context.inventory.tagValues(event.region ?? config.region, anyTarget.tagKey, instances)
+  const tagged = new Set(values.values())
+  return [...config.targets.values()].filter((target) => tagged.has(target.tagValue))
+}
+
+/** The grant of `principal` on one of `targets` that allowed this access at its time. */
+async function coveringGrant(
+  event: AccessEvent,
+  principal: string,
+  targets: TargetConfig[],
+  context: EvaluationContext,
+): Promise<Grant | undefined> {
+  const at = new Date(event.eventTime)
+  const longest = Math.max(...[...context.config.targets.values()].map((target) => target.maxDurationSeconds))
+  const candidates = await context.grants.listActivatedByPrincipal(
+    principal,
+    addSeconds(at, -longest),
+    addSeconds(at, ACTIVATION_TOLERANCE_SECONDS),
+  )
+  return candidates.find((grant) => {
+    const target = targets.find((candidate) => candidate.name === grant.target)
+    return target !== undefined && allows(target, event.eventName) && covers(grant, at)
+  })
+}
+
+/** What a grant on `target` lets its holder do (the grant policy's actions, per access kind). */
+function allows(target: TargetConfig, eventName: string): boolean {
+  if (eventName === 'SendSSHPublicKey') return target.access.includes('ssh')
+  // Serial console access is never granted; a grant does not cover it.
+  if (eventName === 'SendSerialConsoleSSHPublicKey') return false
+  return true
+}
+
+/** Whether the grant's policy was in force at `at`: from activation until expiry, or until revoked. */
+function covers(grant: Grant, at: Date): boolean {
+  if (!grant.activatedAt || !grant.expiresAt) return false
+  const from = addSeconds(grant.activatedAt, -ACTIVATION_TOLERANCE_SECONDS).getTime()
+  const until = grant.status === 'REVOKED' && grant.endedAt ? grant.endedAt : grant.expiresAt
+  // The policy's own condition is DateLessThan expiry: the expiry instant is already outside.
+  return from <= at.getTime() && at.getTime() < Math.min(Date.parse(until), Date.parse(grant.expiresAt))
+}
+
+function noActiveGrant(
+  event: AccessEvent,
+  targets: TargetConfig[],
+  principal: string | null,
+  people: string[],
+): Finding {
+  const names = targets.map((target) => target.name).join(', ')
+  const who = principal
+    ? `${event.identity.arn ?? principal} (${people.join(', ')})`
+    : `${event.identity.arn ?? 'an unknown principal'}, a principal keyless does not know,`
+  return {
+    rule: 'NO_ACTIVE_GRANT',
+    severity: 'critical',
+    detail: `${event.eventName} by ${who} on ${event.instances.join(', ')} (${names}) with no grant covering ${event.eventTime}`,
+    action:
+      'Something other than keyless gives this principal access: find the policy that allowed it (IAM Access Analyzer, the principal’s policies), remove it, and ask who connected.',
+  }
+}
+
+function breakGlass(event: AccessEvent, grant: Grant): Finding {
+  return {
+    rule: 'BREAK_GLASS',
+    severity: 'high',
+    detail: `${event.eventName} by ${event.identity.arn ?? grant.principal} on ${event.instances.join(', ')} (${grant.target}) under break-glass grant ${grant.id}`,
+    action: `Review the break-glass grant ${grant.id} with its requester: the incident, and what was done in this session.`,
+  }
+}

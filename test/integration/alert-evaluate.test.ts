@@ -1,0 +1,259 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { evaluate, evaluationContext } from '../../shared/alerts/evaluate.ts'
+import type { InstanceInventory } from '../../shared/alerts/inventory.ts'
+import type { Grant } from '../../shared/grants/grant.ts'
+import { access, startSession } from '../kit/cloudtrail.ts'
+import { configFrom, specConfigObject } from '../kit/config.ts'
+import { type EmbeddedDynamo, startEmbeddedDynamo } from '../kit/dynamo.ts'
+import { activeGrant, advance, alice, at, pendingGrant, workflow } from '../kit/grants.ts'
+
+const PROD_DB = 'i-0123456789abcdef0'
+const DEV_WEB = 'i-0aaaaaaaaaaaaaaa1'
+const UNTAGGED = 'i-0bbbbbbbbbbbbbbb2'
+
+/** The instances of the tests, by region: what EC2 would answer, and every question asked of it. */
+class RecordingInventory implements InstanceInventory {
+  readonly asked: { region: string; tagKey: string; instanceIds: readonly string[] }[] = []
+  readonly #tags = new Map([
+    [PROD_DB, 'prod-db'],
+    [DEV_WEB, 'dev-web'],
+  ])
+  async tagValues(region: string, tagKey: string, instanceIds: readonly string[]) {
+    this.asked.push({ region, tagKey, instanceIds })
+    return new Map(
+      instanceIds.flatMap((id) => (this.#tags.has(id) ? [[id, this.#tags.get(id) as string]] : [])),
+    )
+  }
+}
+
+const configObject = specConfigObject()
+const config = configFrom({
+  ...configObject,
+  people: {
+    ...configObject.people,
+    U0CAROL: { principal: 'arn:aws:iam::111122223333:user/carol' },
+    U0DAVE: { principal: 'arn:aws:iam::111122223333:role/Dave-Admin' },
+  },
+})
+let db: EmbeddedDynamo
+let inventory: RecordingInventory
+const context = () => evaluationContext(config, inventory, db.store)
+
+beforeAll(async () => {
+  db = await startEmbeddedDynamo('keyless-alerts')
+})
+afterAll(async () => {
+  await db?.close()
+})
+
+/** A StartSession by Alice's role at `time` on `instance` (MFA, allowed network: nothing stateless fires). */
+const aliceSession = (time: Date, instance = PROD_DB, overrides: Record<string, unknown> = {}) =>
+  access(
+    startSession({
+      eventTime: time.toISOString(),
+      eventID: `e-${Math.random().toString(16).slice(2)}`,
+      requestParameters: { target: instance },
+      ...overrides,
+    }),
+  )
+
+/** Alice's dev-web grant (auto-approved), active from T0+60s. */
+const activeDevWeb = (durationSeconds: number) =>
+  advance(pendingGrant(config, { target: 'dev-web', durationSeconds }), [
+    [{ type: 'activate' }, workflow, at(60)],
+  ])
+
+async function stored(grant: Grant): Promise<Grant> {
+  await db.store.create(grant)
+  return grant
+}
+const rulesOf = async (event: ReturnType<typeof access>) =>
+  (await evaluate(event, context())).findings.map((finding) => finding.rule)
+
+describe('NO_ACTIVE_GRANT and BREAK_GLASS', () => {
+  let grant: Grant // Alice's prod-db grant, active from T0+60s for 30 minutes
+  beforeAll(async () => {
+    inventory = new RecordingInventory()
+    // Each test's grants are Alice's; a fresh table keeps them apart from other describes.
+    grant = await stored(activeGrant(config))
+  })
+
+  it('an access under an active grant names the grant, the person and the target, and raises nothing', async () => {
+    const verdict = await evaluate(aliceSession(at(120)), context())
+    expect(verdict).toMatchObject({
+      target: 'prod-db',
+      grantId: grant.id,
+      configuredPrincipal: 'arn:aws:iam::111122223333:role/alice-ops',
+      people: ['U0ALICE'],
+      principal: 'arn:aws:sts::111122223333:assumed-role/alice-ops/alice',
+      findings: [],
+    })
+    expect(inventory.asked.at(-1)).toEqual({
+      region: 'eu-west-1',
+      tagKey: 'access-target',
+      instanceIds: [PROD_DB],
+    })
+  })
+
+  it('a grant on another target does not cover an instance of this one', async () => {
+    // Alice holds prod-db only (dev-web grants come later in this block).
+    expect(await rulesOf(aliceSession(at(120), DEV_WEB))).toEqual(['NO_ACTIVE_GRANT'])
+  })
+
+  it('is judged at the time CloudTrail recorded it: the grant covers from activation until expiry, not after', async () => {
+    expect(await rulesOf(aliceSession(at(60 + 1799)))).toEqual([])
+    expect(await rulesOf(aliceSession(at(60 + 1800)))).toEqual(['NO_ACTIVE_GRANT'])
+    // The policy is attached just before the activation is written: a little earlier is covered.
+    expect(await rulesOf(aliceSession(at(30)))).toEqual([])
+    expect(await rulesOf(aliceSession(at(-60)))).toEqual(['NO_ACTIVE_GRANT'])
+  })
+
+  it('a grant that has ended still covers what happened while it was active', async () => {
+    const ended = advance(activeDevWeb(1800), [[{ type: 'end' }, workflow, at(60 + 1800)]])
+    await stored(ended)
+    expect(ended.status).toBe('EXPIRED')
+    const verdict = await evaluate(aliceSession(at(600), DEV_WEB), context())
+    expect(verdict).toMatchObject({ target: 'dev-web', grantId: ended.id, findings: [] })
+  })
+
+  it('a revoked grant covers until its revocation, not until its planned expiry', async () => {
+    const revoked = advance(activeDevWeb(7200), [
+      [{ type: 'request-revocation' }, alice, at(3000)],
+      [{ type: 'end' }, workflow, at(3005)],
+    ])
+    await stored(revoked)
+    expect(revoked.status).toBe('REVOKED')
+    expect((await evaluate(aliceSession(at(3004), DEV_WEB), context())).grantId).toBe(revoked.id)
+    expect(await rulesOf(aliceSession(at(3006), DEV_WEB))).toEqual(['NO_ACTIVE_GRANT'])
+  })
+
+  it('an SSH key needs a grant on a target with ssh access; the serial console is never granted', async () => {
+    const sshKey = (instance: string, eventName = 'SendSSHPublicKey') =>
+      access({
+        ...startSession({ eventTime: at(120).toISOString(), eventID: `e-ssh-${instance}-${eventName}` }),
+        eventSource: 'ec2-instance-connect.amazonaws.com',
+        eventName,
+        requestParameters: { instanceId: instance, instanceOSUser: 'ec2-user' },
+      })
+    expect(await rulesOf(sshKey(PROD_DB))).toEqual([]) // prod-db allows ssh
+    expect(await rulesOf(sshKey(PROD_DB, 'SendSerialConsoleSSHPublicKey'))).toEqual(['NO_ACTIVE_GRANT'])
+  })
+
+  it('a principal keyless does not know, on an instance of a target, is NO_ACTIVE_GRANT', async () => {
+    const stranger = access(
+      startSession({
+        eventTime: at(120).toISOString(),
+        userIdentity: {
+          type: 'AssumedRole',
+          arn: 'arn:aws:sts::111122223333:assumed-role/legacy-admin/eve',
+          accountId: '111122223333',
+          sessionContext: {
+            sessionIssuer: { arn: 'arn:aws:iam::111122223333:role/legacy-admin' },
+            attributes: { mfaAuthenticated: 'true' },
+          },
+        },
+      }),
+    )
+    const verdict = await evaluate(stranger, context())
+    expect(verdict).toMatchObject({ target: 'prod-db', configuredPrincipal: null, people: [], grantId: null })
+    expect(verdict.findings).toEqual([
+      expect.objectContaining({ rule: 'NO_ACTIVE_GRANT', severity: 'critical' }),
+    ])
+    expect(verdict.findings[0]?.detail).toContain('a principal keyless does not know')
+  })
+
+  it('matches a configured user by its ARN, and a role whatever the case CloudTrail spells it in', async () => {
+    const carol = access(
+      startSession({
+        eventTime: at(120).toISOString(),
+        userIdentity: {
+          type: 'IAMUser',
+          arn: 'arn:aws:iam::111122223333:user/carol',
+          accountId: '111122223333',
+        },
+      }),
+    )
+    const verdict = await evaluate(carol, context())
+    expect(verdict).toMatchObject({
+      configuredPrincipal: 'arn:aws:iam::111122223333:user/carol',
+      people: ['U0CAROL'],
+    })
+    // Carol has no grant; her long-term keys carry no MFA.
+    expect(verdict.findings.map((finding) => finding.rule)).toEqual(['NO_MFA', 'NO_ACTIVE_GRANT'])
+
+    const dave = access(
+      startSession({
+        eventTime: at(120).toISOString(),
+        userIdentity: {
+          type: 'AssumedRole',
+          arn: 'arn:aws:sts::111122223333:assumed-role/dave-admin/dave',
+          sessionContext: {
+            sessionIssuer: { arn: 'arn:aws:iam::111122223333:role/dave-admin' },
+            attributes: { mfaAuthenticated: 'true' },
+          },
+        },
+      }),
+    )
+    expect((await evaluate(dave, context())).configuredPrincipal).toBe(
+      'arn:aws:iam::111122223333:role/Dave-Admin',
+    )
+  })
+
+  it('an instance of no target gets target null and the stateless rules only', async () => {
+    const verdict = await evaluate(
+      aliceSession(at(120), UNTAGGED, { sourceIPAddress: '198.51.100.9' }),
+      context(),
+    )
+    expect(verdict).toMatchObject({ target: null, grantId: null })
+    expect(verdict.findings.map((finding) => finding.rule)).toEqual(['UNEXPECTED_SOURCE_IP'])
+  })
+
+  it('another account’s instance is not looked up: target null', async () => {
+    const before = inventory.asked.length
+    const verdict = await evaluate(
+      aliceSession(at(120), PROD_DB, { recipientAccountId: '444455556666' }),
+      context(),
+    )
+    expect(verdict).toMatchObject({ target: null, account: '444455556666', findings: [] })
+    expect(inventory.asked).toHaveLength(before)
+  })
+
+  it('a denied call is ACCESS_DENIED, not NO_ACTIVE_GRANT: nothing was accessed', async () => {
+    const denied = aliceSession(at(-600), PROD_DB, {
+      errorCode: 'AccessDenied',
+      errorMessage: 'not authorized',
+    })
+    expect(await rulesOf(denied)).toEqual(['ACCESS_DENIED'])
+  })
+
+  it('ResumeSession names no instance: the stateless rules only', async () => {
+    const resume = access(
+      startSession({
+        eventName: 'ResumeSession',
+        eventTime: at(-600).toISOString(),
+        requestParameters: { sessionId: 'alice-0abc' },
+      }),
+    )
+    expect(await evaluate(resume, context())).toMatchObject({ target: null, findings: [] })
+  })
+})
+
+describe('break-glass', () => {
+  it('every access under a break-glass grant is BREAK_GLASS, naming the grant', async () => {
+    inventory = new RecordingInventory()
+    const grant = await stored(
+      advance(pendingGrant(config, { breakGlass: true, reason: 'primary down', target: 'dev-web' }), [
+        [{ type: 'activate' }, workflow, at(86_400)],
+      ]),
+    )
+    const verdict = await evaluate(aliceSession(at(86_400 + 10), DEV_WEB), context())
+    expect(verdict.grantId).toBe(grant.id)
+    expect(verdict.findings).toEqual([
+      expect.objectContaining({
+        rule: 'BREAK_GLASS',
+        severity: 'high',
+        detail: expect.stringContaining(grant.id),
+      }),
+    ])
+  })
+})
