@@ -6,6 +6,7 @@ import {
   GRANT_POLICY_PREFIX,
   type TargetInstances,
 } from '../shared/access/backend.ts'
+import type { InstanceInventory } from '../shared/alerts/inventory.ts'
 import type { IamPrincipal } from '../shared/aws/arn.ts'
 import type { PolicyDocument } from '../shared/policy/grant-policy.ts'
 
@@ -19,11 +20,12 @@ type Operation = keyof AccessBackend
 type Fault = { kind: 'throttle'; times: number } | { kind: 'fail'; message: string }
 
 /**
- * The local stand-in for IAM and Session Manager that `npm start` and the tests use: it keeps
- * the policies attached to each principal and the sessions open on each instance, and can be
- * told to throttle or fail an operation, the way AWS does under load or misconfiguration.
+ * The local stand-in for IAM, Session Manager and EC2's tags that `npm start` and the tests
+ * use: it keeps the policies attached to each principal, the sessions open on each instance
+ * and the instances' tags (the alert function's inventory), and can be told to throttle or
+ * fail an operation, the way AWS does under load or misconfiguration.
  */
-export class LocalAccessBackend implements AccessBackend {
+export class LocalAccessBackend implements AccessBackend, InstanceInventory {
   /** principal ARN → policy name → document */
   readonly policies = new Map<string, Map<string, PolicyDocument>>()
   readonly sessions: (ActiveSession & { state: 'Active' | 'Terminated' })[] = []
@@ -109,6 +111,21 @@ export class LocalAccessBackend implements AccessBackend {
   async terminateSession(session: ActiveSession): Promise<void> {
     this.#enter('terminateSession')
     for (const open of this.sessions) if (open.sessionId === session.sessionId) open.state = 'Terminated'
+  }
+
+  async tagValues(
+    region: string,
+    tagKey: string,
+    instanceIds: readonly string[],
+  ): Promise<Map<string, string>> {
+    const found = new Map<string, string>()
+    for (const instance of this.instances) {
+      const value = instance.tags[tagKey]
+      if (instance.region === region && value !== undefined && instanceIds.includes(instance.instanceId)) {
+        found.set(instance.instanceId, value)
+      }
+    }
+    return found
   }
 
   #enter(operation: Operation): void {

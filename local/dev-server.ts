@@ -8,6 +8,8 @@ import { CreateTableCommand, ResourceInUseException } from '@aws-sdk/client-dyna
 import { type App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt'
 import dynalite from 'dynalite'
 import { boltLogger, createSlackApp } from '../functions/slack/app.ts'
+import { evaluationContext } from '../shared/alerts/evaluate.ts'
+import { AlertService } from '../shared/alerts/service.ts'
 import { createDocumentClient } from '../shared/aws/clients.ts'
 import { systemClock } from '../shared/clock.ts'
 import type { KeylessConfig } from '../shared/config/schema.ts'
@@ -18,8 +20,10 @@ import { createSlackClient } from '../shared/slack/client.ts'
 import { SlackNotifier } from '../shared/slack/notifier.ts'
 import { LOCAL_SIGNING_SECRET } from '../shared/slack/requests.ts'
 import { DynamoGrantStore } from '../shared/store/dynamo-grant-store.ts'
+import { DynamoVerdictStore } from '../shared/store/dynamo-verdict-store.ts'
 import { grantTableDefinition } from '../shared/store/table.ts'
 import { LocalAccessBackend, type LocalInstance } from './access-backend.ts'
+import { cloudTrailEndpoint } from './cloudtrail-endpoint.ts'
 import { createLocalControlPlane, type LocalControlPlane } from './control-plane.ts'
 import { CONTROL_PLANE_FILE, operatorApi } from './operator-api.ts'
 
@@ -47,7 +51,7 @@ export interface DevServerOptions {
   /** Where messages are printed when there is no bot token: readable text, not log lines. */
   print?: (text: string) => void
   slack?: Partial<SlackSettings>
-  /** Instances the local IAM/SSM stand-in knows (for sessions to end on revocation). */
+  /** Instances the local IAM/SSM/EC2 stand-in knows: sessions to end on revocation, tags for the alert rules. */
   instances?: LocalInstance[]
 }
 
@@ -55,6 +59,7 @@ export interface DevServer {
   url: string
   plane: LocalControlPlane
   backend: LocalAccessBackend
+  alerts: AlertService
   close(): Promise<void>
 }
 
@@ -116,6 +121,17 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     clock: systemClock,
     warn,
   })
+  // The alert function's own service, over the same table, the local instances' tags and Slack.
+  const alerts = new AlertService({
+    config: options.config,
+    context: evaluationContext(options.config, backend, store),
+    grants: store,
+    verdicts: new DynamoVerdictStore(client, LOCAL_TABLE),
+    slack: slackApi,
+    clock: systemClock,
+    warn,
+  })
+  const cloudTrail = cloudTrailEndpoint(alerts)
   const later = new BackgroundNotifier(notifier, warn)
   const surface = {
     control: plane.control,
@@ -150,9 +166,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
 
   let reconciling: Promise<unknown> = Promise.resolve()
   const timer = setInterval(() => {
-    reconciling = reconcile(plane.tasks, { graceSeconds: 5, activationGraceSeconds: 60 }).catch(
-      (error: unknown) => warn('reconciliation failed', { error: String(error) }),
-    )
+    reconciling = reconcile(plane.tasks, { graceSeconds: 5, activationGraceSeconds: 60 })
+      .then(() => alerts.sender.sendUnsent())
+      .catch((error: unknown) => warn('reconciliation failed', { error: String(error) }))
   }, options.reconcileEveryMs ?? 30_000)
 
   const operatorToken = randomBytes(24).toString('base64url')
@@ -170,12 +186,19 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       receiver.requestListener(request, response)
       return
     }
-    operator(request, response).then(
+    const path = request.url?.split('?')[0]
+    const handling =
+      path === '/cloudtrail' ? cloudTrail(request, response).then(() => true) : operator(request, response)
+    handling.then(
       (handled) => {
         if (!handled)
           response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}')
       },
-      () => response.writeHead(500).end(),
+      (error: unknown) => {
+        warn('request failed', { path, error: String(error) })
+        if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' })
+        response.end('{"error":"internal error; see the control plane\'s log"}')
+      },
     )
   })
   await listen(http, options.port, options.host ?? '127.0.0.1')
@@ -189,6 +212,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     url,
     plane,
     backend,
+    alerts,
     close: async () => {
       clearInterval(timer)
       await rm(record, { force: true })

@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs'
 import { access } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
-import { InputError, readCloudTrail } from '../../shared/alerts/input.ts'
-import { readRecord } from '../../shared/alerts/record.ts'
+import { InputError, problemOf, readEvents } from '../../shared/alerts/input.ts'
+import { ignoredLine } from '../../shared/alerts/lines.ts'
 import { alertPolicy, statelessFindings } from '../../shared/alerts/rules.ts'
 import { configPath, loadConfigFile } from '../../shared/config/load.ts'
 import { KeylessError } from '../../shared/errors.ts'
@@ -27,22 +27,15 @@ export async function checkEventCommand(
   let count = 0
   let batch = ''
   try {
-    for await (const input of readCloudTrail(source)) {
-      const { index } = input
-      if ('invalid' in input) {
-        malformed += 1
-        io.err(`keyless: record ${index}: ${input.invalid}\n`)
-        continue
-      }
-      const read = readRecord(input.record)
+    for await (const { index, read } of readEvents(source)) {
       if (read.kind === 'malformed') {
         malformed += 1
-        io.err(`keyless: record ${index}: ${read.field} ${read.problem}\n`)
+        io.err(`keyless: record ${index}: ${problemOf(read)}\n`)
         continue
       }
       const line =
         read.kind === 'ignored'
-          ? { eventID: read.eventId, eventName: read.eventName, ignored: true }
+          ? ignoredLine(read.eventId, read.eventName)
           : {
               eventID: read.event.eventId,
               eventName: read.event.eventName,

@@ -1,6 +1,8 @@
 import { access } from 'node:fs/promises'
+import { join } from 'node:path'
 import { z } from 'zod'
 import { startDevServer } from '../../local/dev-server.ts'
+import { INSTANCES_FILE, localInstances } from '../../local/instances.ts'
 import { LOCAL_DATA_DIR } from '../../local/operator-api.ts'
 import { configPath, DEFAULT_CONFIG_FILE, loadConfigFile } from '../../shared/config/load.ts'
 import { KeylessError } from '../../shared/errors.ts'
@@ -54,8 +56,10 @@ export async function devCommand(options: { config?: string }, io: CliIo): Promi
   const config = await loadConfigFile(file)
   const log = (message: string, details: Record<string, unknown> = {}) =>
     io.out(`${JSON.stringify({ time: new Date().toISOString(), message, ...details })}\n`)
+  const instances = await localInstances(config, env.data.KEYLESS_DATA_DIR)
   const server = await startDevServer({
     config,
+    instances,
     dataDir: env.data.KEYLESS_DATA_DIR,
     port: env.data.PORT,
     log,
@@ -76,6 +80,9 @@ export async function devCommand(options: { config?: string }, io: CliIo): Promi
       : '; no SLACK_BOT_TOKEN, so Slack messages are printed here'
   io.out(
     `keyless local control plane listening on ${server.url} (config ${file}, data in ${env.data.KEYLESS_DATA_DIR}/; GET /healthz; ${slack}${messages})\n`,
+  )
+  io.out(
+    `local instances (${join(env.data.KEYLESS_DATA_DIR, INSTANCES_FILE)} replaces them): ${instances.map((instance) => `${instance.instanceId} ${instance.region} ${JSON.stringify(instance.tags)}`).join('; ') || 'none'}; CloudTrail at POST ${server.url}/cloudtrail\n`,
   )
   await io.stopped()
   await server.close()

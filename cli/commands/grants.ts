@@ -80,8 +80,23 @@ export async function grantsShowCommand(id: string, options: GrantsOptions, io: 
       (entry) =>
         `    ${entry.at}  ${entry.action.padEnd(27)} ${describeActor(entry.actor).padEnd(22)} ${entry.from ?? '-'} → ${entry.to}${entry.detail ? `  ${entry.detail}` : ''}`,
     ),
+    ...sessionLines(grant),
   ]
   io.out(`${lines.join('\n')}\n`)
+}
+
+/** The post-grant report: every access CloudTrail recorded under the grant, oldest first. */
+function sessionLines(grant: Grant): string[] {
+  const sessions = Object.values(grant.sessions ?? {}).sort((a, b) => a.at.localeCompare(b.at))
+  if (!grant.activatedAt) return []
+  if (sessions.length === 0) return ['  sessions    none recorded (CloudTrail delivers within minutes)']
+  return [
+    '  sessions',
+    ...sessions.map(
+      (session) =>
+        `    ${session.at}  ${session.eventName.padEnd(27)} ${session.instances.join(',') || '-'}  from ${session.sourceIPAddress ?? '?'}  ${session.mfa ? 'MFA' : 'no MFA'}  ${session.principal}${session.rules.length ? `  ${session.rules.join(',')}` : ''}`,
+    ),
+  ]
 }
 
 export async function grantsRevokeCommand(id: string, options: GrantsOptions, io: CliIo): Promise<void> {

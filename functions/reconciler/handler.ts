@@ -1,15 +1,30 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'
 import middy from '@middy/core'
+import type { AlertSender } from '../../shared/alerts/service.ts'
 import { reconcile } from '../../shared/grants/reconciler.ts'
 import type { TaskDeps } from '../../shared/grants/tasks.ts'
 import { awsDeps } from '../runtime/access-deps.ts'
+import { alertService } from '../runtime/alert-deps.ts'
 import { logger } from '../runtime/aws-deps.ts'
 
-/** Scheduled (EventBridge, every few minutes): makes the world match the grants and reports what it repaired. */
-export const raw = (deps: Omit<TaskDeps, 'workflow'>) => async () => {
+/** How many unsent security alerts one run posts (each a Slack call; the next run takes the rest). */
+const UNSENT_ALERTS_PER_RUN = 50
+
+/**
+ * Scheduled (EventBridge, every few minutes): makes the world match the grants and reports
+ * what it repaired; then posts the security alerts that Slack refused earlier.
+ */
+export const raw = (deps: Omit<TaskDeps, 'workflow'>, alerts?: AlertSender) => async () => {
   const findings = await reconcile(deps)
-  logger.info('reconciled', { findings: findings.length })
-  return { findings: findings.length }
+  const unsent = alerts ? await alerts.sendUnsent(UNSENT_ALERTS_PER_RUN) : { posted: 0, left: false }
+  logger.info('reconciled', {
+    findings: findings.length,
+    alertsPosted: unsent.posted,
+    alertsLeft: unsent.left,
+  })
+  return { findings: findings.length, alertsPosted: unsent.posted }
 }
 
-export const handler = middy(async () => raw(await awsDeps())()).use(injectLambdaContext(logger))
+export const handler = middy(async () => raw(await awsDeps(), (await alertService()).sender)()).use(
+  injectLambdaContext(logger),
+)

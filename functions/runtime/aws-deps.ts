@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger'
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager'
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { z } from 'zod'
 import { createDocumentClient, createSecretsClient, createSfnClient } from '../../shared/aws/clients.ts'
 import { systemClock } from '../../shared/clock.ts'
@@ -37,6 +38,14 @@ const slackSecretSchema = z.object({
 export type SlackSecrets = z.infer<typeof slackSecretSchema>
 
 let common: Promise<CommonDeps> | undefined
+let documents: DynamoDBDocumentClient | undefined
+
+/** The table every function reads and writes (grants and verdicts), and one client for it. */
+export const tableName = (): string => environment.parse(process.env).TABLE_NAME
+export function documentClient(): DynamoDBDocumentClient {
+  documents ??= createDocumentClient()
+  return documents
+}
 let secrets: Promise<SlackSecrets | undefined> | undefined
 
 /** Slack's secrets, read once per cold start; undefined where no secret is configured. */
@@ -72,7 +81,7 @@ async function build(): Promise<CommonDeps> {
   const env = environment.parse(process.env)
   const config = await loadConfigFile(env.KEYLESS_CONFIG)
   const warn = (message: string, details: Record<string, unknown>) => logger.warn(message, details)
-  const store = new DynamoGrantStore(createDocumentClient(), env.TABLE_NAME)
+  const store = new DynamoGrantStore(documentClient(), env.TABLE_NAME)
   const slack = await slackSecrets()
   return {
     config,

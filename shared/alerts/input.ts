@@ -1,5 +1,6 @@
 import { PassThrough, type Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
+import { type ReadRecord, readRecord } from './record.ts'
 import { type Layout, splitElements } from './split.ts'
 
 /**
@@ -54,6 +55,23 @@ export async function* readCloudTrail(source: Readable): AsyncGenerator<InputRec
     throw new InputError(`the input cannot be read after record ${index}: ${(error as Error).message}`)
   }
 }
+
+/** Every record of the input, read: an access event, a record the rules ignore, or one that is malformed. */
+export async function* readEvents(source: Readable): AsyncGenerator<{ index: number; read: ReadRecord }> {
+  for await (const input of readCloudTrail(source)) {
+    yield {
+      index: input.index,
+      read:
+        'invalid' in input
+          ? { kind: 'malformed', field: '', problem: input.invalid }
+          : readRecord(input.record),
+    }
+  }
+}
+
+/** What is wrong with a malformed record, in one line: the field, then the problem. */
+export const problemOf = (read: { field: string; problem: string }): string =>
+  read.field ? `${read.field} ${read.problem}` : read.problem
 
 /** An EventBridge envelope's CloudTrail record; anything else as it is. */
 export function unwrap(value: unknown): unknown {

@@ -1,6 +1,6 @@
 import { IAMClient } from '@aws-sdk/client-iam'
 import { SSMClient } from '@aws-sdk/client-ssm'
-import type { AwsClientOverrides } from './clients.ts'
+import { type AwsClientOverrides, perRegion } from './clients.ts'
 
 /**
  * The clients that grant and remove access: IAM (inline policies) and Session Manager
@@ -10,14 +10,5 @@ import type { AwsClientOverrides } from './clients.ts'
 export const createIamClient = (overrides: AwsClientOverrides = {}): IAMClient => new IAMClient(overrides)
 
 /** Session Manager is regional: one client per region, built on first use and kept. */
-export function ssmClientsByRegion(overrides: AwsClientOverrides = {}): (region: string) => SSMClient {
-  const clients = new Map<string, SSMClient>()
-  return (region) => {
-    let client = clients.get(region)
-    if (!client) {
-      client = new SSMClient({ ...overrides, region })
-      clients.set(region, client)
-    }
-    return client
-  }
-}
+export const ssmClientsByRegion = (overrides: AwsClientOverrides = {}): ((region: string) => SSMClient) =>
+  perRegion((region) => new SSMClient({ ...overrides, region }))

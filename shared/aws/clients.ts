@@ -30,5 +30,18 @@ export const createSfnClient = (overrides: AwsClientOverrides = {}): SFNClient =
 export const createLambdaClient = (overrides: AwsClientOverrides = {}): LambdaClient =>
   new LambdaClient(overrides)
 
+/** Regional clients, one per region, built on first use and kept. */
+export function perRegion<Client>(build: (region: string) => Client): (region: string) => Client {
+  const clients = new Map<string, Client>()
+  return (region) => {
+    let client = clients.get(region)
+    if (!client) {
+      client = build(region)
+      clients.set(region, client)
+    }
+    return client
+  }
+}
+
 export const createSecretsClient = (overrides: AwsClientOverrides = {}): SecretsManagerClient =>
   new SecretsManagerClient(overrides)

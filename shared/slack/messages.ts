@@ -1,4 +1,6 @@
 import type { ActionsBlock, Button, HomeView, KnownBlock, SectionBlock } from '@slack/types'
+import type { Verdict } from '../alerts/evaluate.ts'
+import type { Severity } from '../alerts/rules.ts'
 import { formatDuration } from '../config/duration.ts'
 import type { KeylessConfig, TargetConfig } from '../config/schema.ts'
 import type { Actor, Grant, HistoryEntry, SlackMessageRef } from '../grants/grant.ts'
@@ -187,6 +189,12 @@ export function accessExtended(grant: Grant): SlackMessage {
 }
 
 export function accessEnded(grant: Grant, sessionsTerminated: number): SlackMessage {
+  const ended = endedLine(grant, sessionsTerminated)
+  const report = sessionReport(grant)
+  return report ? { ...ended, blocks: [...ended.blocks, section(report)] } : ended
+}
+
+function endedLine(grant: Grant, sessionsTerminated: number): SlackMessage {
   const why =
     grant.status === 'REVOKED' && grant.revocation
       ? `revoked by ${who(grant.revocation.by)}${grant.revocation.reason ? `: ${quoted(grant.revocation.reason)}` : ''}`
@@ -198,6 +206,21 @@ export function accessEnded(grant: Grant, sessionsTerminated: number): SlackMess
   return message(
     `:lock: Your access to *${grant.target}* ended ${grant.endedAt ? slackDate(grant.endedAt) : ''}: ${why}. ${sessions} (grant \`${grant.id}\`)`,
   )
+}
+
+/** The accesses CloudTrail recorded under the grant, as far as they have arrived: who, when, where, from where. */
+export function sessionReport(grant: Grant, max = 10): string | undefined {
+  const sessions = Object.values(grant.sessions ?? {}).sort((a, b) => a.at.localeCompare(b.at))
+  if (sessions.length === 0) return undefined
+  const lines = sessions
+    .slice(0, max)
+    .map(
+      (session) =>
+        `• ${slackDate(session.at, '{time}')} ${quoted(session.eventName)} on ${session.instances.map((id) => `\`${quoted(id)}\``).join(', ') || '_no instance named_'} from ${quoted(session.sourceIPAddress ?? 'an unknown origin')}${session.mfa ? ', with MFA' : ', *without MFA*'}${session.rules.length ? ` — ${session.rules.join(', ')}` : ''}`,
+    )
+  if (sessions.length > max)
+    lines.push(`…and ${sessions.length - max} more: \`keyless grants show ${grant.id}\``)
+  return `*Accesses under this grant* (as CloudTrail has delivered them so far)\n${lines.join('\n')}`
 }
 
 export function requestClosed(grant: Grant, reason?: string): SlackMessage {
@@ -263,6 +286,58 @@ export function reconciledAlert(findings: ReconcileFinding[]): SlackMessage {
     blocks: [header(':wrench: keyless reconciler'), section(lines.join('\n'))],
   }
 }
+
+const SEVERITY_MARK: Record<Severity, string> = {
+  critical: ':red_circle:',
+  high: ':large_orange_circle:',
+  medium: ':large_yellow_circle:',
+}
+
+/**
+ * One access event's alert for the security channel: who (the person and the principal),
+ * which instance and target, from where, with MFA or not, the rules it raised, the grant if
+ * any, and what to do. Everything from the CloudTrail record is shown as data (escaped).
+ */
+export function securityAlert(verdict: Verdict): SlackMessage {
+  const rules = verdict.findings.map((finding) => finding.rule)
+  const where = verdict.target ?? verdict.instances[0] ?? 'no instance named'
+  const principal = `\`${quoted(verdict.principal ?? 'unknown principal')}\``
+  const who = verdict.people.length
+    ? `${verdict.people.map(mention).join(', ')} as ${principal}`
+    : `${principal}, not a principal of any person in keyless's config`
+  const worst = verdict.findings.map((finding) => finding.severity).sort(bySeverity)[0] ?? 'medium'
+  return {
+    text: `Security alert ${rules.join(', ')}: ${quoted(verdict.principal ?? 'unknown principal')} on ${quoted(where)}`,
+    blocks: [
+      header(`${SEVERITY_MARK[worst]} ${rules.join(', ')} · ${where}`),
+      section(`*Who* ${who}`),
+      {
+        type: 'section',
+        fields: [
+          field('Instance', verdict.instances.map((id) => `\`${quoted(id)}\``).join(', ') || '_none named_'),
+          field('Target', verdict.target ? `*${verdict.target}*` : '_none: no configured target’s tag_'),
+          field('From', quoted(verdict.sourceIPAddress ?? 'unknown')),
+          field('MFA', verdict.mfa ? 'yes' : '*no*'),
+          field(
+            'Event',
+            `${quoted(verdict.eventName)} in ${quoted(verdict.region ?? 'an unknown region')}, account ${quoted(verdict.account ?? 'unknown')}${verdict.denied ? `, refused (${quoted(verdict.denied)})` : ''}`,
+          ),
+          field('When', slackDate(verdict.eventTime)),
+          field('Grant', verdict.grantId ? `\`${verdict.grantId}\`` : '_none_'),
+        ],
+      },
+      ...verdict.findings.map((finding) =>
+        section(
+          `${SEVERITY_MARK[finding.severity]} *${finding.rule}* (${finding.severity}): ${quoted(finding.detail)}\n_What to do:_ ${quoted(finding.action)}`,
+        ),
+      ),
+      context(`CloudTrail event \`${quoted(verdict.eventId)}\``),
+    ],
+  }
+}
+
+const SEVERITY_ORDER: readonly Severity[] = ['critical', 'high', 'medium']
+const bySeverity = (a: Severity, b: Severity) => SEVERITY_ORDER.indexOf(a) - SEVERITY_ORDER.indexOf(b)
 
 // ---------------------------------------------------------------------------------------------
 // Replies to `/access` (ephemeral, in the command's HTTP response).

@@ -42,7 +42,12 @@ export function startSession(overrides: Record<string, unknown> = {}) {
 }
 
 /** The EventBridge envelope CloudTrail's events arrive in. */
-export function envelope(record: { eventSource: string; eventID: string; awsRegion?: string }) {
+export function envelope(record: {
+  eventSource: string
+  eventID: string
+  awsRegion?: string
+  [field: string]: unknown
+}) {
   return {
     version: '0',
     id: `eb-${record.eventID}`,

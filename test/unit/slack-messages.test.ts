@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { connectionInstructions } from '../../shared/access/instructions.ts'
+import type { Verdict } from '../../shared/alerts/evaluate.ts'
 import { addSeconds } from '../../shared/clock.ts'
-import type { Grant } from '../../shared/grants/grant.ts'
+import type { Grant, GrantSession } from '../../shared/grants/grant.ts'
 import {
   accessActive,
   accessEnded,
@@ -10,6 +11,7 @@ import {
   extensionRequest,
   homeView,
   requestReply,
+  securityAlert,
 } from '../../shared/slack/messages.ts'
 import { specConfig } from '../kit/config.ts'
 import {
@@ -89,6 +91,66 @@ describe('Slack messages (golden Block Kit JSON)', () => {
     await expect(json(soon)).toMatchFileSnapshot(golden('expiring-soon'))
     const ended: Grant = advance(grant, [[{ type: 'end' }, workflow, new Date(expiresAt)]])
     await expect(json(accessEnded(ended, 2))).toMatchFileSnapshot(golden('access-ended'))
+  })
+
+  it('ended, with the accesses CloudTrail recorded under the grant (the post-grant report)', async () => {
+    const grant = activeGrant(config, { clientToken: 'golden-sessions' })
+    const session = (seconds: number, overrides: Partial<GrantSession> = {}): GrantSession => ({
+      at: at(seconds).toISOString(),
+      eventName: 'StartSession',
+      principal: 'arn:aws:sts::111122223333:assumed-role/alice-ops/alice',
+      instances: ['i-0123456789abcdef0'],
+      sourceIPAddress: '203.0.113.10',
+      mfa: true,
+      rules: [],
+      ...overrides,
+    })
+    const ended: Grant = {
+      ...advance(grant, [[{ type: 'end' }, workflow, new Date(grant.expiresAt ?? '')]]),
+      // Out of order, as events arrive: the report sorts them by time.
+      sessions: {
+        'e-2': session(900, {
+          eventName: 'SendSSHPublicKey',
+          sourceIPAddress: '198.51.100.7',
+          mfa: false,
+          rules: ['NO_MFA', 'UNEXPECTED_SOURCE_IP'],
+        }),
+        'e-1': session(120),
+      },
+    }
+    await expect(json(accessEnded(ended, 0))).toMatchFileSnapshot(golden('access-ended-with-sessions'))
+  })
+
+  it('a security alert: who, where, from where, MFA, the rules and what to do, the grant', async () => {
+    const verdict: Verdict = {
+      eventId: '11111111-2222-4333-8444-555555555555',
+      eventName: 'StartSession',
+      eventTime: '2026-11-23T10:05:00Z',
+      account: '111122223333',
+      region: 'eu-west-1',
+      principal: 'arn:aws:sts::111122223333:assumed-role/alice-ops/alice',
+      configuredPrincipal: 'arn:aws:iam::111122223333:role/alice-ops',
+      people: ['U0ALICE'],
+      target: 'prod-db',
+      instances: ['i-0123456789abcdef0'],
+      sourceIPAddress: '198.51.100.7',
+      mfa: false,
+      denied: null,
+      grantId: null,
+      findings: [
+        { rule: 'NO_MFA', severity: 'high', detail: 'StartSession by … without MFA', action: 'Require MFA.' },
+        {
+          rule: 'NO_ACTIVE_GRANT',
+          severity: 'critical',
+          detail: 'StartSession by <@U0EVERYONE> *bold* `code`',
+          action: 'Find the policy that allowed it.',
+        },
+      ],
+    }
+    const alert = securityAlert(verdict)
+    // Text from the record is data: it cannot mention anyone or close a code span.
+    expect(JSON.stringify(alert)).not.toContain('<@U0EVERYONE>')
+    await expect(json(alert)).toMatchFileSnapshot(golden('security-alert'))
   })
 
   it('offers only the extensions that still fit under the maximum', () => {

@@ -1,0 +1,69 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'
+import middy from '@middy/core'
+import { z } from 'zod'
+import { problemOf } from '../../shared/alerts/input.ts'
+import { ACCESS_EVENTS, readRecord } from '../../shared/alerts/record.ts'
+import type { AlertService } from '../../shared/alerts/service.ts'
+import { alertService } from '../runtime/alert-deps.ts'
+import { logger } from '../runtime/aws-deps.ts'
+
+/**
+ * The alert function: the target of the EventBridge rule for CloudTrail's access events. The
+ * rule's pattern chooses what arrives, and this re-checks it (a rule edited by hand, or an
+ * event sent to the bus by someone else, must not be taken at its word): the envelope's
+ * detail-type and source, the record's eventSource matching the source, an access event name.
+ * What it cannot use it logs and drops: a retry would not make it readable.
+ */
+
+const SOURCES: Record<string, string> = {
+  'aws.ssm': 'ssm.amazonaws.com',
+  'aws.ec2-instance-connect': 'ec2-instance-connect.amazonaws.com',
+}
+
+const envelopeSchema = z.looseObject({
+  'detail-type': z.literal('AWS API Call via CloudTrail'),
+  source: z.enum(Object.keys(SOURCES) as [string, ...string[]]),
+  detail: z.looseObject({ eventSource: z.string() }),
+})
+
+export type AlertFunctionResult =
+  | { outcome: 'dropped'; reason: string }
+  | { outcome: 'ignored'; eventName: string }
+  | { outcome: 'evaluated'; eventId: string; rules: string[]; alert: string; grantId: string | null }
+
+export const raw =
+  (service: AlertService, log: Pick<typeof logger, 'info' | 'warn' | 'error'> = logger) =>
+  async (event: unknown): Promise<AlertFunctionResult> => {
+    const envelope = envelopeSchema.safeParse(event)
+    if (!envelope.success) {
+      const reason = `not a CloudTrail API call from ${Object.keys(SOURCES).join(' or ')}`
+      log.warn('event dropped', { reason, id: (event as { id?: unknown } | null)?.id })
+      return { outcome: 'dropped', reason }
+    }
+    const { source, detail } = envelope.data
+    if (SOURCES[source] !== detail.eventSource) {
+      const reason = `source ${source} does not match the record's eventSource ${detail.eventSource}`
+      log.error('event dropped', { reason })
+      return { outcome: 'dropped', reason }
+    }
+    const read = readRecord(detail)
+    if (read.kind === 'malformed') {
+      const reason = `malformed record: ${problemOf(read)}`
+      log.error('event dropped', { reason, eventId: (detail as { eventID?: unknown }).eventID })
+      return { outcome: 'dropped', reason }
+    }
+    if (read.kind === 'ignored') {
+      log.info('not an access event', { eventName: read.eventName, expected: ACCESS_EVENTS })
+      return { outcome: 'ignored', eventName: read.eventName }
+    }
+    const { verdict, alert } = await service.handle(read.event)
+    const rules = verdict.findings.map((finding) => finding.rule)
+    log.info('access evaluated', { eventId: verdict.eventId, target: verdict.target, rules, alert })
+    // Alerts an earlier invocation could not post go out now, at most once a minute.
+    await service.sender.sweepIfDue()
+    return { outcome: 'evaluated', eventId: verdict.eventId, rules, alert, grantId: verdict.grantId }
+  }
+
+export const handler = middy(async (event: unknown) => raw(await alertService())(event)).use(
+  injectLambdaContext(logger),
+)

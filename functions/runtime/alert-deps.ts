@@ -1,0 +1,41 @@
+import { EC2Client } from '@aws-sdk/client-ec2'
+import { Ec2Inventory } from '../../shared/alerts/ec2-inventory.ts'
+import { evaluationContext } from '../../shared/alerts/evaluate.ts'
+import { CachedInventory } from '../../shared/alerts/inventory.ts'
+import { AlertService } from '../../shared/alerts/service.ts'
+import { perRegion } from '../../shared/aws/clients.ts'
+import { WebSlackApi } from '../../shared/slack/api.ts'
+import { createSlackClient } from '../../shared/slack/client.ts'
+import { DynamoVerdictStore } from '../../shared/store/dynamo-verdict-store.ts'
+import { commonDeps, documentClient, slackSecrets, tableName } from './aws-deps.ts'
+
+let service: Promise<AlertService> | undefined
+
+/**
+ * The alert function's (and the reconciler's sender's) dependencies: the common ones, the
+ * verdicts in the same table, EC2's tags behind a one-minute cache, and Slack, which alerts
+ * cannot do without.
+ */
+export function alertService(): Promise<AlertService> {
+  service ??= build()
+  return service
+}
+
+async function build(): Promise<AlertService> {
+  const { config, store, clock, warn } = await commonDeps()
+  const secrets = await slackSecrets()
+  if (!secrets) throw new Error('SLACK_SECRET_ARN is required: alerts are posted to Slack')
+  const inventory = new CachedInventory(
+    new Ec2Inventory(perRegion((region) => new EC2Client({ region }))),
+    clock,
+  )
+  return new AlertService({
+    config,
+    context: evaluationContext(config, inventory, store),
+    grants: store,
+    verdicts: new DynamoVerdictStore(documentClient(), tableName()),
+    slack: new WebSlackApi(createSlackClient(secrets.botToken)),
+    clock,
+    warn,
+  })
+}
