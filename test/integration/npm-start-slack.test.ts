@@ -2,10 +2,14 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { defaultInstances } from '../../local/instances.ts'
+import { loadConfigFile } from '../../shared/config/load.ts'
 import { grantIdFor } from '../../shared/grants/grant.ts'
 import { ACTIONS } from '../../shared/slack/actions.ts'
 import { runKeyless } from '../kit/cli.ts'
+import { startSession } from '../kit/cloudtrail.ts'
 import {
   buttonBody,
   commandBody,
@@ -221,6 +225,108 @@ describe('npm start, driven through Slack', () => {
     const again = await keyless(['grants', 'revoke', grantId])
     expect(again.code).toBe(1)
     expect(again.stderr).toContain(`Cannot revoke ${grantId}: it was revoked`)
+  })
+
+  it('CloudTrail at POST /cloudtrail: an access under a grant is linked and reported; one outside any grant alerts once', async () => {
+    const config = await loadConfigFile('keyless.config.example.yaml')
+    const instanceOf = (target: string) =>
+      defaultInstances(config).find(
+        (instance) => instance.region === 'eu-west-1' && instance.tags['access-target'] === target,
+      )?.instanceId as string
+    const { grantId } = await command('U0ALICE', 'dev-web 1h checking the logs')
+    await eventually(async () =>
+      (await keyless(['grants', 'show', grantId])).stdout.includes(`${grantId}  ACTIVE`),
+    )
+    const sessionOn = (instance: string, eventID: string, overrides: Record<string, unknown> = {}) =>
+      startSession({
+        eventID,
+        eventTime: new Date().toISOString(),
+        requestParameters: { target: instance },
+        ...overrides,
+      })
+    const cloudtrail = async (body: string | Buffer) => {
+      const response = await fetch(`${url}/cloudtrail`, { method: 'POST', body })
+      return {
+        status: response.status,
+        body: (await response.json()) as { verdicts: unknown[]; errors: unknown[] },
+      }
+    }
+
+    // A CloudTrail log file, gzipped as S3 holds it: Alice on dev-web (her grant), on prod-db (none), and a non-access call.
+    const log = {
+      Records: [
+        sessionOn(instanceOf('dev-web'), 'c1000000-0000-4000-8000-000000000001'),
+        sessionOn(instanceOf('prod-db'), 'c1000000-0000-4000-8000-000000000002'),
+        {
+          ...sessionOn(instanceOf('dev-web'), 'c1000000-0000-4000-8000-000000000003'),
+          eventName: 'TerminateSession',
+        },
+      ],
+    }
+    const first = await cloudtrail(gzipSync(JSON.stringify(log)))
+    expect(first.status).toBe(200)
+    expect(first.body).toEqual({
+      verdicts: [
+        expect.objectContaining({
+          eventID: log.Records[0]?.eventID,
+          target: 'dev-web',
+          grant: grantId,
+          findings: [],
+          alert: 'none',
+        }),
+        expect.objectContaining({
+          eventID: log.Records[1]?.eventID,
+          target: 'prod-db',
+          grant: null,
+          findings: [expect.objectContaining({ rule: 'NO_ACTIVE_GRANT', severity: 'critical' })],
+          alert: 'posted',
+        }),
+        { eventID: log.Records[2]?.eventID, eventName: 'TerminateSession', ignored: true },
+      ],
+      errors: [],
+    })
+    // Delivered again (EventBridge delivers at least once): no second alert.
+    const again = await cloudtrail(JSON.stringify(log.Records[1]))
+    expect(again.body.verdicts).toEqual([expect.objectContaining({ alert: 'already-posted' })])
+    const security = slack
+      .of('chat.postMessage')
+      .filter(
+        (call) => call.args.channel === 'C0SECURITY' && JSON.stringify(call.args).includes('NO_ACTIVE_GRANT'),
+      )
+    expect(security).toHaveLength(1)
+    expect(JSON.stringify(security[0]?.args.blocks)).toContain(instanceOf('prod-db'))
+
+    // Bad input: a clear answer, nothing evaluated from it.
+    expect(
+      await cloudtrail('{"Records": [{"eventSource": "ssm.amazonaws.com", "eventName": "StartSession"}]}'),
+    ).toEqual({
+      status: 200,
+      body: { verdicts: [], errors: [{ record: 0, problem: 'eventID is missing' }] },
+    })
+    expect(await cloudtrail('[{"eventName": "StartSession"}, ')).toEqual({
+      status: 400,
+      body: {
+        error: 'the input ends inside record 1: it is cut short',
+        verdicts: [],
+        errors: [{ record: 0, problem: 'eventSource is missing' }],
+      },
+    })
+    expect((await fetch(`${url}/cloudtrail`)).status).toBe(405)
+
+    // The post-grant report: the session shows on the grant, and in the ended message.
+    const shown = await keyless(['grants', 'show', grantId])
+    expect(shown.stdout).toMatch(
+      new RegExp(
+        `sessions\\n\\s+\\S+\\s+StartSession\\s+${instanceOf('dev-web')}\\s+from 203\\.0\\.113\\.10\\s+MFA`,
+      ),
+    )
+    await keyless(['grants', 'revoke', grantId])
+    const ended = await eventually(() =>
+      posts(grantId, 'U0ALICE').find((call) =>
+        JSON.stringify(call.args).includes('Accesses under this grant'),
+      ),
+    )
+    expect(JSON.stringify(ended.args.blocks)).toContain(instanceOf('dev-web'))
   })
 
   it('keyless try: what the person sees, and a clear line for each mistake', async () => {
