@@ -8,7 +8,7 @@ import { CreateTableCommand, ResourceInUseException } from '@aws-sdk/client-dyna
 import { type App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt'
 import dynalite from 'dynalite'
 import { boltLogger, createSlackApp } from '../functions/slack/app.ts'
-import { evaluationContext } from '../shared/alerts/evaluate.ts'
+import { evaluate, evaluationContext } from '../shared/alerts/evaluate.ts'
 import { AlertService } from '../shared/alerts/service.ts'
 import { createDocumentClient } from '../shared/aws/clients.ts'
 import { systemClock } from '../shared/clock.ts'
@@ -122,9 +122,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     warn,
   })
   // The alert function's own service, over the same table, the local instances' tags and Slack.
+  const alertContext = evaluationContext(options.config, backend, store)
   const alerts = new AlertService({
     config: options.config,
-    context: evaluationContext(options.config, backend, store),
+    context: alertContext,
     grants: store,
     verdicts: new DynamoVerdictStore(client, LOCAL_TABLE),
     slack: slackApi,
@@ -172,11 +173,13 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   }, options.reconcileEveryMs ?? 30_000)
 
   const operatorToken = randomBytes(24).toString('base64url')
-  const operator = operatorApi(plane.control, operatorToken, () =>
-    Object.fromEntries(
-      [...backend.policies].map(([principal, attached]) => [principal, [...attached.keys()]]),
-    ),
-  )
+  const operator = operatorApi(plane.control, operatorToken, {
+    policies: () =>
+      Object.fromEntries(
+        [...backend.policies].map(([principal, attached]) => [principal, [...attached.keys()]]),
+      ),
+    evaluate: (event) => evaluate(event, alertContext),
+  })
   const http = createServer((request, response) => {
     if (request.method === 'GET' && request.url === '/healthz') {
       response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}')

@@ -3,6 +3,10 @@ import { readFile } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { join } from 'node:path'
 import { z } from 'zod'
+import type { Verdict } from '../shared/alerts/evaluate.ts'
+import { problemOf } from '../shared/alerts/input.ts'
+import { ignoredLine, verdictLine } from '../shared/alerts/lines.ts'
+import { type AccessEvent, readRecord } from '../shared/alerts/record.ts'
 import { KeylessError } from '../shared/errors.ts'
 import { type ControlDeps, revokeGrant } from '../shared/grants/control.ts'
 import { GRANT_ID_PATTERN, LIVE_STATUSES } from '../shared/grants/grant.ts'
@@ -45,10 +49,20 @@ const revokeBody = z.object({
 
 const MAX_BODY = 16 * 1024
 
-/** The local IAM stand-in's attached policies, by principal: what `npm start` would have attached in AWS. */
-export type LocalPolicies = () => Record<string, string[]>
+/** The most CloudTrail records one `POST /operator/verdicts` may carry. */
+export const MAX_VERDICT_BATCH = 200
+const MAX_VERDICTS_BODY = 8 * 1024 * 1024
+const verdictsBody = z.object({ records: z.array(z.unknown()).max(MAX_VERDICT_BATCH) })
 
-export function operatorApi(control: ControlDeps, token: string, policies?: LocalPolicies) {
+export interface OperatorExtras {
+  /** The local IAM stand-in's attached policies, by principal: what `npm start` would have attached in AWS. */
+  policies?: () => Record<string, string[]>
+  /** The alert rules over the plane's grants and instances, storing and posting nothing (check-event). */
+  evaluate?: (event: AccessEvent) => Promise<Verdict>
+}
+
+export function operatorApi(control: ControlDeps, token: string, extras: OperatorExtras = {}) {
+  const { policies, evaluate } = extras
   const expected = Buffer.from(`Bearer ${token}`)
   return async (request: IncomingMessage, response: ServerResponse): Promise<boolean> => {
     const url = new URL(request.url ?? '/', 'http://local')
@@ -62,6 +76,24 @@ export function operatorApi(control: ControlDeps, token: string, policies?: Loca
       const [, , resource, id, verb] = url.pathname.split('/')
       if (resource === 'policies' && request.method === 'GET' && policies) {
         send(response, 200, policies())
+        return true
+      }
+      if (resource === 'verdicts' && request.method === 'POST' && evaluate) {
+        const body = verdictsBody.safeParse(await readJson(request, MAX_VERDICTS_BODY))
+        if (!body.success) {
+          send(response, 400, {
+            error: `expected {"records": [at most ${MAX_VERDICT_BATCH} CloudTrail records]}`,
+          })
+          return true
+        }
+        const lines = []
+        for (const record of body.data.records) {
+          const read = readRecord(record)
+          if (read.kind === 'access') lines.push(verdictLine(await evaluate(read.event)))
+          else if (read.kind === 'ignored') lines.push(ignoredLine(read.eventId, read.eventName))
+          else lines.push({ error: problemOf(read) })
+        }
+        send(response, 200, { lines })
         return true
       }
       if (resource !== 'grants') return notFound(response)
@@ -107,12 +139,12 @@ export async function liveGrants(control: Pick<ControlDeps, 'store'>) {
   return (await Promise.all(LIVE_STATUSES.map((status) => control.store.listInStatus(status)))).flat()
 }
 
-async function readJson(request: IncomingMessage): Promise<unknown> {
+async function readJson(request: IncomingMessage, max = MAX_BODY): Promise<unknown> {
   let size = 0
   const chunks: Buffer[] = []
   for await (const chunk of request) {
     size += (chunk as Buffer).length
-    if (size > MAX_BODY) return undefined
+    if (size > max) return undefined
     chunks.push(chunk as Buffer)
   }
   try {

@@ -1,19 +1,27 @@
 import { createReadStream } from 'node:fs'
 import { access } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
+import { z } from 'zod'
+import { dataDirOf, MAX_VERDICT_BATCH, runningControlPlane } from '../../local/operator-api.ts'
 import { InputError, problemOf, readEvents } from '../../shared/alerts/input.ts'
 import { ignoredLine } from '../../shared/alerts/lines.ts'
-import { alertPolicy, statelessFindings } from '../../shared/alerts/rules.ts'
+import type { AccessEvent } from '../../shared/alerts/record.ts'
+import { type AlertPolicy, alertPolicy, statelessFindings } from '../../shared/alerts/rules.ts'
 import { configPath, loadConfigFile } from '../../shared/config/load.ts'
 import { KeylessError } from '../../shared/errors.ts'
 import type { CliIo } from '../io.ts'
+import { operatorCall } from '../operator-client.ts'
 
 /**
  * `keyless check-event [FILE|-] [--config F]` (SPEC.md): every CloudTrail record in, one JSON
  * line out, in input order: the verdict of the alert rules, or `"ignored": true` for what they
  * do not cover. A malformed record is reported on stderr with its index and field, and the rest
- * are still evaluated; the exit code is then 1. The stateless rules only, for now: the ones
- * that need grants (NO_ACTIVE_GRANT, BREAK_GLASS) come with the grant store lookup.
+ * are still evaluated; the exit code is then 1.
+ *
+ * The rules that need grants (NO_ACTIVE_GRANT, BREAK_GLASS) need a grant store: when a local
+ * control plane runs with its data in KEYLESS_DATA_DIR (`.keyless/`), access events are judged
+ * by it, in batches, against its grants and instances (nothing is stored or posted); otherwise
+ * the stateless rules alone judge, here, and every line has `"target": null`.
  */
 export async function checkEventCommand(
   file: string | undefined,
@@ -21,40 +29,24 @@ export async function checkEventCommand(
   io: CliIo,
 ): Promise<void> {
   const config = await loadConfigFile(configPath(options.config, io.env))
-  const policy = alertPolicy(config)
   const source = await open(file, io)
+  const out = new LineWriter(io)
+  const plane = await runningControlPlane(dataDirOf(io.env))
+  const judge = plane
+    ? new PlaneJudge(operatorCall(plane), out)
+    : new StatelessJudge(alertPolicy(config), out)
+  if (plane)
+    io.err(`keyless: judging with the grants and instances of the local control plane at ${plane.url}\n`)
   let malformed = 0
-  let count = 0
-  let batch = ''
   try {
-    for await (const { index, read } of readEvents(source)) {
+    for await (const { index, read, record } of readEvents(source)) {
       if (read.kind === 'malformed') {
         malformed += 1
         io.err(`keyless: record ${index}: ${problemOf(read)}\n`)
-        continue
-      }
-      const line =
-        read.kind === 'ignored'
-          ? ignoredLine(read.eventId, read.eventName)
-          : {
-              eventID: read.event.eventId,
-              eventName: read.event.eventName,
-              principal: read.event.identity.arn,
-              target: null,
-              sourceIPAddress: read.event.sourceIPAddress,
-              findings: statelessFindings(read.event, policy).map(({ rule, severity, detail }) => ({
-                rule,
-                severity,
-                detail,
-              })),
-            }
-      // Written in batches (one write a line is a system call a line), and the reader waited
-      // for after each: a million records never queue up in memory.
-      batch += `${JSON.stringify(line)}\n`
-      if (++count % 256 === 0) {
-        io.out(batch)
-        batch = ''
-        await io.drained?.()
+      } else if (read.kind === 'ignored') {
+        await judge.line(ignoredLine(read.eventId, read.eventName))
+      } else {
+        await judge.access(read.event, record)
       }
     }
   } catch (error) {
@@ -62,14 +54,117 @@ export async function checkEventCommand(
     throw error
   } finally {
     // What was evaluated before the input failed is printed all the same.
-    io.out(batch)
-    await io.drained?.()
+    await judge.flush()
+    await out.flush()
   }
   if (malformed > 0) {
     throw new KeylessError(
       'MALFORMED_RECORDS',
       `${malformed} record(s) could not be read (above); the others were evaluated`,
     )
+  }
+}
+
+interface Judge {
+  /** A line that needs no judging (an ignored record), kept in its place. */
+  line(line: object): Promise<void>
+  access(event: AccessEvent, record: unknown): Promise<void>
+  flush(): Promise<void>
+}
+
+/** The rules that need only the record and the config, judged here. */
+class StatelessJudge implements Judge {
+  readonly #policy: AlertPolicy
+  readonly #out: LineWriter
+
+  constructor(policy: AlertPolicy, out: LineWriter) {
+    this.#policy = policy
+    this.#out = out
+  }
+
+  line(line: object): Promise<void> {
+    return this.#out.write(line)
+  }
+
+  access(event: AccessEvent): Promise<void> {
+    return this.#out.write({
+      eventID: event.eventId,
+      eventName: event.eventName,
+      principal: event.identity.arn,
+      target: null,
+      sourceIPAddress: event.sourceIPAddress,
+      findings: statelessFindings(event, this.#policy).map(({ rule, severity, detail }) => ({
+        rule,
+        severity,
+        detail,
+      })),
+    })
+  }
+
+  async flush(): Promise<void> {}
+}
+
+const planeAnswer = z.object({ lines: z.array(z.looseObject({})) })
+
+/** Every rule, judged by the running local control plane, a batch of records at a time, in order. */
+class PlaneJudge implements Judge {
+  readonly #call: ReturnType<typeof operatorCall>
+  readonly #out: LineWriter
+  /** Lines in input order; a record still to be judged holds its place. */
+  #queue: (object | { record: unknown })[] = []
+  #records = 0
+
+  constructor(call: ReturnType<typeof operatorCall>, out: LineWriter) {
+    this.#call = call
+    this.#out = out
+  }
+
+  async line(line: object): Promise<void> {
+    if (this.#records === 0) return this.#out.write(line)
+    this.#queue.push(line)
+  }
+
+  async access(_event: AccessEvent, record: unknown): Promise<void> {
+    this.#queue.push({ record })
+    if (++this.#records >= MAX_VERDICT_BATCH) await this.flush()
+  }
+
+  async flush(): Promise<void> {
+    if (this.#records === 0) return
+    const queue = this.#queue
+    const records = queue.flatMap((entry) => ('record' in entry ? [entry.record] : []))
+    this.#queue = []
+    this.#records = 0
+    const answer = planeAnswer.parse(
+      await this.#call('/operator/verdicts', { method: 'POST', body: JSON.stringify({ records }) }),
+    )
+    let next = 0
+    for (const entry of queue) await this.#out.write('record' in entry ? (answer.lines[next++] ?? {}) : entry)
+  }
+}
+
+/**
+ * Output in batches (one write a line is a system call a line), waiting for the reader after
+ * each: a million records never queue up in memory.
+ */
+class LineWriter {
+  readonly #io: CliIo
+  #batch = ''
+  #lines = 0
+
+  constructor(io: CliIo) {
+    this.#io = io
+  }
+
+  async write(line: object): Promise<void> {
+    this.#batch += `${JSON.stringify(line)}\n`
+    if (++this.#lines % 256 === 0) await this.flush()
+  }
+
+  async flush(): Promise<void> {
+    this.#io.out(this.#batch)
+    this.#batch = ''
+    await this.#io.drained?.()
   }
 }
 

@@ -5,6 +5,7 @@ import { formatDuration } from '../../shared/config/duration.ts'
 import { KeylessError } from '../../shared/errors.ts'
 import { describeActor, GRANT_ID_PATTERN, type Grant, grantSchema } from '../../shared/grants/grant.ts'
 import type { CliIo } from '../io.ts'
+import { operatorCall } from '../operator-client.ts'
 
 /**
  * `keyless grants list | show | revoke`: the operator's view of the grants, against the local
@@ -132,25 +133,7 @@ async function localSource(dataDir: string): Promise<GrantsSource> {
       `no local control plane is running with its data in ${dataDir}/ (start it with npm start, set KEYLESS_DATA_DIR to its folder, or name a deployed table with --table)`,
     )
   }
-  const call = async (path: string, init: RequestInit = {}): Promise<unknown> => {
-    let response: Response
-    try {
-      response = await fetch(`${record.url}${path}`, {
-        ...init,
-        headers: { authorization: `Bearer ${record.token}`, 'content-type': 'application/json' },
-      })
-    } catch {
-      throw new KeylessError(
-        'NO_CONTROL_PLANE',
-        `the local control plane at ${record.url} does not answer; is npm start still running?`,
-      )
-    }
-    const body = (await response.json()) as { error?: string }
-    if (response.status === 404) return undefined
-    if (!response.ok)
-      throw new KeylessError('REFUSED', body.error ?? `the control plane answered ${response.status}`)
-    return body
-  }
+  const call = operatorCall(record)
   return {
     list: async (all) => z.array(grantSchema).parse(await call(`/operator/grants${all ? '?all=1' : ''}`)),
     show: async (id) => {

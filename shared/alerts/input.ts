@@ -56,15 +56,18 @@ export async function* readCloudTrail(source: Readable): AsyncGenerator<InputRec
   }
 }
 
-/** Every record of the input, read: an access event, a record the rules ignore, or one that is malformed. */
-export async function* readEvents(source: Readable): AsyncGenerator<{ index: number; read: ReadRecord }> {
+/**
+ * Every record of the input, read: an access event, a record the rules ignore, or one that is
+ * malformed; with the record itself when it was JSON.
+ */
+export async function* readEvents(
+  source: Readable,
+): AsyncGenerator<{ index: number; read: ReadRecord; record?: unknown }> {
   for await (const input of readCloudTrail(source)) {
-    yield {
-      index: input.index,
-      read:
-        'invalid' in input
-          ? { kind: 'malformed', field: '', problem: input.invalid }
-          : readRecord(input.record),
+    if ('invalid' in input) {
+      yield { index: input.index, read: { kind: 'malformed', field: '', problem: input.invalid } }
+    } else {
+      yield { index: input.index, read: readRecord(input.record), record: input.record }
     }
   }
 }

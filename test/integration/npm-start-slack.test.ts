@@ -2,6 +2,7 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Readable } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defaultInstances } from '../../local/instances.ts'
@@ -327,6 +328,48 @@ describe('npm start, driven through Slack', () => {
       ),
     )
     expect(JSON.stringify(ended.args.blocks)).toContain(instanceOf('dev-web'))
+  })
+
+  it('check-event judges with the running plane’s grants and instances, in order, storing and posting nothing', async () => {
+    const config = await loadConfigFile('keyless.config.example.yaml')
+    const prodDb = defaultInstances(config).find((instance) => instance.tags['access-target'] === 'prod-db')
+    // 450 records, every third one not an access: more than one batch to the plane.
+    const records = Array.from({ length: 450 }, (_, n) => {
+      const record = startSession({
+        eventID: `d1000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+        eventTime: new Date().toISOString(),
+        requestParameters: { target: prodDb?.instanceId },
+      })
+      return n % 3 === 2 ? { ...record, eventName: 'TerminateSession' } : record
+    })
+    const before = slack.calls.length
+    const checked = await runKeyless(
+      ['check-event', '-', '--config', 'keyless.config.example.yaml'],
+      { KEYLESS_DATA_DIR: dataDir },
+      Readable.from([JSON.stringify(records)]),
+    )
+    expect(checked.code).toBe(0)
+    expect(checked.stderr).toBe(
+      `keyless: judging with the grants and instances of the local control plane at ${url}\n`,
+    )
+    const lines = checked.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+    expect(lines.map((line) => line.eventID)).toEqual(records.map((record) => record.eventID))
+    expect(lines[0]).toEqual({
+      eventID: records[0]?.eventID,
+      eventName: 'StartSession',
+      principal: 'arn:aws:sts::111122223333:assumed-role/alice-ops/alice',
+      target: 'prod-db',
+      sourceIPAddress: '203.0.113.10',
+      findings: [expect.objectContaining({ rule: 'NO_ACTIVE_GRANT' })],
+    })
+    expect(lines[2]).toEqual({ eventID: records[2]?.eventID, eventName: 'TerminateSession', ignored: true })
+    // A check: nothing stored (the event is new to the plane) and nothing sent.
+    expect(slack.calls.length).toBe(before)
+    const response = await fetch(`${url}/cloudtrail`, { method: 'POST', body: JSON.stringify(records[0]) })
+    expect(((await response.json()) as { verdicts: { alert: string }[] }).verdicts[0]?.alert).toBe('posted')
   })
 
   it('keyless try: what the person sees, and a clear line for each mistake', async () => {

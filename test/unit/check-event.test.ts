@@ -10,6 +10,8 @@ import { runKeyless } from '../kit/cli.ts'
 
 const FIXTURES = new URL('../fixtures/cloudtrail/', import.meta.url)
 let dir: string
+/** A data folder no control plane runs in (an operator's own `.keyless/` must not change these results). */
+const noPlane = () => ({ KEYLESS_DATA_DIR: join(dir, 'no-plane') })
 let records: Record<string, unknown>[]
 
 beforeAll(async () => {
@@ -36,7 +38,11 @@ const unwrapped = () =>
 describe('keyless check-event', () => {
   it('prints one line per event, in input order, for records one after another on stdin', async () => {
     const input = records.map((record) => JSON.stringify(record, null, 2)).join('\n')
-    const { code, stdout, stderr } = await runKeyless(['check-event', '-', ...CONFIG], {}, stdin(input))
+    const { code, stdout, stderr } = await runKeyless(
+      ['check-event', '-', ...CONFIG],
+      noPlane(),
+      stdin(input),
+    )
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' })
     const out = lines(stdout)
     expect(out.map((line) => line.eventID)).toEqual(unwrapped().map((record) => record.eventID))
@@ -66,20 +72,20 @@ describe('keyless check-event', () => {
     const expected = (
       await runKeyless(
         ['check-event', '-', ...CONFIG],
-        {},
+        noPlane(),
         stdin(records.map((r) => JSON.stringify(r)).join('\n')),
       )
     ).stdout
     const logFile = join(dir, 'cloudtrail.json.gz')
     await writeFile(logFile, gzipSync(JSON.stringify({ Records: unwrapped() })))
-    expect(await runKeyless(['check-event', logFile, ...CONFIG])).toEqual({
+    expect(await runKeyless(['check-event', logFile, ...CONFIG], noPlane())).toEqual({
       code: 0,
       stdout: expected,
       stderr: '',
     })
-    const array = await runKeyless(['check-event', ...CONFIG], {}, stdin(JSON.stringify(records)))
+    const array = await runKeyless(['check-event', ...CONFIG], noPlane(), stdin(JSON.stringify(records)))
     expect(array.stdout).toBe(expected)
-    const single = await runKeyless(['check-event', ...CONFIG], {}, stdin(JSON.stringify(records[0])))
+    const single = await runKeyless(['check-event', ...CONFIG], noPlane(), stdin(JSON.stringify(records[0])))
     expect(lines(single.stdout)).toHaveLength(1)
   })
 
@@ -88,7 +94,7 @@ describe('keyless check-event', () => {
     const { eventID: _, ...noId } = second as Record<string, unknown>
     // Not JSON, but delimited: a trailing comma. (Mismatched brackets cannot be delimited by anyone.)
     const input = `{"Records": [${JSON.stringify(first)}, ${JSON.stringify(noId)}, {"eventName": "StartSession",}, ${JSON.stringify(first)}]}`
-    const { code, stdout, stderr } = await runKeyless(['check-event', ...CONFIG], {}, stdin(input))
+    const { code, stdout, stderr } = await runKeyless(['check-event', ...CONFIG], noPlane(), stdin(input))
     expect(code).toBe(1)
     expect(lines(stdout)).toHaveLength(2)
     expect(stderr.split('\n')).toEqual([
@@ -101,7 +107,7 @@ describe('keyless check-event', () => {
 
   it('says in one line where input that cannot be read on stops, never a stack trace', async () => {
     const cut = `{"Records": [${JSON.stringify(unwrapped()[0])}, {"eventVersion": "1.09", "userIdent`
-    const truncated = await runKeyless(['check-event', ...CONFIG], {}, stdin(cut))
+    const truncated = await runKeyless(['check-event', ...CONFIG], noPlane(), stdin(cut))
     expect(truncated).toMatchObject({
       code: 1,
       stderr: 'keyless: the input ends inside record 1: it is cut short\n',
@@ -109,12 +115,12 @@ describe('keyless check-event', () => {
     expect(lines(truncated.stdout)).toHaveLength(1)
     const corrupt = await runKeyless(
       ['check-event', ...CONFIG],
-      {},
+      noPlane(),
       stdin(Buffer.from([0x1f, 0x8b, 1, 2, 3, 4])),
     )
     expect(corrupt.code).toBe(1)
     expect(corrupt.stderr).toMatch(/^keyless: the input cannot be read after record 0: .*\n$/)
-    expect(await runKeyless(['check-event', join(dir, 'nope.json'), ...CONFIG])).toEqual({
+    expect(await runKeyless(['check-event', join(dir, 'nope.json'), ...CONFIG], noPlane())).toEqual({
       code: 1,
       stdout: '',
       stderr: `keyless: cannot read ${join(dir, 'nope.json')}: no such file\n`,
