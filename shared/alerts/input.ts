@@ -1,7 +1,7 @@
 import { PassThrough, type Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { type ReadRecord, readRecord } from './record.ts'
-import { type Layout, splitElements } from './split.ts'
+import { type Layout, MAX_ELEMENT_BYTES, splitElements } from './split.ts'
 
 /**
  * CloudTrail input in every form keyless reads (SPEC.md `check-event`): one record, an
@@ -39,6 +39,13 @@ export async function* readCloudTrail(source: Readable): AsyncGenerator<InputRec
         : 'values'
     for await (const piece of splitElements(body, layout)) {
       if ('truncated' in piece) throw new InputError(`the input ends inside record ${index}: it is cut short`)
+      if ('oversized' in piece) {
+        yield {
+          index: index++,
+          invalid: `is ${piece.oversized} bytes, over the ${MAX_ELEMENT_BYTES} a CloudTrail record can be: skipped`,
+        }
+        continue
+      }
       let record: unknown
       try {
         record = unwrap(JSON.parse(piece.text))

@@ -13,7 +13,13 @@
 
 export type Layout = 'array' | 'records' | 'values'
 
-export type Piece = { text: string } | { truncated: true }
+export type Piece = { text: string } | { truncated: true } | { oversized: number }
+
+/**
+ * The largest element kept: CloudTrail's records are kilobytes (EventBridge carries at most
+ * 256 KB), so a larger one is not a record, and is skipped rather than held in memory.
+ */
+export const MAX_ELEMENT_BYTES = 1024 * 1024
 
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
@@ -25,7 +31,11 @@ const COMMA = 0x2c
 
 const isSpace = (byte: number) => byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09
 
-export async function* splitElements(chunks: AsyncIterable<Buffer>, layout: Layout): AsyncGenerator<Piece> {
+export async function* splitElements(
+  chunks: AsyncIterable<Buffer>,
+  layout: Layout,
+  maxBytes = MAX_ELEMENT_BYTES,
+): AsyncGenerator<Piece> {
   // Depth at which elements sit: inside the top-level array, inside {"Records": [...]}, or at the top.
   const elementDepth = layout === 'array' ? 1 : layout === 'records' ? 2 : 0
   let depth = 0
@@ -37,14 +47,20 @@ export async function* splitElements(chunks: AsyncIterable<Buffer>, layout: Layo
   let inElement = false
   /** An element that is a bare number, true, false or null ends at a delimiter, not a bracket. */
   let scalar = false
+  /** Bytes of the element so far; past maxBytes its parts are dropped and only counted. */
+  let size = 0
 
-  const finish = (chunk: Buffer, end: number): string => {
-    parts.push(chunk.subarray(0, end))
-    const text = Buffer.concat(parts).toString('utf8')
+  const finish = (chunk: Buffer, end: number): Piece => {
+    const total = size + end
+    const piece =
+      total > maxBytes
+        ? { oversized: total }
+        : { text: Buffer.concat([...parts, chunk.subarray(0, end)]).toString('utf8') }
     parts = []
+    size = 0
     inElement = false
     scalar = false
-    return text
+    return piece
   }
 
   for await (const chunk of chunks) {
@@ -75,7 +91,7 @@ export async function* splitElements(chunks: AsyncIterable<Buffer>, layout: Layo
           inString = false
           if (inElement && depth === elementDepth && !scalar) {
             // A string element ends with its closing quote.
-            yield { text: finish(chunk.subarray(start), i + 1 - start) }
+            yield finish(chunk.subarray(start), i + 1 - start)
             start = i + 1
           }
         }
@@ -89,11 +105,12 @@ export async function* splitElements(chunks: AsyncIterable<Buffer>, layout: Layo
         if (depth === elementDepth && !isSpace(byte) && byte !== COMMA) {
           inElement = true
           parts = []
+          size = 0
           start = i
           if (byte !== OPEN_BRACE && byte !== OPEN_BRACKET && byte !== QUOTE) scalar = true
         }
       } else if (scalar && (isSpace(byte) || byte === COMMA || byte === CLOSE_BRACKET)) {
-        yield { text: finish(chunk.subarray(start), i - start) }
+        yield finish(chunk.subarray(start), i - start)
         start = i
         if (byte === CLOSE_BRACKET && layout !== 'values') {
           done = true
@@ -106,17 +123,19 @@ export async function* splitElements(chunks: AsyncIterable<Buffer>, layout: Layo
       else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
         depth -= 1
         if (inElement && depth === elementDepth) {
-          yield { text: finish(chunk.subarray(start), i + 1 - start) }
+          yield finish(chunk.subarray(start), i + 1 - start)
           start = i + 1
         }
       }
     }
     if (inElement && !done) {
-      parts.push(chunk.subarray(start))
+      size += chunk.length - start
+      if (size <= maxBytes) parts.push(chunk.subarray(start))
+      else parts = []
     }
   }
   if (inElement && scalar && !inString) {
-    yield { text: Buffer.concat(parts).toString('utf8') }
+    yield size > maxBytes ? { oversized: size } : { text: Buffer.concat(parts).toString('utf8') }
   } else if (inElement || inString || (!done && layout !== 'values')) {
     yield { truncated: true }
   }

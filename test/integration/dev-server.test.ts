@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { startDevServer } from '../../local/dev-server.ts'
+import { defaultInstances, localInstances } from '../../local/instances.ts'
+import { runningControlPlane } from '../../local/operator-api.ts'
 import { submitRequest } from '../../shared/grants/control.ts'
 import { newClientToken } from '../../shared/grants/grant.ts'
 import { runKeyless } from '../kit/cli.ts'
@@ -62,6 +64,51 @@ describe('the local control plane', () => {
     expect((await refused({ SLACK_API_URL: 'ftp://example' })).stderr).toBe(
       'keyless: SLACK_API_URL="ftp://example" is not an http(s) URL, e.g. http://127.0.0.1:9000/api/\n',
     )
+  })
+
+  it('reads the local instances from instances.json, refusing a bad one with its path, before starting', async () => {
+    const dataDir = await dataFolder()
+    const file = join(dataDir, 'instances.json')
+    const refused = async (content: string) => {
+      await writeFile(file, content)
+      return runKeyless(['dev'], { KEYLESS_DATA_DIR: dataDir, KEYLESS_CONFIG: 'keyless.config.example.yaml' })
+    }
+    expect(
+      await refused(
+        '[{"instanceId": "i-0123456789abcdef0", "region": "eu-west-1", "tags": {}}, {"instanceId": "web-1", "region": "eu-west-1", "tags": {}}]',
+      ),
+    ).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `keyless: ${file}: [1].instanceId is not an EC2 instance id, e.g. i-0123456789abcdef0\n`,
+    })
+    expect(
+      (await refused('[{"instanceId": "i-0123456789abcdef0", "region": "eu-west-1", "tags": {}, "tag": 1}]'))
+        .stderr,
+    ).toBe(`keyless: ${file}: [0] Unrecognized key: "tag"\n`)
+    expect((await refused('{')).stderr).toBe(`keyless: ${file} is not JSON\n`)
+    // Nothing was started: no record of a running plane.
+    expect(await runningControlPlane(dataDir)).toBeUndefined()
+
+    const fleet = [
+      { instanceId: 'i-0123456789abcdef0', region: 'us-east-1', tags: { 'access-target': 'prod-db' } },
+    ]
+    await writeFile(file, JSON.stringify(fleet))
+    expect(await localInstances(workflowConfig(), dataDir)).toEqual(fleet)
+  })
+
+  it('without instances.json, runs one instance per target and region, the same on every start', () => {
+    const config = workflowConfig()
+    const instances = defaultInstances(config)
+    expect(instances).toHaveLength(config.targets.size * config.regions.length)
+    expect(defaultInstances(config)).toEqual(instances)
+    for (const target of config.targets.values()) {
+      expect(
+        instances.filter((instance) => instance.tags[target.tagKey] === target.tagValue).map((i) => i.region),
+      ).toEqual(config.regions)
+    }
+    expect(new Set(instances.map((instance) => instance.instanceId)).size).toBe(instances.length)
+    for (const { instanceId } of instances) expect(instanceId).toMatch(/^i-0[0-9a-f]{16}$/)
   })
 
   it('refuses a bad PORT with one line', async () => {

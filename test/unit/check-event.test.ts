@@ -105,6 +105,26 @@ describe('keyless check-event', () => {
     ])
   })
 
+  it('skips an oversized record, read in small chunks and never held whole, and evaluates the rest', async () => {
+    const [first] = unwrapped()
+    const huge = JSON.stringify({ eventName: 'StartSession', padding: 'x'.repeat(3 * 1024 * 1024) })
+    const text = `[${JSON.stringify(first)}, ${huge}, ${JSON.stringify(first)}]`
+    // 64 KB chunks, as a pipe delivers them.
+    const chunks = Array.from({ length: Math.ceil(text.length / 65536) }, (_, n) =>
+      Buffer.from(text.slice(n * 65536, (n + 1) * 65536)),
+    )
+    const { code, stdout, stderr } = await runKeyless(
+      ['check-event', ...CONFIG],
+      noPlane(),
+      Readable.from(chunks),
+    )
+    expect(code).toBe(1)
+    expect(lines(stdout)).toHaveLength(2)
+    expect(stderr.split('\n')[0]).toBe(
+      `keyless: record 1: is ${Buffer.byteLength(huge)} bytes, over the 1048576 a CloudTrail record can be: skipped`,
+    )
+  })
+
   it('says in one line where input that cannot be read on stops, never a stack trace', async () => {
     const cut = `{"Records": [${JSON.stringify(unwrapped()[0])}, {"eventVersion": "1.09", "userIdent`
     const truncated = await runKeyless(['check-event', ...CONFIG], noPlane(), stdin(cut))
