@@ -16,6 +16,7 @@ import { configFrom, specConfigObject } from '../test/kit/config.ts'
 import { startEmbeddedDynamo } from '../test/kit/dynamo.ts'
 import { alice, at, bob, pendingGrant, workflow } from '../test/kit/grants.ts'
 import { ALICE, startPlane, workflowConfig } from '../test/kit/plane.ts'
+import { alertFunctionLatency } from './alert-function.ts'
 import { checkEventThroughput } from './alerts.ts'
 import { median, printTable } from './report.ts'
 import { accessAckLatency, slackBundle, stopTime } from './slack.ts'
@@ -224,4 +225,5 @@ await revocationLag()
 await accessAckLatency()
 await slackBundle()
 await stopTime()
+await alertFunctionLatency()
 await checkEventThroughput()

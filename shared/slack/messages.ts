@@ -299,13 +299,15 @@ const SEVERITY_MARK: Record<Severity, string> = {
  * any, and what to do. Everything from the CloudTrail record is shown as data (escaped).
  */
 export function securityAlert(verdict: Verdict): SlackMessage {
-  const rules = verdict.findings.map((finding) => finding.rule)
+  // Worst first: the header is what a phone's notification shows.
+  const findings = [...verdict.findings].sort((a, b) => bySeverity(a.severity, b.severity))
+  const rules = findings.map((finding) => finding.rule)
   const where = verdict.target ?? verdict.instances[0] ?? 'no instance named'
   const principal = `\`${quoted(verdict.principal ?? 'unknown principal')}\``
   const who = verdict.people.length
     ? `${verdict.people.map(mention).join(', ')} as ${principal}`
     : `${principal}, not a principal of any person in keyless's config`
-  const worst = verdict.findings.map((finding) => finding.severity).sort(bySeverity)[0] ?? 'medium'
+  const worst = findings[0]?.severity ?? 'medium'
   return {
     text: `Security alert ${rules.join(', ')}: ${quoted(verdict.principal ?? 'unknown principal')} on ${quoted(where)}`,
     blocks: [
@@ -326,7 +328,7 @@ export function securityAlert(verdict: Verdict): SlackMessage {
           field('Grant', verdict.grantId ? `\`${verdict.grantId}\`` : '_none_'),
         ],
       },
-      ...verdict.findings.map((finding) =>
+      ...findings.map((finding) =>
         section(
           `${SEVERITY_MARK[finding.severity]} *${finding.rule}* (${finding.severity}): ${quoted(finding.detail)}\n_What to do:_ ${quoted(finding.action)}`,
         ),
