@@ -13,7 +13,7 @@ import { AlertService } from '../shared/alerts/service.ts'
 import { systemClock } from '../shared/clock.ts'
 import type { SlackApi } from '../shared/slack/api.ts'
 import { DynamoVerdictStore } from '../shared/store/dynamo-verdict-store.ts'
-import { envelope, startSession } from '../test/kit/cloudtrail.ts'
+import { assumedRole, envelope, startSession } from '../test/kit/cloudtrail.ts'
 import { configFrom, specConfigObject } from '../test/kit/config.ts'
 import { startEmbeddedDynamo } from '../test/kit/dynamo.ts'
 import { activeGrant } from '../test/kit/grants.ts'
@@ -74,27 +74,9 @@ export async function alertFunctionLatency(): Promise<void> {
       eventID: `b0000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
       eventTime: new Date(now).toISOString(),
       requestParameters: { target: kind === 2 ? 'i-0fedcba9876543210' : 'i-0123456789abcdef0' },
-      ...(kind === 1
-        ? {
-            userIdentity: {
-              type: 'AssumedRole',
-              arn: 'arn:aws:sts::111122223333:assumed-role/legacy-admin/eve',
-              sessionContext: {
-                sessionIssuer: { arn: 'arn:aws:iam::111122223333:role/legacy-admin' },
-                attributes: { mfaAuthenticated: 'true' },
-              },
-            },
-          }
-        : {
-            userIdentity: {
-              type: 'AssumedRole',
-              arn: `arn:aws:sts::111122223333:assumed-role/person-${person}/session`,
-              sessionContext: {
-                sessionIssuer: { arn: roleOf(person) },
-                attributes: { mfaAuthenticated: 'true' },
-              },
-            },
-          }),
+      // Someone keyless does not know, or one of the people with a grant.
+      userIdentity:
+        kind === 1 ? assumedRole('legacy-admin', 'eve') : assumedRole(`person-${person}`, 'session'),
     })
     return envelope(record)
   }

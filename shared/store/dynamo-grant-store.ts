@@ -2,7 +2,6 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import {
   type DynamoDBDocumentClient,
   GetCommand,
-  PutCommand,
   QueryCommand,
   type QueryCommandInput,
   ScanCommand,
@@ -28,12 +27,13 @@ import {
   INDEXES,
   type IndexName,
   indexAttributes,
-  KEY_ATTRIBUTES,
+  parseItem,
   principalAccessPartition,
   requesterPartition,
   statusPartition,
   TABLE_KEY,
 } from './keys.ts'
+import { putIfAbsent } from './put-if-absent.ts'
 
 /** GrantStore on one DynamoDB table (see keys.ts for its keys and indexes). */
 export class DynamoGrantStore implements GrantStore {
@@ -46,25 +46,14 @@ export class DynamoGrantStore implements GrantStore {
   }
 
   async create(grant: Grant): Promise<{ grant: Grant; created: boolean }> {
-    try {
-      await this.#client.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: { ...grant, ...grantKey(grant.id), ...indexAttributes(grant) },
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': TABLE_KEY.partitionKey },
-        }),
-      )
-      return { grant, created: true }
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error
-      const existing = await this.get(grant.id)
-      if (existing?.clientToken === grant.clientToken) return { grant: existing, created: false }
-      throw new GrantError(
-        'CLIENT_TOKEN_COLLISION',
-        `Grant id ${grant.id} is taken by another request; send the request again.`,
-      )
-    }
+    const item = { ...grant, ...grantKey(grant.id), ...indexAttributes(grant) }
+    if (await putIfAbsent(this.#client, this.#table, item)) return { grant, created: true }
+    const existing = await this.get(grant.id)
+    if (existing?.clientToken === grant.clientToken) return { grant: existing, created: false }
+    throw new GrantError(
+      'CLIENT_TOKEN_COLLISION',
+      `Grant id ${grant.id} is taken by another request; send the request again.`,
+    )
   }
 
   async get(id: string): Promise<Grant | undefined> {
@@ -352,13 +341,4 @@ export class DynamoGrantStore implements GrantStore {
 const conflict = (id: string) =>
   new GrantError('CONFLICT', `${id} changed while this was being decided; look at it again and retry.`)
 
-function toGrant(item: Record<string, unknown>): Grant {
-  const fields = Object.fromEntries(Object.entries(item).filter(([name]) => !KEY_ATTRIBUTES.includes(name)))
-  const parsed = grantSchema.safeParse(fields)
-  if (!parsed.success) {
-    throw new Error(
-      `grant item ${String(item[TABLE_KEY.partitionKey])} is malformed: ${parsed.error.message}`,
-    )
-  }
-  return parsed.data
-}
+const toGrant = (item: Record<string, unknown>): Grant => parseItem(item, grantSchema, 'grant')

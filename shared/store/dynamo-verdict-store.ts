@@ -1,15 +1,10 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb'
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import type { Verdict } from '../alerts/evaluate.ts'
 import { type StoredVerdict, storedVerdictSchema, type VerdictStore } from '../alerts/verdicts.ts'
 import { isoSeconds } from '../clock.ts'
-import { INDEXES, KEY_ATTRIBUTES, TABLE_KEY, UNSENT_ALERTS_PARTITION, verdictKey } from './keys.ts'
+import { INDEXES, parseItem, UNSENT_ALERTS_PARTITION, verdictKey } from './keys.ts'
+import { putIfAbsent } from './put-if-absent.ts'
 
 const { partitionKey: statusPk, sortKey: statusSk } = INDEXES.byStatus
 
@@ -40,26 +35,15 @@ export class DynamoVerdictStore implements VerdictStore {
       ...(alerting ? { claimedUntil: claimUntil.toISOString() } : {}),
       attempts: 0,
     }
-    try {
-      await this.#client.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: {
-            ...stored,
-            ...verdictKey(verdict.eventId),
-            ...(alerting ? { [statusPk]: UNSENT_ALERTS_PARTITION, [statusSk]: unsentOrder(verdict) } : {}),
-          },
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': TABLE_KEY.partitionKey },
-        }),
-      )
-      return { stored, created: true }
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error
-      const earlier = await this.get(verdict.eventId)
-      if (!earlier) throw new Error(`verdict on ${verdict.eventId} exists but could not be read`)
-      return { stored: earlier, created: false }
+    const item = {
+      ...stored,
+      ...verdictKey(verdict.eventId),
+      ...(alerting ? { [statusPk]: UNSENT_ALERTS_PARTITION, [statusSk]: unsentOrder(verdict) } : {}),
     }
+    if (await putIfAbsent(this.#client, this.#table, item)) return { stored, created: true }
+    const earlier = await this.get(verdict.eventId)
+    if (!earlier) throw new Error(`verdict on ${verdict.eventId} exists but could not be read`)
+    return { stored: earlier, created: false }
   }
 
   async get(eventId: string): Promise<StoredVerdict | undefined> {
@@ -158,13 +142,5 @@ export class DynamoVerdictStore implements VerdictStore {
 /** Oldest event first, ties by id. */
 const unsentOrder = (verdict: Verdict) => `${verdict.eventTime}#${verdict.eventId}`
 
-function toVerdict(item: Record<string, unknown>): StoredVerdict {
-  const fields = Object.fromEntries(Object.entries(item).filter(([name]) => !KEY_ATTRIBUTES.includes(name)))
-  const parsed = storedVerdictSchema.safeParse(fields)
-  if (!parsed.success) {
-    throw new Error(
-      `verdict item ${String(item[TABLE_KEY.partitionKey])} is malformed: ${parsed.error.message}`,
-    )
-  }
-  return parsed.data
-}
+const toVerdict = (item: Record<string, unknown>): StoredVerdict =>
+  parseItem(item, storedVerdictSchema, 'verdict')

@@ -1,3 +1,4 @@
+import type { z } from 'zod'
 import { type Grant, isLive } from '../grants/grant.ts'
 
 /**
@@ -63,3 +64,18 @@ export const KEY_ATTRIBUTES: readonly string[] = [
   TABLE_KEY.sortKey,
   ...Object.values(INDEXES).flatMap((index) => [index.partitionKey, index.sortKey]),
 ]
+
+/**
+ * A stored item as the domain reads it: key attributes dropped, the rest parsed with `schema`,
+ * so an item written by another version, or by hand, is refused rather than half-understood.
+ */
+export function parseItem<T>(item: Record<string, unknown>, schema: z.ZodType<T>, what: string): T {
+  const fields = Object.fromEntries(Object.entries(item).filter(([name]) => !KEY_ATTRIBUTES.includes(name)))
+  const parsed = schema.safeParse(fields)
+  if (!parsed.success) {
+    throw new Error(
+      `${what} item ${String(item[TABLE_KEY.partitionKey])} is malformed: ${parsed.error.message}`,
+    )
+  }
+  return parsed.data
+}

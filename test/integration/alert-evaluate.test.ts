@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { evaluate, evaluationContext } from '../../shared/alerts/evaluate.ts'
 import type { InstanceInventory } from '../../shared/alerts/inventory.ts'
 import type { Grant } from '../../shared/grants/grant.ts'
-import { access, startSession } from '../kit/cloudtrail.ts'
+import { access, assumedRole, startSession } from '../kit/cloudtrail.ts'
 import { configFrom, specConfigObject } from '../kit/config.ts'
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../kit/dynamo.ts'
 import { activeGrant, advance, alice, at, pendingGrant, workflow } from '../kit/grants.ts'
@@ -143,15 +143,7 @@ describe('NO_ACTIVE_GRANT and BREAK_GLASS', () => {
     const stranger = access(
       startSession({
         eventTime: at(120).toISOString(),
-        userIdentity: {
-          type: 'AssumedRole',
-          arn: 'arn:aws:sts::111122223333:assumed-role/legacy-admin/eve',
-          accountId: '111122223333',
-          sessionContext: {
-            sessionIssuer: { arn: 'arn:aws:iam::111122223333:role/legacy-admin' },
-            attributes: { mfaAuthenticated: 'true' },
-          },
-        },
+        userIdentity: assumedRole('legacy-admin', 'eve'),
       }),
     )
     const verdict = await evaluate(stranger, context())
@@ -184,14 +176,7 @@ describe('NO_ACTIVE_GRANT and BREAK_GLASS', () => {
     const dave = access(
       startSession({
         eventTime: at(120).toISOString(),
-        userIdentity: {
-          type: 'AssumedRole',
-          arn: 'arn:aws:sts::111122223333:assumed-role/dave-admin/dave',
-          sessionContext: {
-            sessionIssuer: { arn: 'arn:aws:iam::111122223333:role/dave-admin' },
-            attributes: { mfaAuthenticated: 'true' },
-          },
-        },
+        userIdentity: assumedRole('dave-admin', 'dave'),
       }),
     )
     expect((await evaluate(dave, context())).configuredPrincipal).toBe(

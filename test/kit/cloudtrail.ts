@@ -41,6 +41,19 @@ export function startSession(overrides: Record<string, unknown> = {}) {
   }
 }
 
+/** CloudTrail's userIdentity for a session of `role` (a role name in the test account), with MFA unless said. */
+export function assumedRole(role: string, session: string, options: { mfa?: boolean } = {}) {
+  return {
+    type: 'AssumedRole',
+    arn: `arn:aws:sts::111122223333:assumed-role/${role}/${session}`,
+    accountId: '111122223333',
+    sessionContext: {
+      sessionIssuer: { type: 'Role', arn: `arn:aws:iam::111122223333:role/${role}` },
+      attributes: { mfaAuthenticated: String(options.mfa ?? true) },
+    },
+  }
+}
+
 /** The EventBridge envelope CloudTrail's events arrive in. */
 export function envelope(record: {
   eventSource: string
