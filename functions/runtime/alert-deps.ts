@@ -1,4 +1,3 @@
-import { EC2Client } from '@aws-sdk/client-ec2'
 import { Ec2Inventory } from '../../shared/alerts/ec2-inventory.ts'
 import { evaluationContext } from '../../shared/alerts/evaluate.ts'
 import { CachedInventory } from '../../shared/alerts/inventory.ts'
@@ -26,7 +25,10 @@ async function build(): Promise<AlertService> {
   const secrets = await slackSecrets()
   if (!secrets) throw new Error('SLACK_SECRET_ARN is required: alerts are posted to Slack')
   const inventory = new CachedInventory(
-    new Ec2Inventory(perRegion((region) => new EC2Client({ region }))),
+    // Imported on the first lookup: see Ec2Inventory.
+    new Ec2Inventory(
+      perRegion(async (region) => new (await import('@aws-sdk/client-ec2')).EC2Client({ region })),
+    ),
     clock,
   )
   return new AlertService({

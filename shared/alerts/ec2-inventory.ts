@@ -1,4 +1,4 @@
-import { DescribeTagsCommand, type EC2Client } from '@aws-sdk/client-ec2'
+import type { EC2Client } from '@aws-sdk/client-ec2'
 import type { InstanceInventory } from './inventory.ts'
 
 /**
@@ -7,11 +7,15 @@ import type { InstanceInventory } from './inventory.ts'
  * DescribeInstances (which returns everything about an instance) and the Resource Groups
  * Tagging API (which needs the resources' ARNs and answers eventually consistently): the
  * permission `ec2:DescribeTags` reveals only tags, and the call is free.
+ *
+ * The EC2 client is the SDK's largest: importing it takes about half a second, so it is
+ * imported on the first lookup, not at cold start (the reconciler, which posts unsent alerts
+ * through the same service, never looks anything up and never pays for it).
  */
 export class Ec2Inventory implements InstanceInventory {
-  readonly #clientIn: (region: string) => EC2Client
+  readonly #clientIn: (region: string) => EC2Client | Promise<EC2Client>
 
-  constructor(clientIn: (region: string) => EC2Client) {
+  constructor(clientIn: (region: string) => EC2Client | Promise<EC2Client>) {
     this.#clientIn = clientIn
   }
 
@@ -22,9 +26,11 @@ export class Ec2Inventory implements InstanceInventory {
   ): Promise<Map<string, string>> {
     const found = new Map<string, string>()
     if (instanceIds.length === 0) return found
+    const { DescribeTagsCommand } = await import('@aws-sdk/client-ec2')
+    const client = await this.#clientIn(region)
     let NextToken: string | undefined
     do {
-      const page = await this.#clientIn(region).send(
+      const page = await client.send(
         new DescribeTagsCommand({
           Filters: [
             { Name: 'resource-type', Values: ['instance'] },

@@ -52,7 +52,7 @@ describe('the EC2 inventory', () => {
         ['i-0bbbbbbbbbbbbbbb2', 'dev-web'],
       ]),
     )
-    expect(regions).toEqual(['us-east-1', 'us-east-1'])
+    expect(regions).toEqual(['us-east-1'])
     const calls = ec2.commandCalls(DescribeTagsCommand).map((call) => call.args[0].input)
     expect(calls[0]).toEqual({
       Filters: [
