@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { raw as alertFunction } from '../../functions/alerts/handler.ts'
+import { raw as reconcilerRun } from '../../functions/reconciler/handler.ts'
 import { LocalAccessBackend } from '../../local/access-backend.ts'
 import { evaluationContext } from '../../shared/alerts/evaluate.ts'
 import { AlertService } from '../../shared/alerts/service.ts'
@@ -153,6 +154,26 @@ describe('the alert service', () => {
     expect(await verdicts.listUnsent(10)).toEqual([])
     expect(alerts()).toHaveLength(2) // the failed attempt and the one that landed
     expect(await service().handle(event)).toMatchObject({ alert: 'already-posted' })
+  })
+
+  it('the reconciler’s run posts what Slack refused; the table’s grant listing never shows a verdict', async () => {
+    slack.fail('chat.postMessage', 'service_unavailable')
+    const event = aliceOnProdDb({ sourceIPAddress: '198.51.100.29' })
+    expect((await service().handle(event)).alert).toBe('unsent')
+    const run = reconcilerRun(
+      {
+        config,
+        store: db.store,
+        backend: instances,
+        notifier: { send: async () => {} },
+        clock,
+        warn: () => {},
+      },
+      service().sender,
+    )
+    expect(await run()).toEqual({ findings: 0, alertsPosted: 1 })
+    expect((await verdicts.get(event.eventId))?.alert).toBe('sent')
+    expect((await db.store.listAll()).map((listed) => listed.id)).toEqual([grant.id])
   })
 
   it('while one sender holds an alert, another leaves it; after the claim runs out, it may take it', async () => {
