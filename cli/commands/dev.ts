@@ -1,14 +1,11 @@
-import { access } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { startDevServer } from '../../local/dev-server.ts'
 import { INSTANCES_FILE, localInstances } from '../../local/instances.ts'
 import { LOCAL_DATA_DIR } from '../../local/operator-api.ts'
-import { configPath, DEFAULT_CONFIG_FILE, loadConfigFile } from '../../shared/config/load.ts'
+import { chooseConfigFile, DEFAULT_CONFIG_FILE, loadConfigFile } from '../../shared/config/load.ts'
 import { KeylessError } from '../../shared/errors.ts'
 import type { CliIo } from '../io.ts'
-
-export const EXAMPLE_CONFIG_FILE = 'keyless.config.example.yaml'
 
 const environment = z.object({
   PORT: z
@@ -90,14 +87,7 @@ export async function devCommand(options: { config?: string }, io: CliIo): Promi
 }
 
 async function chooseConfig(flag: string | undefined, io: CliIo): Promise<string> {
-  const chosen = configPath(flag, io.env)
-  if (flag !== undefined || io.env.KEYLESS_CONFIG !== undefined || chosen !== DEFAULT_CONFIG_FILE)
-    return chosen
-  try {
-    await access(DEFAULT_CONFIG_FILE)
-    return DEFAULT_CONFIG_FILE
-  } catch {
-    io.out(`no ${DEFAULT_CONFIG_FILE} here: running on ${EXAMPLE_CONFIG_FILE}\n`)
-    return EXAMPLE_CONFIG_FILE
-  }
+  const { file, example } = await chooseConfigFile(flag, io.env)
+  if (example) io.out(`no ${DEFAULT_CONFIG_FILE} here: running on ${file}\n`)
+  return file
 }

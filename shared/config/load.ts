@@ -1,10 +1,32 @@
-import { readFile } from 'node:fs/promises'
+import { access, readFile } from 'node:fs/promises'
 import { parseDocument } from 'yaml'
 import type { z } from 'zod'
 import { KeylessError } from '../errors.ts'
 import { type KeylessConfig, keylessConfigSchema, knownKeysAt } from './schema.ts'
 
 export const DEFAULT_CONFIG_FILE = 'keyless.config.yaml'
+
+/** The commented example the repository ships: what runs when no config is named or present. */
+export const EXAMPLE_CONFIG_FILE = 'keyless.config.example.yaml'
+
+/**
+ * The config `npm start` and `cdk synth` use: `--config`, else `$KEYLESS_CONFIG`, else
+ * `./keyless.config.yaml`, else the shipped example (`example: true`), so both work on a fresh
+ * clone.
+ */
+export async function chooseConfigFile(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ file: string; example: boolean }> {
+  if (flag !== undefined || env.KEYLESS_CONFIG !== undefined)
+    return { file: configPath(flag, env), example: false }
+  try {
+    await access(DEFAULT_CONFIG_FILE)
+    return { file: DEFAULT_CONFIG_FILE, example: false }
+  } catch {
+    return { file: EXAMPLE_CONFIG_FILE, example: true }
+  }
+}
 
 /** SPEC.md: `--config`, else `$KEYLESS_CONFIG`, else `./keyless.config.yaml`. */
 export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {

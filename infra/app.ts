@@ -1,0 +1,18 @@
+import { chooseConfigFile, loadConfigFile } from '../shared/config/load.ts'
+import { KeylessError } from '../shared/errors.ts'
+import { keylessApp } from './keyless-app.ts'
+
+/**
+ * `npx cdk synth` / `npx cdk deploy` (cdk.json runs this): the config as `npm start` finds it
+ * ($KEYLESS_CONFIG, else ./keyless.config.yaml, else the shipped example), validated before
+ * anything is synthesized, with the same path-named errors.
+ */
+const { file, example } = await chooseConfigFile(undefined, process.env)
+if (example) process.stderr.write(`no keyless.config.yaml here: synthesizing ${file}\n`)
+try {
+  keylessApp(await loadConfigFile(file)).app.synth()
+} catch (error) {
+  if (!(error instanceof KeylessError)) throw error
+  process.stderr.write(`keyless: ${error.message}\n`)
+  process.exit(1)
+}
