@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { REGION_PATTERN } from '../shared/aws/arn.ts'
+import { formatPath } from '../shared/config/load.ts'
 import type { KeylessConfig } from '../shared/config/schema.ts'
 import { KeylessError } from '../shared/errors.ts'
 import type { LocalInstance } from './access-backend.ts'
@@ -42,12 +43,9 @@ export async function localInstances(config: KeylessConfig, dataDir: string): Pr
   const parsed = instancesSchema.safeParse(json)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
-    const at = (issue?.path ?? [])
-      .map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`))
-      .join('')
     throw new KeylessError(
       'INVALID_INSTANCES',
-      `${file}: ${at.replace(/^\./, '') || '(file)'} ${issue?.message ?? 'is not valid'}`,
+      `${file}: ${formatPath(issue?.path ?? []) || '(file)'} ${issue?.message ?? 'is not valid'}`,
     )
   }
   return parsed.data

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream'
 import { z } from 'zod'
 import { dataDirOf, MAX_VERDICT_BATCH, runningControlPlane } from '../../local/operator-api.ts'
 import { InputError, problemOf, readEvents } from '../../shared/alerts/input.ts'
-import { ignoredLine } from '../../shared/alerts/lines.ts'
+import { ignoredLine, verdictLine } from '../../shared/alerts/lines.ts'
 import type { AccessEvent } from '../../shared/alerts/record.ts'
 import { type AlertPolicy, alertPolicy, statelessFindings } from '../../shared/alerts/rules.ts'
 import { configPath, loadConfigFile } from '../../shared/config/load.ts'
@@ -87,18 +87,16 @@ class StatelessJudge implements Judge {
   }
 
   access(event: AccessEvent): Promise<void> {
-    return this.#out.write({
-      eventID: event.eventId,
-      eventName: event.eventName,
-      principal: event.identity.arn,
-      target: null,
-      sourceIPAddress: event.sourceIPAddress,
-      findings: statelessFindings(event, this.#policy).map(({ rule, severity, detail }) => ({
-        rule,
-        severity,
-        detail,
-      })),
-    })
+    return this.#out.write(
+      verdictLine({
+        eventId: event.eventId,
+        eventName: event.eventName,
+        principal: event.identity.arn,
+        sourceIPAddress: event.sourceIPAddress,
+        target: null,
+        findings: statelessFindings(event, this.#policy),
+      }),
+    )
   }
 
   async flush(): Promise<void> {}

@@ -3,7 +3,13 @@ import { z } from 'zod'
 import { dataDirOf, runningControlPlane } from '../../local/operator-api.ts'
 import { formatDuration } from '../../shared/config/duration.ts'
 import { KeylessError } from '../../shared/errors.ts'
-import { describeActor, GRANT_ID_PATTERN, type Grant, grantSchema } from '../../shared/grants/grant.ts'
+import {
+  describeActor,
+  GRANT_ID_PATTERN,
+  type Grant,
+  grantSchema,
+  sessionsOf,
+} from '../../shared/grants/grant.ts'
 import type { CliIo } from '../io.ts'
 import { operatorCall } from '../operator-client.ts'
 
@@ -88,8 +94,8 @@ export async function grantsShowCommand(id: string, options: GrantsOptions, io: 
 
 /** The post-grant report: every access CloudTrail recorded under the grant, oldest first. */
 function sessionLines(grant: Grant): string[] {
-  const sessions = Object.values(grant.sessions ?? {}).sort((a, b) => a.at.localeCompare(b.at))
   if (!grant.activatedAt) return []
+  const sessions = sessionsOf(grant)
   if (sessions.length === 0) return ['  sessions    none recorded (CloudTrail delivers within minutes)']
   return [
     '  sessions',

@@ -43,6 +43,10 @@ export interface EvaluationContext {
   policy: AlertPolicy
   /** The configured principals by their ARN in lower case, each with the people it belongs to. */
   principals: ReadonlyMap<string, { principal: string; people: string[] }>
+  /** The tag naming an instance's target (defaults.tagKey: one for every target); undefined with no targets. */
+  tagKey: string | undefined
+  /** The longest any grant can last (the largest target maximum): how far back a covering grant can start. */
+  longestGrantSeconds: number
   inventory: InstanceInventory
   grants: Pick<GrantStore, 'listActivatedByPrincipal'>
 }
@@ -68,7 +72,16 @@ export function evaluationContext(
     known.people.push(person.slackUserId)
     principals.set(key, known)
   }
-  return { config, policy: alertPolicy(config), principals, inventory, grants }
+  const targets = [...config.targets.values()]
+  return {
+    config,
+    policy: alertPolicy(config),
+    principals,
+    tagKey: targets[0]?.tagKey,
+    longestGrantSeconds: Math.max(0, ...targets.map((target) => target.maxDurationSeconds)),
+    inventory,
+    grants,
+  }
 }
 
 export async function evaluate(event: AccessEvent, context: EvaluationContext): Promise<Verdict> {
@@ -116,13 +129,11 @@ function actingPrincipal(event: AccessEvent): string | null {
  * keyless's to read), and only EC2 instances (grant policies name `instance/*`).
  */
 async function targetsOf(event: AccessEvent, context: EvaluationContext): Promise<TargetConfig[]> {
-  const { config } = context
+  const { config, tagKey } = context
   if (event.account !== null && event.account !== config.account) return []
   const instances = event.instances.filter((id) => id.startsWith('i-'))
-  const [anyTarget] = config.targets.values()
-  if (instances.length === 0 || !anyTarget) return []
-  // One tag key for every target (defaults.tagKey).
-  const values = await context.inventory.tagValues(event.region ?? config.region, anyTarget.tagKey, instances)
+  if (instances.length === 0 || tagKey === undefined) return []
+  const values = await context.inventory.tagValues(event.region ?? config.region, tagKey, instances)
   const tagged = new Set(values.values())
   return [...config.targets.values()].filter((target) => tagged.has(target.tagValue))
 }
@@ -135,10 +146,9 @@ async function coveringGrant(
   context: EvaluationContext,
 ): Promise<Grant | undefined> {
   const at = new Date(event.eventTime)
-  const longest = Math.max(...[...context.config.targets.values()].map((target) => target.maxDurationSeconds))
   const candidates = await context.grants.listActivatedByPrincipal(
     principal,
-    addSeconds(at, -longest),
+    addSeconds(at, -context.longestGrantSeconds),
     addSeconds(at, ACTIVATION_TOLERANCE_SECONDS),
   )
   return candidates.find((grant) => {

@@ -4,7 +4,9 @@ import type { Verdict } from './evaluate.ts'
  * A verdict as one JSON line, the shape SPEC.md gives `keyless check-event` (and `POST
  * /cloudtrail` answers with): who, where, from where, and each rule that fired.
  */
-export function verdictLine(verdict: Verdict) {
+export function verdictLine(
+  verdict: Pick<Verdict, 'eventId' | 'eventName' | 'principal' | 'target' | 'sourceIPAddress' | 'findings'>,
+) {
   return {
     eventID: verdict.eventId,
     eventName: verdict.eventName,

@@ -108,6 +108,10 @@ const sessionSchema = z.object({
 })
 export type GrantSession = z.infer<typeof sessionSchema>
 
+/** The accesses recorded under a grant, oldest first (they are kept by eventID, in arrival order). */
+export const sessionsOf = (grant: Grant): GrantSession[] =>
+  Object.values(grant.sessions ?? {}).sort((a, b) => a.at.localeCompare(b.at))
+
 const historyEntrySchema = z.object({
   at: z.string(),
   actor: actorSchema,

@@ -3,7 +3,13 @@ import type { Verdict } from '../alerts/evaluate.ts'
 import type { Severity } from '../alerts/rules.ts'
 import { formatDuration } from '../config/duration.ts'
 import type { KeylessConfig, TargetConfig } from '../config/schema.ts'
-import type { Actor, Grant, HistoryEntry, SlackMessageRef } from '../grants/grant.ts'
+import {
+  type Actor,
+  type Grant,
+  type HistoryEntry,
+  type SlackMessageRef,
+  sessionsOf,
+} from '../grants/grant.ts'
 import type { ReconcileFinding } from '../notify/notifier.ts'
 import { ACTIONS, extendValue } from './actions.ts'
 import { EXAMPLES } from './command.ts'
@@ -210,7 +216,7 @@ function endedLine(grant: Grant, sessionsTerminated: number): SlackMessage {
 
 /** The accesses CloudTrail recorded under the grant, as far as they have arrived: who, when, where, from where. */
 export function sessionReport(grant: Grant, max = 10): string | undefined {
-  const sessions = Object.values(grant.sessions ?? {}).sort((a, b) => a.at.localeCompare(b.at))
+  const sessions = sessionsOf(grant)
   if (sessions.length === 0) return undefined
   const lines = sessions
     .slice(0, max)
