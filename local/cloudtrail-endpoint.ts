@@ -15,7 +15,7 @@ export const MAX_CLOUDTRAIL_BYTES = 64 * 1024 * 1024
  * it plus what became of its alert. A malformed record is listed and the rest evaluated; input
  * that cannot be read as CloudTrail at all is a 400 and nothing is evaluated after it.
  */
-export function cloudTrailEndpoint(alerts: AlertService) {
+export function cloudTrailEndpoint(alerts: AlertService, maxBytes = MAX_CLOUDTRAIL_BYTES) {
   return async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const reply = (status: number, body: unknown): void => {
       response.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`)
@@ -23,7 +23,7 @@ export function cloudTrailEndpoint(alerts: AlertService) {
     if (request.method !== 'POST') return reply(405, { error: 'POST CloudTrail records to /cloudtrail' })
     const verdicts: unknown[] = []
     const errors: { record: number; problem: string }[] = []
-    const body = limited(MAX_CLOUDTRAIL_BYTES)
+    const body = limited(maxBytes)
     try {
       for await (const { index, read } of readEvents(request.pipe(body))) {
         if (read.kind === 'malformed') errors.push({ record: index, problem: problemOf(read) })
@@ -36,7 +36,7 @@ export function cloudTrailEndpoint(alerts: AlertService) {
     } catch (error) {
       if (body.exceeded) {
         return reply(413, {
-          error: `the body is over ${MAX_CLOUDTRAIL_BYTES} bytes; use keyless check-event for files this large`,
+          error: `the body is over ${maxBytes} bytes; use keyless check-event for files this large`,
           verdicts,
           errors,
         })
