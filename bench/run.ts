@@ -18,8 +18,9 @@ import { alice, at, bob, pendingGrant, workflow } from '../test/kit/grants.ts'
 import { ALICE, startPlane, workflowConfig } from '../test/kit/plane.ts'
 import { alertFunctionLatency } from './alert-function.ts'
 import { checkEventThroughput } from './alerts.ts'
+import { deployBundles } from './deploy.ts'
 import { median, printTable } from './report.ts'
-import { accessAckLatency, slackBundle, stopTime } from './slack.ts'
+import { accessAckLatency, stopTime } from './slack.ts'
 
 function policySizes() {
   const kinds = {
@@ -223,7 +224,7 @@ policyBuildTime()
 await workflowCounts()
 await revocationLag()
 await accessAckLatency()
-await slackBundle()
+await deployBundles()
 await stopTime()
 await alertFunctionLatency()
 await checkEventThroughput()

@@ -2,16 +2,12 @@
  * The Slack side of `npm run bench`:
  * - `/access` ack latency through the real receiver (AwsLambdaReceiver, signed requests) over
  *   the embedded DynamoDB and the local workflow, and Slack Web API calls before the response;
- * - the Slack function bundled as the CDK app bundles it: size, and cold module-load time in
- *   fresh processes, beside a bundle of Bolt alone built and loaded the same way;
  * - how long `npm start` takes to stop on SIGTERM while grants wait.
  */
-import { spawn, spawnSync } from 'node:child_process'
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { build } from 'esbuild'
-import { LAMBDA_BUNDLING } from '../infra/bundling.ts'
 import { cancelRequest } from '../shared/grants/control.ts'
 import { grantIdFor } from '../shared/grants/grant.ts'
 import { LOCAL_SIGNING_SECRET } from '../shared/slack/requests.ts'
@@ -84,55 +80,6 @@ export async function accessAckLatency(requests = 500, burst = 100): Promise<voi
     rows,
   )
   console.log('targets (steady): p99 ≤ 150 ms, 0 Slack calls before the response')
-}
-
-export async function slackBundle(): Promise<void> {
-  await mkdir(OUT, { recursive: true })
-  const boltEntry = join(OUT, 'bolt-alone.mjs')
-  await writeFile(boltEntry, "export { App, AwsLambdaReceiver } from '@slack/bolt'\n")
-  const bundles = [
-    {
-      name: 'Slack function (functions/slack/handler.ts)',
-      entry: 'functions/slack/handler.ts',
-      options: LAMBDA_BUNDLING,
-    },
-    {
-      name: 'Alert function (functions/alerts/handler.ts)',
-      entry: 'functions/alerts/handler.ts',
-      options: LAMBDA_BUNDLING,
-    },
-    { name: 'Bolt alone, same options', entry: boltEntry, options: LAMBDA_BUNDLING },
-    { name: 'Bolt alone, nothing left out', entry: boltEntry, options: { ...LAMBDA_BUNDLING, alias: {} } },
-  ]
-  const rows: string[][] = []
-  for (const [index, bundle] of bundles.entries()) {
-    const outfile = join(OUT, `bundle-${index}`, 'index.mjs')
-    await build({ ...bundle.options, entryPoints: [bundle.entry], bundle: true, outfile, logLevel: 'error' })
-    const size = (await stat(outfile)).size
-    const loads = Array.from({ length: 10 }, () => loadTime(outfile))
-    rows.push([bundle.name, `${(size / 1_000_000).toFixed(2)} MB`, `${median(loads).toFixed(0)} ms`])
-  }
-  printTable(
-    ['bundle (esbuild, minified ESM, @aws-sdk/* external)', 'size', 'cold load, median of 10 processes'],
-    rows,
-  )
-  console.log('target: every function ≤ 1.5 MB; load times include the AWS SDK clients each imports')
-  await rm(OUT, { recursive: true, force: true })
-}
-
-/** Milliseconds to import `file` in a fresh Node process (module evaluation included). */
-function loadTime(file: string): number {
-  const result = spawnSync(
-    process.execPath,
-    [
-      '--input-type=module',
-      '-e',
-      `const t = performance.now(); await import(${JSON.stringify(file)}); console.log(performance.now() - t)`,
-    ],
-    { encoding: 'utf8', env: { ...process.env, AWS_REGION: 'eu-west-1' } },
-  )
-  if (result.status !== 0) throw new Error(`loading ${file} failed: ${result.stderr}`)
-  return Number(result.stdout.trim())
 }
 
 /** SIGTERM to exit for `npm start` with a request waiting for approval, median of 5. */

@@ -1,16 +1,21 @@
+import { App } from 'aws-cdk-lib'
 import { chooseConfigFile, loadConfigFile } from '../shared/config/load.ts'
 import { KeylessError } from '../shared/errors.ts'
+import { readDeployOptions } from './deploy-options.ts'
 import { keylessApp } from './keyless-app.ts'
 
 /**
  * `npx cdk synth` / `npx cdk deploy` (cdk.json runs this): the config as `npm start` finds it
  * ($KEYLESS_CONFIG, else ./keyless.config.yaml, else the shipped example), validated before
- * anything is synthesized, with the same path-named errors.
+ * anything is synthesized, with the same path-named errors; the deploy options from CDK context.
  */
 const { file, example } = await chooseConfigFile(undefined, process.env)
 if (example) process.stderr.write(`no keyless.config.yaml here: synthesizing ${file}\n`)
 try {
-  keylessApp(await loadConfigFile(file)).app.synth()
+  // The CLI hands `-c` values and cdk.json's context to the app through the environment.
+  const context = new App().node
+  const deploy = readDeployOptions((key) => context.tryGetContext(key))
+  keylessApp(await loadConfigFile(file), { configFile: file, deploy }).app.synth()
 } catch (error) {
   if (!(error instanceof KeylessError)) throw error
   process.stderr.write(`keyless: ${error.message}\n`)

@@ -1,17 +1,60 @@
-import { App } from 'aws-cdk-lib'
+import { App, type Stack, Validations } from 'aws-cdk-lib'
+import { ManagedPolicy, PermissionsBoundary } from 'aws-cdk-lib/aws-iam'
+import { AwsSolutionsChecks } from 'cdk-nag'
 import type { KeylessConfig } from '../shared/config/schema.ts'
-import { KeylessStack } from './keyless-stack.ts'
+import type { DeployOptions } from './deploy-options.ts'
+import { KeylessStack, SatelliteStack } from './keyless-stack.ts'
+import { grantPrincipals } from './permissions.ts'
+
+export interface KeylessAppOptions {
+  /** The validated config file, bundled with every function. */
+  configFile: string
+  deploy?: DeployOptions
+  outdir?: string
+  /** Skip esbuild (tests of the template): NodejsFunction then stages no code. */
+  skipBundling?: boolean
+}
 
 /**
- * The CDK app for a validated config: the account and home region come from the config, never
- * from the environment or a lookup, so synth needs no credentials and no network.
+ * The CDK app for a validated config: the home stack, and a satellite stack per other region
+ * in `regions`. The account and regions come from the config, never from the environment or a
+ * lookup, so synth needs no credentials and no network. cdk-nag's AwsSolutions checks run at
+ * synth; an unacknowledged finding stops it.
  */
-export function keylessApp(config: KeylessConfig, options: { outdir?: string } = {}) {
-  const app = new App(options.outdir ? { outdir: options.outdir } : {})
+export function keylessApp(config: KeylessConfig, options: KeylessAppOptions) {
+  grantPrincipals(config) // refuses a principal among keyless's own roles before anything is built
+  const deploy = options.deploy ?? { createTrail: false }
+  const app = new App({
+    ...(options.outdir ? { outdir: options.outdir } : {}),
+    ...(options.skipBundling ? { context: { 'aws:cdk:bundling-stacks': [] } } : {}),
+  })
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app))
   const home = new KeylessStack(app, 'Keyless', {
     config,
+    configFile: options.configFile,
+    options: deploy,
     env: { account: config.account, region: config.region },
     description: 'keyless: just-in-time access to instances (home region)',
   })
-  return { app, home }
+  const satellites = config.regions
+    .filter((region) => region !== config.region)
+    .map(
+      (region) =>
+        new SatelliteStack(app, `Keyless-${region}`, {
+          config,
+          options: deploy,
+          env: { account: config.account, region },
+          description: `keyless: access events and Session documents of ${region}`,
+        }),
+    )
+  if (deploy.permissionsBoundary) {
+    for (const stack of [home, ...satellites]) bound(stack, deploy.permissionsBoundary)
+  }
+  return { app, home, satellites }
+}
+
+function bound(stack: Stack, policyArn: string) {
+  PermissionsBoundary.of(stack).apply(
+    ManagedPolicy.fromManagedPolicyArn(stack, 'PermissionsBoundary', policyArn),
+  )
 }

@@ -2,7 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'
 import middy from '@middy/core'
 import { z } from 'zod'
 import { problemOf } from '../../shared/alerts/input.ts'
-import { ACCESS_EVENTS, readRecord } from '../../shared/alerts/record.ts'
+import { ACCESS_EVENTS, EVENTBRIDGE_SOURCES, readRecord } from '../../shared/alerts/record.ts'
 import type { AlertService } from '../../shared/alerts/service.ts'
 import { alertService } from '../runtime/alert-deps.ts'
 import { logger } from '../runtime/aws-deps.ts'
@@ -15,10 +15,7 @@ import { logger } from '../runtime/aws-deps.ts'
  * What it cannot use it logs and drops: a retry would not make it readable.
  */
 
-const SOURCES: Record<string, string> = {
-  'aws.ssm': 'ssm.amazonaws.com',
-  'aws.ec2-instance-connect': 'ec2-instance-connect.amazonaws.com',
-}
+const SOURCES = EVENTBRIDGE_SOURCES
 
 const envelopeSchema = z.looseObject({
   'detail-type': z.literal('AWS API Call via CloudTrail'),

@@ -13,6 +13,12 @@ export const ACCESS_EVENTS: Readonly<Record<string, readonly string[]>> = {
   'ec2-instance-connect.amazonaws.com': ['SendSSHPublicKey', 'SendSerialConsoleSSHPublicKey'],
 }
 
+/** The EventBridge `source` under which each of those services' CloudTrail records arrive. */
+export const EVENTBRIDGE_SOURCES: Readonly<Record<string, string>> = {
+  'aws.ssm': 'ssm.amazonaws.com',
+  'aws.ec2-instance-connect': 'ec2-instance-connect.amazonaws.com',
+}
+
 export interface AccessEvent {
   eventId: string
   eventName: string

@@ -1,20 +1,108 @@
-import { Template } from 'aws-cdk-lib/assertions'
-import { describe, expect, it } from 'vitest'
+// biome-ignore-all lint/suspicious/noExplicitAny: a synthesized template is untyped JSON, read field by field
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Match, Template } from 'aws-cdk-lib/assertions'
+import { AwsSolutionsChecks } from 'cdk-nag'
+import { afterAll, describe, expect, it } from 'vitest'
+import { GRANT_WORKFLOW_FOLDERS } from '../../functions/grant-workflow-folders.ts'
+import { readDeployOptions } from '../../infra/deploy-options.ts'
+import { GRANT_WORKFLOW_FILE } from '../../infra/grant-workflow.ts'
 import { keylessApp } from '../../infra/keyless-app.ts'
+import { EXAMPLE_CONFIG_FILE } from '../../shared/config/load.ts'
+import { KeylessError } from '../../shared/errors.ts'
 import { INDEXES, TABLE_KEY } from '../../shared/store/keys.ts'
 import { grantTableDefinition } from '../../shared/store/table.ts'
-import { specConfig } from '../kit/config.ts'
+import { envelope, FIXTURES } from '../kit/cloudtrail.ts'
+import { configFrom, specConfigObject } from '../kit/config.ts'
+import { matchesPattern } from '../kit/event-pattern.ts'
+import { simulate } from '../kit/iam.ts'
 
-/** The CDK app synthesized offline (no credentials, no network), asserted on its template. */
+/**
+ * The CDK app synthesized offline (no credentials, no network, cdk-nag's AwsSolutions checks
+ * running as in `cdk synth`), once, and asserted on its templates. esbuild is skipped here;
+ * `npm run bench` synthesizes with bundling and measures every bundle.
+ */
 
-const config = specConfig()
-const { home } = keylessApp(config)
+const ALICE = 'arn:aws:iam::111122223333:role/alice-ops'
+const CAROL = 'arn:aws:iam::111122223333:user/carol'
+const configObject = specConfigObject()
+configObject.people.U0CAROL = { principal: CAROL }
+const config = configFrom(configObject)
+const outdir = mkdtempSync(join(tmpdir(), 'keyless-synth-'))
+afterAll(() => rmSync(outdir, { recursive: true, force: true }))
+
+// Every deploy option on, so one synth (the slow part) covers them all; each is additive.
+const deployOptions = readDeployOptions(
+  (key) =>
+    ({
+      'keyless:alarmEmail': 'platform@example.com',
+      'keyless:permissionsBoundary': 'arn:aws:iam::111122223333:policy/org-boundary',
+      'keyless:createTrail': 'true',
+    })[key],
+)
+const { app, home, satellites } = keylessApp(config, {
+  configFile: EXAMPLE_CONFIG_FILE,
+  outdir,
+  skipBundling: true,
+  deploy: deployOptions,
+})
+const assembly = app.synth()
 const template = Template.fromStack(home)
+const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: any }>
+const ofType = (type: string) => Object.entries(resources).filter(([, resource]) => resource.Type === type)
+/** The one resource of `type`, by logical id. */
+function onlyOfType(type: string): [string, { Type: string; Properties: any }] {
+  const [found, ...more] = ofType(type)
+  if (!found || more.length) throw new Error(`expected one ${type}, found ${ofType(type).length}`)
+  return found
+}
+
+/** The logical id of the function deployed from functions/<folder>/. */
+function functionOf(folder: string): string {
+  const found = ofType('AWS::Lambda::Function').filter(
+    ([, fn]) =>
+      String(fn.Properties.Description ?? '').length > 0 &&
+      roleDescription(fn).startsWith(`keyless ${folder}:`),
+  )
+  expect(found, folder).toHaveLength(1)
+  return found[0]?.[0] ?? ''
+}
+const roleDescription = (fn: { Properties: any }) =>
+  resources[fn.Properties.Role['Fn::GetAtt'][0]]?.Properties.Description ?? ''
+
+/** The statements of a function's own role, as synthesized. */
+function statementsOf(folder: string): any[] {
+  const roleId = resources[functionOf(folder)]?.Properties.Role['Fn::GetAtt'][0]
+  return ofType('AWS::IAM::Policy')
+    .filter(([, policy]) => policy.Properties.Roles.some((role: { Ref: string }) => role.Ref === roleId))
+    .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement)
+}
+
+/** The statements whose resources are all literal ARNs: what the IAM simulator can run. */
+const literalPolicy = (folder: string) => ({
+  Version: '2012-10-17' as const,
+  Statement: statementsOf(folder).filter((statement) =>
+    [statement.Resource].flat().every((resource: unknown) => typeof resource === 'string'),
+  ),
+})
 
 describe('the home-region stack', () => {
-  it('is in the configured account and home region', () => {
+  it('is in the configured account and home region; one satellite per other region', () => {
     expect(home.account).toBe('111122223333')
     expect(home.region).toBe('eu-west-1')
+    expect(satellites.map((stack) => stack.region)).toEqual(['us-east-1'])
+  })
+
+  it('synthesizes with cdk-nag AwsSolutions clean: every finding acknowledged with a reason', () => {
+    const report = new AwsSolutionsChecks().validateScope(app)
+    expect(report.violations.map((violation) => violation.ruleName)).toEqual([])
+    const acknowledged = app.node
+      .findAll()
+      .flatMap((node) => node.node.metadata)
+      .filter((entry) => entry.type === 'aws:cdk:acknowledged-rules')
+    expect(acknowledged.length).toBeGreaterThan(0)
   })
 
   it('the grant table: on demand, recoverable, protected, encrypted, retained, no TTL', () => {
@@ -49,5 +137,372 @@ describe('the home-region stack', () => {
       expect(index).toEqual(local.GlobalSecondaryIndexes?.find((want) => want.IndexName === index.IndexName))
     }
     expect(TABLE_KEY.partitionKey).toBe('pk')
+  })
+})
+
+describe('the functions', () => {
+  const functions = ofType('AWS::Lambda::Function').filter(([, fn]) =>
+    roleDescription(fn).startsWith('keyless '),
+  )
+
+  it('one per workflow task, plus Slack, alerts and the reconciler: Node 22 on arm64, ESM, JSON logs', () => {
+    expect(functions).toHaveLength(Object.keys(GRANT_WORKFLOW_FOLDERS).length + 3)
+    for (const folder of [...Object.values(GRANT_WORKFLOW_FOLDERS), 'slack', 'alerts', 'reconciler']) {
+      functionOf(folder)
+    }
+    for (const [, fn] of functions) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        LoggingConfig: { LogFormat: 'JSON' },
+      })
+    }
+  })
+
+  it('the environment is what aws-deps.ts reads, and holds no secret (the Slack secret by ARN only)', () => {
+    const [secretId, secret] = onlyOfType('AWS::SecretsManager::Secret')
+    expect(secret.Properties.SecretString).toBeUndefined()
+    for (const [, fn] of functions) {
+      const variables = fn.Properties.Environment.Variables
+      expect(Object.keys(variables).sort()).toEqual([
+        'KEYLESS_CONFIG',
+        'SLACK_SECRET_ARN',
+        'STATE_MACHINE_ARN',
+        'TABLE_NAME',
+      ])
+      expect(variables.SLACK_SECRET_ARN).toEqual({ Ref: secretId })
+      expect(variables.KEYLESS_CONFIG).toBe('/var/task/keyless.config.yaml')
+      expect(JSON.stringify(variables)).not.toMatch(/xox[bp]-|signing/i)
+    }
+    // Nothing anywhere in the template looks like a Slack token (xoxb-1234…).
+    expect(JSON.stringify(template.toJSON())).not.toMatch(/xox[bpa]-\d/)
+  })
+
+  it('every role keyless creates is its own, under /keyless/, with no managed policy', () => {
+    const roles = ofType('AWS::IAM::Role')
+    expect(roles.length).toBeGreaterThanOrEqual(functions.length + 2)
+    for (const [id, role] of roles) {
+      expect(role.Properties.Path, id).toBe('/keyless/')
+      expect(role.Properties.ManagedPolicyArns, id).toBeUndefined()
+    }
+    const roleIds = functions.map(([, fn]) => fn.Properties.Role['Fn::GetAtt'][0])
+    expect(new Set(roleIds).size).toBe(functions.length)
+  })
+
+  it('only the functions that attach or remove grants may touch IAM, and each only as it needs', () => {
+    const iamActions = (folder: string) =>
+      statementsOf(folder)
+        .filter((statement) => statement.Effect === 'Allow')
+        .flatMap((statement) => [statement.Action].flat())
+        .filter((action: string) => action.startsWith('iam:'))
+        .sort()
+    expect(iamActions('attach-access')).toEqual(['iam:PutRolePolicy', 'iam:PutUserPolicy'])
+    expect(iamActions('extend-access')).toEqual(['iam:PutRolePolicy', 'iam:PutUserPolicy'])
+    expect(iamActions('revoke-access')).toEqual(['iam:DeleteRolePolicy', 'iam:DeleteUserPolicy'])
+    expect(iamActions('fail-activation')).toEqual(['iam:DeleteRolePolicy', 'iam:DeleteUserPolicy'])
+    expect(iamActions('reconciler')).toEqual([
+      'iam:DeleteRolePolicy',
+      'iam:DeleteUserPolicy',
+      'iam:ListRolePolicies',
+      'iam:ListUserPolicies',
+    ])
+    for (const folder of ['slack', 'alerts', 'ask-for-approval', 'wait-for-end', 'mark-revocation-failed']) {
+      expect(iamActions(folder), folder).toEqual([])
+    }
+    expect(JSON.stringify(template.toJSON())).not.toMatch(/"iam:\*"|"iam:Put\*"/)
+  })
+
+  it('the granting roles, in the IAM simulator: allowed on a configured principal, denied elsewhere and on keyless itself', async () => {
+    const attach = literalPolicy('attach-access')
+    const put = (resource: string, action = 'iam:PutRolePolicy') => simulate(attach, { action, resource })
+    expect(await put(ALICE)).toBe('Allowed')
+    expect(await put(CAROL, 'iam:PutUserPolicy')).toBe('Allowed')
+    expect(await put('arn:aws:iam::111122223333:role/mallory-ops')).toBe('ImplicitlyDenied')
+    expect(await put('arn:aws:iam::111122223333:user/mallory', 'iam:PutUserPolicy')).toBe('ImplicitlyDenied')
+    expect(await put('arn:aws:iam::444455556666:role/alice-ops')).toBe('ImplicitlyDenied')
+    expect(await put('arn:aws:iam::111122223333:role/keyless/Keyless-AttachAccessRole')).toBe(
+      'ExplicitlyDenied',
+    )
+    expect(await put(ALICE, 'iam:DeleteRolePolicy')).toBe('ImplicitlyDenied')
+    expect(await put(ALICE, 'iam:AttachRolePolicy')).toBe('ImplicitlyDenied')
+
+    // Even were the allow widened to every role, keyless's own would stay out of reach.
+    const widened = {
+      ...attach,
+      Statement: [...attach.Statement, { Effect: 'Allow', Action: 'iam:*', Resource: '*' }],
+    }
+    for (const action of ['iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:UpdateAssumeRolePolicy']) {
+      expect(
+        await simulate(widened as never, {
+          action,
+          resource: 'arn:aws:iam::111122223333:role/keyless/Keyless-SlackHandlerRole',
+        }),
+        action,
+      ).toBe('ExplicitlyDenied')
+    }
+
+    const revoke = literalPolicy('revoke-access')
+    expect(await simulate(revoke, { action: 'iam:DeleteRolePolicy', resource: ALICE })).toBe('Allowed')
+    expect(await simulate(revoke, { action: 'iam:PutRolePolicy', resource: ALICE })).toBe('ImplicitlyDenied')
+    expect(
+      await simulate(revoke, {
+        action: 'ssm:TerminateSession',
+        resource: 'arn:aws:ssm:us-east-1:111122223333:session/alice-0123456789abcdef0',
+      }),
+    ).toBe('Allowed')
+    expect(
+      await simulate(revoke, {
+        action: 'ssm:TerminateSession',
+        resource: 'arn:aws:ssm:ap-south-1:111122223333:session/alice-0123456789abcdef0',
+      }),
+    ).toBe('ImplicitlyDenied')
+  })
+
+  it('a config naming one of keyless’s own roles as a principal is refused before synth', () => {
+    const poisoned = specConfigObject()
+    poisoned.people.U0MALLORY = { principal: 'arn:aws:iam::111122223333:role/keyless/Keyless-RevokeRole' }
+    expect(() =>
+      keylessApp(configFrom(poisoned), { configFile: EXAMPLE_CONFIG_FILE, skipBundling: true }),
+    ).toThrow(KeylessError)
+    expect(() =>
+      keylessApp(configFrom(poisoned), { configFile: EXAMPLE_CONFIG_FILE, skipBundling: true }),
+    ).toThrow(
+      "people.U0MALLORY.principal: arn:aws:iam::111122223333:role/keyless/Keyless-RevokeRole is under /keyless/, where keyless's own roles live; grants never attach there",
+    )
+  })
+})
+
+describe('the grant workflow', () => {
+  const [, machine] = onlyOfType('AWS::StepFunctions::StateMachine')
+
+  it('is statemachines/grant.asl.json itself, each task substituted with its own function', async () => {
+    const fileText = await readFile(GRANT_WORKFLOW_FILE, 'utf8')
+    // fromFile uploads the file as an asset: the staged copy is the file, byte for byte.
+    const assetKey = machine.Properties.DefinitionS3Location.Key as string
+    const staged = readFileSync(
+      join(assembly.directory, `asset.${assetKey.replace(/\.json$/, '')}.json`),
+      'utf8',
+    )
+    expect(staged).toBe(fileText)
+
+    const placeholders = new Set([...fileText.matchAll(/\$\{(\w+)\}/g)].map((match) => match[1]))
+    const substitutions = machine.Properties.DefinitionSubstitutions as Record<string, unknown>
+    expect(new Set(Object.keys(substitutions))).toEqual(placeholders)
+    for (const [task, folder] of Object.entries(GRANT_WORKFLOW_FOLDERS)) {
+      expect(substitutions[task], task).toEqual({ 'Fn::GetAtt': [functionOf(folder), 'Arn'] })
+    }
+    // After substitution, the definition is whole JSON naming only keyless's task functions.
+    const substituted = fileText.replaceAll(/\$\{(\w+)\}/g, (_, name: string) => `function:${name}`)
+    expect(substituted).not.toContain('${')
+    const definition = JSON.parse(substituted)
+    const named = Object.values(definition.States as Record<string, any>)
+      .map((state) => state.Parameters?.FunctionName)
+      .filter(Boolean)
+    expect(new Set(named)).toEqual(new Set([...placeholders].map((name) => `function:${name}`)))
+  })
+
+  it('is Standard, named as the functions’ STATE_MACHINE_ARN names it, logs every state, traced', () => {
+    expect(machine.Properties).toMatchObject({
+      StateMachineName: 'Keyless-grant-workflow',
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true },
+    })
+    const [, fn] = ofType('AWS::Lambda::Function')[0] ?? []
+    expect(JSON.stringify(fn?.Properties.Environment.Variables.STATE_MACHINE_ARN)).toContain(
+      ':stateMachine:Keyless-grant-workflow',
+    )
+  })
+})
+
+describe('the Slack endpoint', () => {
+  it('an HTTP API answering only POST /slack/events, throttled, access-logged', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', 1)
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /slack/events' })
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 25, ThrottlingBurstLimit: 50 },
+      AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
+    })
+    template.hasOutput('SlackRequestUrl', {
+      Value: { 'Fn::Join': ['', [Match.anyValue(), '/slack/events']] },
+    })
+  })
+
+  it('the Slack function may start the workflow, answer its waits and invoke itself, nothing more', () => {
+    const actions = statementsOf('slack').flatMap((statement) => [statement.Action].flat())
+    expect(actions.sort()).toEqual(
+      [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:Scan',
+        'dynamodb:UpdateItem',
+        'lambda:InvokeFunction',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'secretsmanager:GetSecretValue',
+        'sqs:SendMessage',
+        'states:SendTaskFailure',
+        'states:SendTaskSuccess',
+        'states:StartExecution',
+      ].sort(),
+    )
+    const invoke = statementsOf('slack').find((statement) => statement.Action === 'lambda:InvokeFunction')
+    expect(JSON.stringify(invoke.Resource)).toContain(':function:Keyless-slack')
+    template.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'Keyless-slack' })
+  })
+})
+
+describe('the alert rule', () => {
+  const rules = ofType('AWS::Events::Rule').filter(([, rule]) => rule.Properties.EventPattern)
+  const pattern = rules[0]?.[1].Properties.EventPattern
+  const envelopeOf = async (name: string) => {
+    const raw = JSON.parse(await readFile(new URL(name, FIXTURES), 'utf8'))
+    return raw['detail-type'] ? raw : envelope(raw)
+  }
+
+  it('targets the alert function, with retries and a dead-letter queue', () => {
+    expect(rules).toHaveLength(1)
+    const [target] = rules[0]?.[1].Properties.Targets ?? []
+    expect(target.Arn).toEqual({ 'Fn::GetAtt': [functionOf('alerts'), 'Arn'] })
+    expect(target.DeadLetterConfig).toBeDefined()
+    expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 7200 })
+  })
+
+  it('matches the EventBridge envelopes of every access fixture, and not other events', async () => {
+    for (const name of [
+      'start-session-mfa.eventbridge.json',
+      'start-session-port-forward-no-mfa.json',
+      'start-session-denied.json',
+      'start-session-identity-center.json',
+      'send-ssh-public-key-iam-user.json',
+    ]) {
+      expect(matchesPattern(pattern, await envelopeOf(name)), name).toBe(true)
+    }
+    expect(matchesPattern(pattern, await envelopeOf('terminate-session.json'))).toBe(false)
+    const mfa = await envelopeOf('start-session-mfa.eventbridge.json')
+    for (const name of ['ResumeSession', 'SendSerialConsoleSSHPublicKey']) {
+      const detail = {
+        ...mfa.detail,
+        eventName: name,
+        eventSource: name.startsWith('Send') ? 'ec2-instance-connect.amazonaws.com' : 'ssm.amazonaws.com',
+      }
+      const source = name.startsWith('Send') ? 'aws.ec2-instance-connect' : 'aws.ssm'
+      expect(matchesPattern(pattern, { ...mfa, source, detail }), name).toBe(true)
+    }
+    const others = [
+      { ...mfa, 'detail-type': 'AWS Service Event via CloudTrail' },
+      { ...mfa, source: 'aws.ec2' },
+      { ...mfa, source: 'custom.attacker' },
+      { ...mfa, detail: { ...mfa.detail, eventName: 'DescribeSessions' } },
+      { ...mfa, detail: { ...mfa.detail, eventSource: 'ec2.amazonaws.com' } },
+      { ...mfa, detail: undefined },
+    ]
+    for (const event of others)
+      expect(matchesPattern(pattern, event), JSON.stringify(event).slice(0, 80)).toBe(false)
+  })
+
+  it('the satellite forwards the same events to the home region’s default bus', () => {
+    const satellite = Template.fromStack(satellites[0] as never)
+    const [forward] = Object.values(satellite.findResources('AWS::Events::Rule')) as { Properties: any }[]
+    expect(forward?.Properties.EventPattern).toEqual(pattern)
+    expect(JSON.stringify(forward?.Properties.Targets[0].Arn)).toContain(':events:eu-west-1:')
+    expect(JSON.stringify(forward?.Properties.Targets[0].Arn)).toContain('event-bus/default')
+    expect(forward?.Properties.Targets[0].DeadLetterConfig).toBeDefined()
+  })
+})
+
+describe('Session documents, schedule and alarms', () => {
+  it('a port-forward document per target and port in every configured region, the port fixed in it', () => {
+    for (const stack of [template, Template.fromStack(satellites[0] as never)]) {
+      stack.hasResourceProperties('AWS::SSM::Document', {
+        Name: 'keyless-prod-db-port-5432',
+        DocumentType: 'Session',
+        Content: Match.objectLike({
+          sessionType: 'Port',
+          properties: Match.objectLike({ portNumber: '5432', type: 'LocalPortForwarding' }),
+        }),
+      })
+      const documents = stack.findResources('AWS::SSM::Document')
+      expect(Object.keys(documents)).toHaveLength(1)
+      const [document] = Object.values(documents) as { Properties: any }[]
+      expect(Object.keys(document?.Properties.Content.parameters)).toEqual(['localPortNumber'])
+    }
+  })
+
+  it('the reconciler runs every five minutes', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [functionOf('reconciler'), 'Arn'] } })],
+    })
+  })
+
+  it('alarms on failed workflows, REVOKE_FAILED, repairs, failed invocations and every function', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm')
+    expect(alarms.length).toBe(4 + Object.keys(GRANT_WORKFLOW_FOLDERS).length + 3)
+    const descriptions = alarms.map(([, alarm]) => alarm.Properties.AlarmDescription as string)
+    for (const phrase of [
+      'workflow execution failed',
+      'REVOKE_FAILED',
+      'reconciler repaired',
+      'failure queue',
+    ]) {
+      expect(
+        descriptions.some((description) => description.includes(phrase)),
+        phrase,
+      ).toBe(true)
+    }
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      FilterPattern: '{ ($.message = "reconciled") && ($.findings > 0) }',
+      MetricTransformations: [Match.objectLike({ MetricValue: '$.findings' })],
+    })
+  })
+
+  it('outputs the Slack request URL, the secret, the table and the state machine', () => {
+    expect(Object.keys(template.findOutputs('*')).sort()).toEqual([
+      'GrantTableName',
+      'SlackRequestUrl',
+      'SlackSecretArn',
+      'StateMachineArn',
+    ])
+  })
+})
+
+describe('deploy options', () => {
+  it('an alarm email, a permissions boundary and a trail, when asked for', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'platform@example.com',
+    })
+    for (const stack of [template, Template.fromStack(satellites[0] as never)]) {
+      for (const [id, alarm] of Object.entries(stack.findResources('AWS::CloudWatch::Alarm'))) {
+        expect(alarm.Properties.AlarmActions, id).toHaveLength(1)
+      }
+      for (const [id, role] of Object.entries(stack.findResources('AWS::IAM::Role'))) {
+        expect(JSON.stringify(role.Properties.PermissionsBoundary), id).toContain('policy/org-boundary')
+      }
+    }
+    template.hasResourceProperties('AWS::CloudTrail::Trail', { IsMultiRegionTrail: true, IsLogging: true })
+    expect(readDeployOptions(() => undefined)).toEqual({ createTrail: false })
+  })
+
+  it('a wrong option stops synth with its key named', () => {
+    const read = (values: Record<string, string>) => () => readDeployOptions((key) => values[key])
+    expect(read({ 'keyless:alarmEmail': 'not-mail' })).toThrow(
+      'keyless:alarmEmail: expected an email address',
+    )
+    expect(read({ 'keyless:createTrail': 'yes' })).toThrow('keyless:createTrail: expected true or false')
+    expect(read({ 'keyless:permissionsBoundary': 'org-boundary' })).toThrow(
+      'keyless:permissionsBoundary: expected a managed policy ARN',
+    )
+    expect(
+      read({
+        'keyless:alarmEmail': 'a@example.com',
+        'keyless:alarmTopicArn': 'arn:aws:sns:eu-west-1:111122223333:ops',
+      }),
+    ).toThrow('set keyless:alarmEmail or keyless:alarmTopicArn, not both')
   })
 })

@@ -1,0 +1,173 @@
+import { Duration, Validations } from 'aws-cdk-lib'
+import {
+  Alarm,
+  ComparisonOperator,
+  type IMetric,
+  MathExpression,
+  Metric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch'
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions'
+import { FilterPattern, MetricFilter } from 'aws-cdk-lib/aws-logs'
+import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns'
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions'
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs'
+import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions'
+import { Construct } from 'constructs'
+import type { KeylessFunction } from './keyless-function.ts'
+
+/** Where the alarms go: a new topic mailing `email`, an existing topic, or nowhere (the console). */
+export interface AlarmDestination {
+  alarmEmail?: string
+  alarmTopicArn?: string
+}
+
+/**
+ * Where asynchronous work that failed all its retries lands, so nothing fails silently: Slack
+ * follow-ups, CloudTrail events for the alert function, reconciler runs, forwarded events.
+ * Kept 14 days (SQS's longest) for an operator to read and redrive; its depth is alarmed.
+ */
+export class FailedInvocations extends Construct {
+  readonly queue: Queue
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id)
+    this.queue = new Queue(this, 'Queue', {
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    })
+    Validations.of(this.queue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself the dead-letter queue of Lambda and EventBridge targets; it has no DLQ of its own.',
+    })
+  }
+
+  /** Messages waiting: anything at all means work that failed for good. */
+  metricWaiting(): IMetric {
+    return this.queue.metricApproximateNumberOfMessagesVisible({
+      period: Duration.minutes(5),
+      statistic: 'Maximum',
+    })
+  }
+}
+
+/**
+ * The alarms an operator needs, each firing on the first occurrence: a grant workflow that
+ * failed, a grant whose revocation failed (REVOKE_FAILED: someone may still have access), a
+ * repair by the reconciler (the workflow missed something), a function that errored or was
+ * throttled, and work left in the failure queue.
+ */
+export class Operations extends Construct {
+  readonly topic: ITopic | undefined
+  readonly alarms: Alarm[] = []
+
+  constructor(
+    scope: Construct,
+    id: string,
+    props: AlarmDestination & {
+      stateMachine: StateMachine
+      /** Every function, by a name for its alarm. */
+      functions: Record<string, KeylessFunction>
+      markRevocationFailed: KeylessFunction
+      reconciler: KeylessFunction
+      failures: FailedInvocations
+    },
+  ) {
+    super(scope, id)
+    this.topic = alarmTopic(this, props)
+    const alarm = (name: string, description: string, metric: IMetric) =>
+      this.alarms.push(keylessAlarm(this, name, description, metric, this.topic))
+    const fiveMinutes = { period: Duration.minutes(5), statistic: 'Sum' }
+
+    alarm(
+      'WorkflowFailed',
+      'a grant workflow execution failed, timed out or was aborted: see the state machine',
+      new MathExpression({
+        expression: 'failed + timedOut + aborted',
+        usingMetrics: {
+          failed: props.stateMachine.metricFailed(fiveMinutes),
+          timedOut: props.stateMachine.metricTimedOut(fiveMinutes),
+          aborted: props.stateMachine.metricAborted(fiveMinutes),
+        },
+        period: Duration.minutes(5),
+      }),
+    )
+    // The task runs exactly when a grant becomes REVOKE_FAILED.
+    alarm(
+      'RevokeFailed',
+      'a grant is REVOKE_FAILED: access may remain; keyless doctor lists it, the reconciler retries it',
+      props.markRevocationFailed.function.metricInvocations(fiveMinutes),
+    )
+    const repairs = new MetricFilter(this, 'ReconcilerRepairs', {
+      logGroup: props.reconciler.logGroup,
+      // functions/reconciler/handler.ts logs {"message": "reconciled", "findings": n} every run.
+      filterPattern: FilterPattern.all(
+        FilterPattern.stringValue('$.message', '=', 'reconciled'),
+        FilterPattern.numberValue('$.findings', '>', 0),
+      ),
+      metricNamespace: 'keyless',
+      metricName: 'ReconcilerRepairs',
+      metricValue: '$.findings',
+    })
+    alarm(
+      'ReconcilerRepaired',
+      'the reconciler repaired grants the workflow missed: its report is in the security channel',
+      new Metric({ namespace: repairs.metric().namespace, metricName: 'ReconcilerRepairs', ...fiveMinutes }),
+    )
+    alarm(
+      'FailedInvocations',
+      'asynchronous work failed every retry and waits in the failure queue',
+      props.failures.metricWaiting(),
+    )
+    for (const [name, fn] of Object.entries(props.functions)) {
+      alarm(
+        `${name}Errors`,
+        `${fn.function.node.path}: errors or throttles`,
+        new MathExpression({
+          expression: 'errors + throttles',
+          usingMetrics: {
+            errors: fn.function.metricErrors(fiveMinutes),
+            throttles: fn.function.metricThrottles(fiveMinutes),
+          },
+          period: Duration.minutes(5),
+        }),
+      )
+    }
+  }
+}
+
+/** An alarm on the first occurrence of `metric`, sent to `topic` when there is one. */
+export function keylessAlarm(
+  scope: Construct,
+  id: string,
+  description: string,
+  metric: IMetric,
+  topic: ITopic | undefined,
+): Alarm {
+  const alarm = new Alarm(scope, id, {
+    alarmDescription: `keyless: ${description}`,
+    metric,
+    threshold: 1,
+    evaluationPeriods: 1,
+    comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: TreatMissingData.NOT_BREACHING,
+  })
+  if (topic) alarm.addAlarmAction(new SnsAction(topic))
+  return alarm
+}
+
+/** The topic alarms go to in this stack's region (alarm actions cannot cross regions). */
+export function alarmTopic(scope: Construct, props: AlarmDestination): ITopic | undefined {
+  if (props.alarmTopicArn) return Topic.fromTopicArn(scope, 'AlarmTopic', props.alarmTopicArn)
+  if (!props.alarmEmail) return undefined
+  const topic = new Topic(scope, 'AlarmTopic', { displayName: 'keyless alarms', enforceSSL: true })
+  topic.addSubscription(new EmailSubscription(props.alarmEmail))
+  Validations.of(topic).acknowledge({
+    id: 'AwsSolutions-SNS2',
+    reason:
+      'Alarm notifications carry no secret (alarm names and states); SNS-owned encryption at rest applies.',
+  })
+  return topic
+}

@@ -1,0 +1,136 @@
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam'
+import { parsePrincipalArn } from '../shared/aws/arn.ts'
+import type { KeylessConfig } from '../shared/config/schema.ts'
+import { KeylessError } from '../shared/errors.ts'
+
+/**
+ * The IAM statements keyless's own roles are built from, one reason each (infra/PERMISSIONS.md
+ * gives them all). Resources are literal ARNs built from the config wherever IAM can scope an
+ * action; where it cannot, the action gets `*` and the acknowledgement says why.
+ */
+
+/**
+ * Why a statement's resource holds a wildcard, by statement id: a function's role acknowledges
+ * cdk-nag's IAM5 finding with this reason, and a wildcard without one stops synth.
+ */
+export const WILDCARD_REASONS: Readonly<Record<string, string>> = {
+  GrantTable:
+    "The table's indexes (table/<name>/index/*): queries by status and by principal read them; the table is keyless's own.",
+  FindSessions:
+    'ssm:DescribeInstanceInformation and ssm:DescribeSessions have no resource-level permissions in IAM.',
+  EndSessions:
+    "Session ids begin with the caller's session name, unknown in advance: terminate is scoped to sessions in the configured regions of this account.",
+  AnswerWorkflowWaits:
+    'states:SendTaskSuccess and SendTaskFailure accept only * as a resource; the unguessable task token names the one waiting task.',
+  InstanceTags:
+    "ec2:DescribeTags has no resource-level permissions; the call filters to the event's instances and the one tag key.",
+}
+
+/** Every role keyless creates lives under this path, so one ARN pattern names them all. */
+export const KEYLESS_ROLE_PATH = '/keyless/'
+
+/** The inline-policy calls a grant's life needs: attach (Put), remove (Delete), find orphans (List). */
+export type PolicyVerb = 'Put' | 'Delete' | 'List'
+
+/** The ARN pattern of keyless's own roles: never a grant's principal, never touched by a grant. */
+export const ownRolesArn = (config: KeylessConfig): string =>
+  `arn:${config.partition}:iam::${config.account}:role${KEYLESS_ROLE_PATH}*`
+
+/**
+ * The configured principals, refused if one of them is keyless's own role: a config naming one
+ * would let a grant widen keyless itself. (The explicit deny below stops it in IAM too.)
+ */
+export function grantPrincipals(config: KeylessConfig): { roles: string[]; users: string[] } {
+  const roles: string[] = []
+  const users: string[] = []
+  for (const person of config.people.values()) {
+    const principal = parsePrincipalArn(person.principal)
+    if (!principal) continue // the config schema already refused it
+    if (person.principal.startsWith(ownRolesArn(config).slice(0, -1))) {
+      throw new KeylessError(
+        'CONFIG_INVALID',
+        `people.${person.slackUserId}.principal: ${person.principal} is under ${KEYLESS_ROLE_PATH}, where keyless's own roles live; grants never attach there`,
+      )
+    }
+    ;(principal.kind === 'role' ? roles : users).push(person.principal)
+  }
+  return { roles: [...new Set(roles)].sort(), users: [...new Set(users)].sort() }
+}
+
+/**
+ * Inline-policy calls on the configured principals' exact ARNs, and on nothing else; with no
+ * principal configured, no statement (IAM has no empty resource list).
+ */
+export function principalPolicyStatements(config: KeylessConfig, verbs: PolicyVerb[]): PolicyStatement[] {
+  const { roles, users } = grantPrincipals(config)
+  const statements: PolicyStatement[] = []
+  const actions = (kind: 'Role' | 'User') =>
+    verbs.map((verb) => (verb === 'List' ? `iam:List${kind}Policies` : `iam:${verb}${kind}Policy`))
+  if (roles.length) {
+    statements.push(
+      new PolicyStatement({ sid: 'GrantPoliciesOnRoles', actions: actions('Role'), resources: roles }),
+    )
+  }
+  if (users.length) {
+    statements.push(
+      new PolicyStatement({ sid: 'GrantPoliciesOnUsers', actions: actions('User'), resources: users }),
+    )
+  }
+  return [...statements, denyOwnRoles(config)]
+}
+
+/**
+ * An explicit deny beside every allow on IAM: whatever the allow says (a bug, a poisoned config),
+ * keyless can never change the policies, boundary or trust of its own roles.
+ */
+export function denyOwnRoles(config: KeylessConfig): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'NeverOwnRoles',
+    effect: Effect.DENY,
+    actions: [
+      'iam:PutRolePolicy',
+      'iam:DeleteRolePolicy',
+      'iam:GetRolePolicy',
+      'iam:ListRolePolicies',
+      'iam:AttachRolePolicy',
+      'iam:DetachRolePolicy',
+      'iam:PutRolePermissionsBoundary',
+      'iam:DeleteRolePermissionsBoundary',
+      'iam:UpdateAssumeRolePolicy',
+    ],
+    resources: [ownRolesArn(config)],
+  })
+}
+
+/**
+ * Ending live sessions on revoke: find the target's instances and the region's active sessions
+ * (neither call has resource-level permissions in IAM), and terminate sessions in the configured
+ * regions of this account only.
+ */
+export function sessionEndingStatements(config: KeylessConfig): PolicyStatement[] {
+  return [
+    new PolicyStatement({
+      sid: 'FindSessions',
+      actions: ['ssm:DescribeInstanceInformation', 'ssm:DescribeSessions'],
+      resources: ['*'],
+    }),
+    new PolicyStatement({
+      sid: 'EndSessions',
+      actions: ['ssm:TerminateSession'],
+      resources: config.regions.map(
+        (region) => `arn:${config.partition}:ssm:${region}:${config.account}:session/*`,
+      ),
+    }),
+  ]
+}
+
+/**
+ * Ending a workflow's wait (an approval, a revoke, an extension): Step Functions' SendTask*
+ * calls accept only `*` as a resource; the task token itself names the one waiting task.
+ */
+export const answerWorkflowStatement = (): PolicyStatement =>
+  new PolicyStatement({
+    sid: 'AnswerWorkflowWaits',
+    actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+    resources: ['*'],
+  })

@@ -1,0 +1,55 @@
+import { Duration } from 'aws-cdk-lib'
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events'
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets'
+import type { IQueue } from 'aws-cdk-lib/aws-sqs'
+import { Construct } from 'constructs'
+import type { KeylessConfig } from '../shared/config/schema.ts'
+import { type FunctionSurroundings, KeylessFunction } from './keyless-function.ts'
+import { principalPolicyStatements, sessionEndingStatements } from './permissions.ts'
+
+/** How often the reconciler runs: a missed revocation is repaired within this plus its grace. */
+export const RECONCILE_EVERY = Duration.minutes(5)
+
+/**
+ * The safety net: every few minutes, make IAM and Session Manager match the grants (remove
+ * expired or orphaned `keyless-*` policies from the configured principals, end their sessions)
+ * and post security alerts Slack refused earlier. It lists and deletes inline policies, never
+ * puts one.
+ */
+export class Reconciler extends Construct {
+  readonly handler: KeylessFunction
+
+  constructor(
+    scope: Construct,
+    id: string,
+    props: FunctionSurroundings & { config: KeylessConfig; failures: IQueue },
+  ) {
+    super(scope, id)
+    this.handler = new KeylessFunction(this, 'Handler', {
+      ...props,
+      folder: 'reconciler',
+      description: 'makes IAM and Session Manager match the grants; resends unsent alerts',
+      // One run must end before the next starts.
+      timeout: Duration.minutes(4),
+      deadLetterQueue: props.failures,
+    })
+    for (const statement of [
+      ...principalPolicyStatements(props.config, ['List', 'Delete']),
+      ...sessionEndingStatements(props.config),
+    ]) {
+      this.handler.allow(statement)
+    }
+    new Rule(this, 'Schedule', {
+      description: 'keyless: runs the reconciler',
+      schedule: Schedule.rate(RECONCILE_EVERY),
+      targets: [
+        new LambdaFunction(this.handler.function, {
+          deadLetterQueue: props.failures,
+          retryAttempts: 2,
+          // A run older than the next one is pointless.
+          maxEventAge: RECONCILE_EVERY,
+        }),
+      ],
+    })
+  }
+}
