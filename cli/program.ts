@@ -13,6 +13,7 @@ const dev = () => import('./commands/dev.ts')
 const grantsCommands = () => import('./commands/grants.ts')
 const tryCommands = () => import('./commands/try.ts')
 const checkEvent = () => import('./commands/check-event.ts')
+const slackManifest = () => import('./commands/slack-manifest.ts')
 
 /**
  * Runs the `keyless` CLI and returns its exit code: 0 on success, 1 when keyless refused
@@ -68,6 +69,15 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .action(async (file: string | undefined, options: { config?: string }) =>
       (await checkEvent()).checkEventCommand(file, options, io),
     )
+
+  program
+    .command('slack-manifest')
+    .description("print the Slack app's manifest with its request URL set, for a deployed stack or a tunnel")
+    .requiredOption(
+      '--url <request url>',
+      "the stack's SlackRequestUrl output, e.g. https://….execute-api.eu-west-1.amazonaws.com/slack/events",
+    )
+    .action(async (options: { url: string }) => (await slackManifest()).slackManifestCommand(options, io))
 
   const grants = program
     .command('grants')

@@ -1,7 +1,5 @@
-import { App } from 'aws-cdk-lib'
 import { chooseConfigFile, loadConfigFile } from '../shared/config/load.ts'
 import { KeylessError } from '../shared/errors.ts'
-import { readDeployOptions } from './deploy-options.ts'
 import { keylessApp } from './keyless-app.ts'
 
 /**
@@ -12,10 +10,7 @@ import { keylessApp } from './keyless-app.ts'
 const { file, example } = await chooseConfigFile(undefined, process.env)
 if (example) process.stderr.write(`no keyless.config.yaml here: synthesizing ${file}\n`)
 try {
-  // The CLI hands `-c` values and cdk.json's context to the app through the environment.
-  const context = new App().node
-  const deploy = readDeployOptions((key) => context.tryGetContext(key))
-  keylessApp(await loadConfigFile(file), { configFile: file, deploy }).app.synth()
+  keylessApp(await loadConfigFile(file), { configFile: file }).app.synth()
 } catch (error) {
   if (!(error instanceof KeylessError)) throw error
   process.stderr.write(`keyless: ${error.message}\n`)

@@ -2,13 +2,14 @@ import { App, type Stack, Validations } from 'aws-cdk-lib'
 import { ManagedPolicy, PermissionsBoundary } from 'aws-cdk-lib/aws-iam'
 import { AwsSolutionsChecks } from 'cdk-nag'
 import type { KeylessConfig } from '../shared/config/schema.ts'
-import type { DeployOptions } from './deploy-options.ts'
+import { type DeployOptions, readDeployOptions } from './deploy-options.ts'
 import { KeylessStack, SatelliteStack } from './keyless-stack.ts'
 import { grantPrincipals } from './permissions.ts'
 
 export interface KeylessAppOptions {
   /** The validated config file, bundled with every function. */
   configFile: string
+  /** Default: read from the app's CDK context (cdk.json's "context", `-c key=value`). */
   deploy?: DeployOptions
   outdir?: string
   /** Skip esbuild (tests of the template): NodejsFunction then stages no code. */
@@ -23,11 +24,11 @@ export interface KeylessAppOptions {
  */
 export function keylessApp(config: KeylessConfig, options: KeylessAppOptions) {
   grantPrincipals(config) // refuses a principal among keyless's own roles before anything is built
-  const deploy = options.deploy ?? { createTrail: false }
   const app = new App({
     ...(options.outdir ? { outdir: options.outdir } : {}),
     ...(options.skipBundling ? { context: { 'aws:cdk:bundling-stacks': [] } } : {}),
   })
+  const deploy = options.deploy ?? readDeployOptions((key) => app.node.tryGetContext(key))
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app))
   const home = new KeylessStack(app, 'Keyless', {
     config,

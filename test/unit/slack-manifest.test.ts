@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { MANIFEST_FILE, manifestFor, PLACEHOLDER_URL } from '../../cli/commands/slack-manifest.ts'
 import { ConsoleSlackApi, type SlackApi } from '../../shared/slack/api.ts'
+import { runKeyless } from '../kit/cli.ts'
 
 const manifest = parse(await readFile(new URL('../../slack/manifest.yaml', import.meta.url), 'utf8'))
 
@@ -38,5 +40,51 @@ describe('slack/manifest.yaml', () => {
     expect(manifest.settings.interactivity.is_enabled).toBe(true)
     expect(manifest.settings.event_subscriptions.bot_events).toEqual(['app_home_opened'])
     expect(manifest.features.app_home.home_tab_enabled).toBe(true)
+  })
+})
+
+describe('keyless slack-manifest --url', () => {
+  const REQUEST_URL = 'https://abc123.execute-api.eu-west-1.amazonaws.com/slack/events'
+
+  it('prints the repo manifest with every request URL set, comments and all else unchanged', async () => {
+    const result = await runKeyless(['slack-manifest', '--url', REQUEST_URL])
+    expect(result.code).toBe(0)
+    expect(result.stderr).toBe('')
+    const template = await readFile(MANIFEST_FILE, 'utf8')
+    expect(result.stdout).toBe(template.replaceAll(PLACEHOLDER_URL, REQUEST_URL))
+    const printed = parse(result.stdout)
+    expect(printed.features.slash_commands[0].url).toBe(REQUEST_URL)
+    expect(printed.settings.interactivity.request_url).toBe(REQUEST_URL)
+    expect(printed.settings.event_subscriptions.request_url).toBe(REQUEST_URL)
+    expect({ ...printed, features: undefined, settings: undefined }).toEqual({
+      ...manifest,
+      features: undefined,
+      settings: undefined,
+    })
+  })
+
+  it('refuses a URL Slack cannot call or keyless does not answer, naming why, printing nothing', async () => {
+    const refusals: [string, string][] = [
+      ['not a url', '"not a url" is not a URL'],
+      ['http://abc.example.com/slack/events', 'Slack calls only https URLs, not http'],
+      ['https://abc.example.com/', 'keyless answers Slack at /slack/events, not /'],
+      ['https://abc.example.com/slack/events?x=1', 'a request URL has no query or fragment'],
+      ['https://u:p@abc.example.com/slack/events', 'a request URL carries no user or password'],
+    ]
+    for (const [url, reason] of refusals) {
+      const result = await runKeyless(['slack-manifest', '--url', url])
+      expect(result, url).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `keyless: --url: ${reason}, e.g. ${REQUEST_URL}\n`,
+      })
+    }
+    expect((await runKeyless(['slack-manifest'])).code).toBe(2)
+  })
+
+  it('the manifest names the placeholder exactly where a request URL goes', () => {
+    expect(() => manifestFor('url: https://keyless.example.com/slack/events\n', REQUEST_URL)).toThrow(
+      'names the request URL 1 times, expected 3',
+    )
   })
 })
