@@ -1,5 +1,6 @@
-import { Stack } from 'aws-cdk-lib'
+import { RemovalPolicy, Stack } from 'aws-cdk-lib'
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam'
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs'
 import { CfnDocument } from 'aws-cdk-lib/aws-ssm'
 import { AwsCustomResource, PhysicalResourceId } from 'aws-cdk-lib/custom-resources'
 import { Construct } from 'constructs'
@@ -96,6 +97,17 @@ export class SessionDocuments extends Construct {
         resources: [shellDocumentArn],
       }),
     )
+    const logGroup = new LogGroup(this, 'ShellPreferencesLogs', {
+      retention: RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.DESTROY,
+    })
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'OwnLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    )
     new AwsCustomResource(this, 'ShellPreferences', {
       onCreate: {
         service: 'SSM',
@@ -111,6 +123,7 @@ export class SessionDocuments extends Construct {
         physicalResourceId: PhysicalResourceId.of(`${SHELL_DOCUMENT}-if-absent`),
       },
       role,
+      logGroup,
       installLatestAwsSdk: false,
     })
   }

@@ -433,6 +433,19 @@ describe('Session documents, schedule and alarms', () => {
     }
   })
 
+  it('the account’s shell preferences document is created only where absent, and never deleted', () => {
+    for (const stack of [template, Template.fromStack(satellites[0] as never)]) {
+      const [shell] = Object.values(stack.findResources('Custom::AWS')) as { Properties: any }[]
+      const create = JSON.parse(JSON.stringify(shell?.Properties.Create))
+      const text = typeof create === 'string' ? create : JSON.stringify(create)
+      expect(text).toContain('createDocument')
+      expect(text).toContain('SSM-SessionManagerRunShell')
+      expect(text).toContain('DocumentAlreadyExists')
+      expect(shell?.Properties.Update).toBeUndefined()
+      expect(shell?.Properties.Delete).toBeUndefined()
+    }
+  })
+
   it('the reconciler runs every five minutes', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(5 minutes)',
