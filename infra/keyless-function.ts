@@ -8,7 +8,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager'
 import type { IQueue } from 'aws-cdk-lib/aws-sqs'
 import { Construct } from 'constructs'
 import { BUNDLED_CONFIG, lambdaBundling } from './bundling.ts'
-import { KEYLESS_ROLE_PATH, WILDCARD_REASONS } from './permissions.ts'
+import { KEYLESS_ROLE_PATH, ownLogsStatement, WILDCARD_REASONS } from './permissions.ts'
 
 /** What every function is given: the one table, the workflow's ARN and the Slack secret's ARN. */
 export interface FunctionSurroundings {
@@ -103,13 +103,7 @@ export class KeylessFunction extends Construct {
         resources: [props.slackSecret.secretArn],
       }),
     )
-    this.allow(
-      new PolicyStatement({
-        sid: 'OwnLogs',
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [this.logGroup.logGroupArn],
-      }),
-    )
+    this.allow(ownLogsStatement(this.logGroup))
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',
       reason:

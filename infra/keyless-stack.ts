@@ -69,7 +69,8 @@ export class KeylessStack extends Stack {
       stateMachine: this.workflow.stateMachine,
       functions: {
         ...Object.fromEntries(
-          Object.entries(this.workflow.tasks).map(([task, fn]) => [task.replace(/FunctionArn$/, ''), fn]),
+          // Each task function by its construct id (AttachAccess, RevokeAccess, …).
+          Object.values(this.workflow.tasks).map((fn) => [fn.node.id, fn]),
         ),
         Slack: this.slack.handler,
         Alerts: this.alerts.handler,

@@ -61,7 +61,6 @@ export class FailedInvocations extends Construct {
  */
 export class Operations extends Construct {
   readonly topic: ITopic | undefined
-  readonly alarms: Alarm[] = []
 
   constructor(
     scope: Construct,
@@ -78,7 +77,7 @@ export class Operations extends Construct {
     super(scope, id)
     this.topic = alarmTopic(this, props)
     const alarm = (name: string, description: string, metric: IMetric) =>
-      this.alarms.push(keylessAlarm(this, name, description, metric, this.topic))
+      keylessAlarm(this, name, description, metric, this.topic)
     const fiveMinutes = { period: Duration.minutes(5), statistic: 'Sum' }
 
     alarm(

@@ -1,4 +1,5 @@
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam'
+import type { ILogGroup } from 'aws-cdk-lib/aws-logs'
 import { parsePrincipalArn } from '../shared/aws/arn.ts'
 import type { KeylessConfig } from '../shared/config/schema.ts'
 import { KeylessError } from '../shared/errors.ts'
@@ -123,6 +124,14 @@ export function sessionEndingStatements(config: KeylessConfig): PolicyStatement[
     }),
   ]
 }
+
+/** A Lambda function's own logs, and no other log group. */
+export const ownLogsStatement = (logGroup: ILogGroup): PolicyStatement =>
+  new PolicyStatement({
+    sid: 'OwnLogs',
+    actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    resources: [logGroup.logGroupArn],
+  })
 
 /**
  * Ending a workflow's wait (an approval, a revoke, an extension): Step Functions' SendTask*

@@ -6,7 +6,7 @@ import { AwsCustomResource, PhysicalResourceId } from 'aws-cdk-lib/custom-resour
 import { Construct } from 'constructs'
 import type { KeylessConfig } from '../shared/config/schema.ts'
 import { portForwardDocumentName, SHELL_DOCUMENT } from '../shared/policy/grant-policy.ts'
-import { KEYLESS_ROLE_PATH } from './permissions.ts'
+import { KEYLESS_ROLE_PATH, ownLogsStatement } from './permissions.ts'
 
 // The local port the person picks (0 lets the plugin choose): digits 0–65535, nothing else.
 const LOCAL_PORT_PATTERN =
@@ -101,13 +101,7 @@ export class SessionDocuments extends Construct {
       retention: RetentionDays.ONE_YEAR,
       removalPolicy: RemovalPolicy.DESTROY,
     })
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: 'OwnLogs',
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [logGroup.logGroupArn],
-      }),
-    )
+    role.addToPrincipalPolicy(ownLogsStatement(logGroup))
     new AwsCustomResource(this, 'ShellPreferences', {
       onCreate: {
         service: 'SSM',

@@ -33,11 +33,7 @@ export class SlackEndpoint extends Construct {
   readonly handler: KeylessFunction
   readonly requestUrl: string
 
-  constructor(
-    scope: Construct,
-    id: string,
-    props: FunctionSurroundings & { failures: IQueue; stateMachineArn: string },
-  ) {
+  constructor(scope: Construct, id: string, props: FunctionSurroundings & { failures: IQueue }) {
     super(scope, id)
     const stack = Stack.of(this)
     const functionName = `${stack.stackName}-slack`

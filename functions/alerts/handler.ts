@@ -15,11 +15,9 @@ import { logger } from '../runtime/aws-deps.ts'
  * What it cannot use it logs and drops: a retry would not make it readable.
  */
 
-const SOURCES = EVENTBRIDGE_SOURCES
-
 const envelopeSchema = z.looseObject({
   'detail-type': z.literal('AWS API Call via CloudTrail'),
-  source: z.enum(Object.keys(SOURCES) as [string, ...string[]]),
+  source: z.enum(Object.keys(EVENTBRIDGE_SOURCES) as [string, ...string[]]),
   detail: z.looseObject({ eventSource: z.string() }),
 })
 
@@ -33,12 +31,12 @@ export const raw =
   async (event: unknown): Promise<AlertFunctionResult> => {
     const envelope = envelopeSchema.safeParse(event)
     if (!envelope.success) {
-      const reason = `not a CloudTrail API call from ${Object.keys(SOURCES).join(' or ')}`
+      const reason = `not a CloudTrail API call from ${Object.keys(EVENTBRIDGE_SOURCES).join(' or ')}`
       log.warn('event dropped', { reason, id: (event as { id?: unknown } | null)?.id })
       return { outcome: 'dropped', reason }
     }
     const { source, detail } = envelope.data
-    if (SOURCES[source] !== detail.eventSource) {
+    if (EVENTBRIDGE_SOURCES[source] !== detail.eventSource) {
       const reason = `source ${source} does not match the record's eventSource ${detail.eventSource}`
       log.error('event dropped', { reason })
       return { outcome: 'dropped', reason }
