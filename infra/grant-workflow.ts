@@ -27,6 +27,15 @@ export const grantWorkflowArn = (stack: Stack): string =>
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
   })
 
+/** The ARNs of the workflow's executions (`<grant id>`, `<grant id>-2`, …): what DescribeExecution names. */
+export const grantExecutionsArn = (stack: Stack): string =>
+  stack.formatArn({
+    service: 'states',
+    resource: 'execution',
+    resourceName: `${grantWorkflowName(stack)}:*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  })
+
 /** What each task calls beyond the table and Slack, and nothing more. */
 function taskStatements(config: KeylessConfig): Record<GrantWorkflowTask, PolicyStatement[]> {
   return {

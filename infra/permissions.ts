@@ -23,6 +23,8 @@ export const WILDCARD_REASONS: Readonly<Record<string, string>> = {
     "Session ids begin with the caller's session name, unknown in advance: terminate is scoped to sessions in the configured regions of this account.",
   AnswerWorkflowWaits:
     'states:SendTaskSuccess and SendTaskFailure accept only * as a resource; the unguessable task token names the one waiting task.',
+  FindLostExecutions:
+    "Execution names (<grant id>, <grant id>-2, …) are unknown in advance: DescribeExecution is scoped to the grant workflow's own executions.",
   InstanceTags:
     "ec2:DescribeTags has no resource-level permissions; the call filters to the event's instances and the one tag key.",
 }

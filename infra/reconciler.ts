@@ -1,9 +1,11 @@
-import { Duration } from 'aws-cdk-lib'
+import { Duration, Stack } from 'aws-cdk-lib'
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events'
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets'
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam'
 import type { IQueue } from 'aws-cdk-lib/aws-sqs'
 import { Construct } from 'constructs'
 import type { KeylessConfig } from '../shared/config/schema.ts'
+import { grantExecutionsArn } from './grant-workflow.ts'
 import { type FunctionSurroundings, KeylessFunction } from './keyless-function.ts'
 import { principalPolicyStatements, sessionEndingStatements } from './permissions.ts'
 
@@ -12,9 +14,9 @@ export const RECONCILE_EVERY = Duration.minutes(5)
 
 /**
  * The safety net: every few minutes, make IAM and Session Manager match the grants (remove
- * expired or orphaned `keyless-*` policies from the configured principals, end their sessions)
- * and post security alerts Slack refused earlier. It lists and deletes inline policies, never
- * puts one.
+ * expired or orphaned `keyless-*` policies from the configured principals, end their sessions),
+ * start a live grant's lost execution again, and post security alerts Slack refused earlier.
+ * It lists and deletes inline policies, never puts one.
  */
 export class Reconciler extends Construct {
   readonly handler: KeylessFunction
@@ -36,6 +38,16 @@ export class Reconciler extends Construct {
     for (const statement of [
       ...principalPolicyStatements(props.config, ['List', 'Delete']),
       ...sessionEndingStatements(props.config),
+      new PolicyStatement({
+        sid: 'FindLostExecutions',
+        actions: ['states:DescribeExecution'],
+        resources: [grantExecutionsArn(Stack.of(this))],
+      }),
+      new PolicyStatement({
+        sid: 'RestartLostExecutions',
+        actions: ['states:StartExecution'],
+        resources: [props.stateMachineArn],
+      }),
     ]) {
       this.handler.allow(statement)
     }

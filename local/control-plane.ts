@@ -47,11 +47,10 @@ export async function createLocalControlPlane(parts: LocalControlPlaneParts): Pr
     name,
     intercept ? intercept(name as GrantWorkflowTask, run) : run,
   ])
-  const workflow = new LocalWorkflow(
-    definition,
-    Object.fromEntries(bound),
-    retryIntervalMs === undefined ? {} : { retryIntervalMs },
-  )
+  const workflow = new LocalWorkflow(definition, Object.fromEntries(bound), {
+    ...(retryIntervalMs === undefined ? {} : { retryIntervalMs }),
+    ...(parts.expiryWarningSeconds === undefined ? {} : { expiryWarningSeconds: parts.expiryWarningSeconds }),
+  })
   tasks.workflow = workflow
   return {
     workflow,

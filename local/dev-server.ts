@@ -45,7 +45,7 @@ export interface DevServerOptions {
   dataDir: string
   port: number
   host?: string
-  /** How often the reconciler runs; locally it is also what ends grants whose workflow a restart lost. */
+  /** How often the reconciler runs (it also runs once at start, resuming what a previous run left). */
   reconcileEveryMs?: number
   log: (message: string, details?: Record<string, unknown>) => void
   /** Where messages are printed when there is no bot token: readable text, not log lines. */
@@ -165,11 +165,16 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const receiver = slackReceiver instanceof HTTPReceiver ? slackReceiver : undefined
   if (!receiver) await slackApp.start()
 
-  let reconciling: Promise<unknown> = Promise.resolve()
-  const timer = setInterval(() => {
-    reconciling = reconcile(plane.tasks, { graceSeconds: 5, activationGraceSeconds: 60 })
+  // The reconciler with the local runner: it starts the execution of every live grant that has
+  // none (at start that is each grant a previous run left live), and repairs what is overdue.
+  const reconcileOnce = () =>
+    reconcile({ ...plane.tasks, workflow: plane.workflow }, { graceSeconds: 5, activationGraceSeconds: 60 })
       .then(() => alerts.sender.sendUnsent())
       .catch((error: unknown) => warn('reconciliation failed', { error: String(error) }))
+  let reconciling: Promise<unknown> = reconcileOnce()
+  await reconciling
+  const timer = setInterval(() => {
+    reconciling = reconcileOnce()
   }, options.reconcileEveryMs ?? 30_000)
 
   const operatorToken = randomBytes(24).toString('base64url')

@@ -1,7 +1,10 @@
+import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions'
 import type { Grant } from '../shared/grants/grant.ts'
 import {
+  type ExecutionState,
+  probeAttempts,
   startPayload,
   type WaitEvent,
   type Workflow,
@@ -20,6 +23,8 @@ export type TaskBindings = Record<string, (payload: unknown) => Promise<unknown>
 
 export interface ExecutionRecord {
   grantId: string
+  /** Until its run and its event log are done. */
+  running: boolean
   /** Every state entered, in order: Step Functions bills and counts these as state transitions. */
   states: string[]
   /** How many times task code ran (Lambda invocations in AWS), by substitution name. */
@@ -39,25 +44,32 @@ interface Waiter {
  * integration does, so the definition's paths read the same here and there.
  */
 export class LocalWorkflow implements Workflow {
+  /** Every execution this runner started, by name (`<grant id>`, `<grant id>-2`, …). */
   readonly executions = new Map<string, ExecutionRecord>()
   readonly #machine: StateMachine
   readonly #definition: StateMachineDefinition
   readonly #bindings: TaskBindings
   /** The same backoff for every state's retries, fixed once; undefined keeps the definition's own. */
   readonly #retryIntervalOverrides: Record<string, number> | undefined
+  readonly #expiryWarningSeconds: number | undefined
   readonly #waiters = new Map<string, Waiter>()
-  readonly #aborts = new Set<() => void>()
+  /** How to stop each running execution, by name. */
+  readonly #aborts = new Map<string, () => void>()
   /** Task code running now: a stop waits for it, as Lambda lets an invocation finish. */
   readonly #running = new Set<Promise<unknown>>()
   #stopped = false
+  /** Executions stopped one by one (stopExecution): they end ABORTED, not FAILED. */
+  readonly #stopping = new Set<string>()
   #tokens = 0
+  readonly #runnerId = randomUUID().slice(0, 8)
 
   constructor(
     definition: StateMachineDefinition,
     bindings: TaskBindings,
-    options: { retryIntervalMs?: number } = {},
+    options: { retryIntervalMs?: number; expiryWarningSeconds?: number } = {},
   ) {
     this.#definition = definition
+    this.#expiryWarningSeconds = options.expiryWarningSeconds
     this.#machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } })
     this.#bindings = bindings
     const { retryIntervalMs } = options
@@ -68,52 +80,87 @@ export class LocalWorkflow implements Workflow {
   }
 
   async start(grant: Grant, now: Date): Promise<void> {
-    if (this.executions.has(grant.id)) return // the execution name is the grant id: a second start is a no-op
+    await this.startExecution(grant, grant.id, now)
+  }
+
+  async latestExecution(grantId: string): Promise<ExecutionState | undefined> {
+    return probeAttempts(grantId, async (name) => {
+      const record = this.executions.get(name)
+      return record && (record.running ? 'running' : 'ended')
+    })
+  }
+
+  async startExecution(grant: Grant, name: string, now: Date): Promise<boolean> {
+    if (this.executions.has(name)) return false // names are unique, as in AWS: a second start is a no-op
     if (this.#stopped) throw new Error('the local workflow runner is stopped')
+    const payload = startPayload(grant, now, this.#expiryWarningSeconds)
     const record: ExecutionRecord = {
       grantId: grant.id,
+      running: true,
       states: [],
       invocations: {},
       done: Promise.resolve({ status: 'SUCCEEDED' }),
     }
     const execution = this.#machine.run(
-      { Payload: { ...startPayload(grant, now) } },
+      { Payload: { ...payload } },
       {
         overrides: {
-          taskResourceLocalHandlers: this.#handlersFor(grant.id, record),
+          taskResourceLocalHandlers: this.#handlersFor(name, record),
           ...(this.#retryIntervalOverrides ? { retryIntervalOverrides: this.#retryIntervalOverrides } : {}),
         },
-        context: { Execution: { Name: grant.id, StartTime: now.toISOString() }, Task: { Token: grant.id } },
+        context: { Execution: { Name: name, StartTime: now.toISOString() }, Task: { Token: name } },
       },
     )
-    this.#aborts.add(execution.abort)
+    this.#aborts.set(name, execution.abort)
     const outcome = execution.result.then(
       () => ({ status: 'SUCCEEDED' as const }),
       (error: Error) =>
-        this.#stopped
+        this.#stopped || this.#stopping.has(name)
           ? { status: 'ABORTED' as const, error: error.message }
           : { status: 'FAILED' as const, error: error.message },
     )
-    void outcome.finally(() => this.#aborts.delete(execution.abort))
+    void outcome.finally(() => this.#aborts.delete(name))
     // The event log is read alongside; the record is done once both the run and its log are.
     const logged = collectStates(execution.eventLogs, record.states)
-    record.done = Promise.all([outcome, logged]).then(([result]) => result)
-    this.executions.set(grant.id, record)
+    record.done = Promise.all([outcome, logged]).then(([result]) => {
+      record.running = false
+      return result
+    })
+    this.executions.set(name, record)
+    return true
   }
 
   /**
    * Stops every execution where it is: task code already running finishes (as a Lambda
-   * invocation would), nothing more starts, and no timer of the runner keeps the process alive. What the grants owe is picked up again from
-   * the store on the next start (the reconciler ends what was left).
+   * invocation would), nothing more starts, and no timer of the runner keeps the process alive.
+   * What the grants owe is in the store: the next start resumes every live grant's execution.
    */
   async stop(): Promise<void> {
     this.#stopped = true
-    for (const abort of this.#aborts) abort()
-    // A task's timeout timer is cleared only when the task settles: settle every wait.
-    for (const waiter of this.#waiters.values()) waiter.reject(new Error('the local control plane stopped'))
-    this.#waiters.clear()
+    for (const abort of this.#aborts.values()) abort()
+    this.#settleWaits(() => true, 'the local control plane stopped')
     await Promise.all([...this.executions.values()].map((execution) => execution.done))
     await Promise.allSettled([...this.#running])
+  }
+
+  /**
+   * Stops one execution where it is, as StopExecution does in AWS (an operator's click, or a
+   * lost execution in a test): its wait ends, and signals to it are ignored from then on.
+   */
+  async stopExecution(name: string): Promise<void> {
+    this.#stopping.add(name)
+    this.#aborts.get(name)?.()
+    this.#settleWaits((token) => token.startsWith(`${name}:`), `execution ${name} was stopped`)
+    await this.executions.get(name)?.done
+  }
+
+  /** A task's timeout timer is cleared only when the task settles: settle the waits that end. */
+  #settleWaits(ending: (token: string) => boolean, why: string): void {
+    for (const [token, waiter] of this.#waiters) {
+      if (!ending(token)) continue
+      this.#waiters.delete(token)
+      waiter.reject(new Error(why))
+    }
   }
 
   async resume(taskToken: string, output: { grantId: string; event?: WaitEvent }): Promise<void> {
@@ -128,7 +175,7 @@ export class LocalWorkflow implements Workflow {
     waiter?.reject(new WorkflowSignal(error, cause))
   }
 
-  #handlersFor(grantId: string, record: ExecutionRecord): LocalHandlers {
+  #handlersFor(executionName: string, record: ExecutionRecord): LocalHandlers {
     const handlers: LocalHandlers = {}
     for (const [stateName, state] of Object.entries(this.#definition.States)) {
       if (state.Type !== 'Task') continue
@@ -153,7 +200,8 @@ export class LocalWorkflow implements Workflow {
       handlers[stateName] = resource.endsWith('.waitForTaskToken')
         ? async (input) => {
             // Each wait gets a token of its own, as in AWS, so a late signal cannot end a later wait.
-            const taskToken = `${grantId}:${++this.#tokens}`
+            // The runner's own id keeps tokens unique across restarts of the local plane.
+            const taskToken = `${executionName}:${this.#runnerId}:${++this.#tokens}`
             const waited = new Promise<unknown>((resolve, reject) =>
               this.#waiters.set(taskToken, { resolve, reject }),
             )

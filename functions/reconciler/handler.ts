@@ -1,8 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'
 import middy from '@middy/core'
 import type { AlertSender } from '../../shared/alerts/service.ts'
-import { reconcile } from '../../shared/grants/reconciler.ts'
-import type { TaskDeps } from '../../shared/grants/tasks.ts'
+import { type ReconcileDeps, reconcile } from '../../shared/grants/reconciler.ts'
 import { awsDeps } from '../runtime/access-deps.ts'
 import { alertService } from '../runtime/alert-deps.ts'
 import { logger } from '../runtime/aws-deps.ts'
@@ -11,10 +10,11 @@ import { logger } from '../runtime/aws-deps.ts'
 const UNSENT_ALERTS_PER_RUN = 50
 
 /**
- * Scheduled (EventBridge, every few minutes): makes the world match the grants and reports
- * what it repaired; then posts the security alerts that Slack refused earlier.
+ * Scheduled (EventBridge, every few minutes): starts lost executions again, makes the world
+ * match the grants and reports what it repaired; then posts the security alerts that Slack
+ * refused earlier.
  */
-export const raw = (deps: Omit<TaskDeps, 'workflow'>, alerts?: AlertSender) => async () => {
+export const raw = (deps: ReconcileDeps, alerts?: AlertSender) => async () => {
   const findings = await reconcile(deps)
   const unsent = alerts ? await alerts.sendUnsent(UNSENT_ALERTS_PER_RUN) : { posted: 0, left: false }
   logger.info('reconciled', {

@@ -3,7 +3,7 @@ import { isoSeconds } from '../clock.ts'
 import type { KeylessConfig } from '../config/schema.ts'
 import type { Workflow } from '../workflow/workflow.ts'
 import { GrantError } from './errors.ts'
-import type { Actor, Grant } from './grant.ts'
+import { type Actor, type Grant, isLive } from './grant.ts'
 import { type GrantRequest, requestGrant } from './lifecycle.ts'
 import { actOnGrant } from './service.ts'
 import type { GrantStore } from './store.ts'
@@ -33,7 +33,8 @@ export async function submitRequest(
 ): Promise<{ grant: Grant; created: boolean }> {
   const now = deps.clock.now()
   const result = await deps.store.create(requestGrant(request, deps.config, now))
-  await deps.workflow.start(result.grant, now)
+  // A replay of a request that has since ended has nothing left to run.
+  if (isLive(result.grant.status)) await deps.workflow.start(result.grant, now)
   return result
 }
 

@@ -2,14 +2,18 @@ import { grantIdOfPolicy } from '../access/backend.ts'
 import { parsePrincipalArn } from '../aws/arn.ts'
 import { addSeconds } from '../clock.ts'
 import type { ReconcileFinding } from '../notify/notifier.ts'
+import { executionName, MAX_EXECUTION_ATTEMPTS, type Workflow } from '../workflow/workflow.ts'
 import { GrantError } from './errors.ts'
-import type { Actor, Grant } from './grant.ts'
+import { type Actor, type Grant, isLive } from './grant.ts'
 import { decide } from './lifecycle.ts'
 import { retryOnConflict } from './service.ts'
+import type { GrantStore } from './store.ts'
 import { endGrant, removeAccess, type TaskDeps } from './tasks.ts'
 
 /**
  * The safety net under every failure of the workflow: it makes the world match the grants.
+ * - A live grant whose execution was lost (stopped, failed, or never started) and that is not
+ *   yet overdue gets a new execution, which carries on from where the grant stands.
  * - An ACTIVE grant past its expiry (plus a grace for the workflow to do it) loses its access.
  * - An ACTIVE grant whose revocation was asked for and not carried out loses its access.
  * - A REVOKE_FAILED grant has its removal retried.
@@ -31,8 +35,14 @@ export const DEFAULT_RECONCILE_OPTIONS: ReconcileOptions = { graceSeconds: 120, 
 
 const RECONCILER: Actor = { kind: 'system', id: 'reconciler' }
 
+/** The executions the reconciler looks after: where they are asked about and started again. */
+export type Executions = Pick<Workflow, 'latestExecution' | 'startExecution'>
+
+/** The tasks' dependencies, less the waits' callbacks; with `workflow`, lost executions are restarted. */
+export type ReconcileDeps = Omit<TaskDeps, 'workflow'> & { workflow?: Executions }
+
 export async function reconcile(
-  deps: Omit<TaskDeps, 'workflow'>,
+  deps: ReconcileDeps,
   options: ReconcileOptions = DEFAULT_RECONCILE_OPTIONS,
 ): Promise<ReconcileFinding[]> {
   const now = deps.clock.now()
@@ -59,7 +69,7 @@ export async function reconcile(
   }
   const revoke = async (grant: Grant) => {
     await removeAccess(deps, grant)
-    const ended = await endGrant(deps, grant.id, RECONCILER)
+    const { grant: ended } = await endGrant(deps, grant.id, RECONCILER)
     if (ended.status !== 'EXPIRED' && ended.status !== 'REVOKED') {
       throw new Error(`${grant.id} is ${ended.status} after its access was removed`)
     }
@@ -71,6 +81,43 @@ export async function reconcile(
   const active = await deps.store.listInStatus('ACTIVE')
   const approved = await deps.store.listInStatus('APPROVED')
   const revokeFailed = await deps.store.listInStatus('REVOKE_FAILED')
+  const activationCutoff = addSeconds(now, -options.activationGraceSeconds).getTime()
+  const overdue = (grant: Grant): boolean =>
+    grant.status === 'ACTIVE'
+      ? beforeGrace(grant.expiresAt) || beforeGrace(grant.revocation?.at)
+      : grant.status === 'APPROVED'
+        ? Date.parse(lastChange(grant)) <= activationCutoff
+        : beforeGrace(grant.decideBy)
+
+  // A lost execution is replaced first: the workflow then does what is due, with its own
+  // messages and retries. What is overdue already is repaired below instead, at once.
+  if (deps.workflow) {
+    const pending = await deps.store.listInStatus('PENDING')
+    for (const grant of [...pending, ...approved, ...active].filter((candidate) => !overdue(candidate))) {
+      try {
+        const started = await restartLostExecution(
+          { store: deps.store, workflow: deps.workflow },
+          grant.id,
+          now,
+        )
+        if (started) {
+          findings.push({
+            what: 'execution-restarted',
+            grantId: grant.id,
+            principal: grant.principal,
+            detail: `${grant.status}: no running execution; started ${started}`,
+          })
+        }
+      } catch (error) {
+        findings.push({
+          what: 'repair-failed',
+          grantId: grant.id,
+          principal: grant.principal,
+          detail: `could not restart its execution: ${String(error)}`,
+        })
+      }
+    }
+  }
 
   for (const grant of active) {
     if (beforeGrace(grant.expiresAt)) {
@@ -89,8 +136,7 @@ export async function reconcile(
   for (const grant of revokeFailed) {
     await repair(grant, 'revocation-retried', 'removal retried after REVOKE_FAILED', () => revoke(grant))
   }
-  const activationCutoff = addSeconds(now, -options.activationGraceSeconds).getTime()
-  for (const grant of approved.filter((candidate) => Date.parse(lastChange(candidate)) <= activationCutoff)) {
+  for (const grant of approved.filter(overdue)) {
     await repair(
       grant,
       'stuck-activation-failed',
@@ -129,11 +175,36 @@ export async function reconcile(
 }
 
 /**
+ * Makes sure a live grant has a running execution: if its latest attempt has ended (or it
+ * never had one), starts the next attempt from where the grant stands, read again after the
+ * check so that a grant that ended meanwhile is left alone. Returns the name started, or
+ * undefined when one runs (or another restarter started the same name first: names are the
+ * grant id and attempt, so racing restarters cannot start two).
+ */
+export async function restartLostExecution(
+  deps: { store: Pick<GrantStore, 'get'>; workflow: Executions },
+  grantId: string,
+  now: Date,
+): Promise<string | undefined> {
+  const latest = await deps.workflow.latestExecution(grantId)
+  if (latest?.running) return undefined
+  const grant = await deps.store.get(grantId)
+  // REVOKE_FAILED stays with the reconciler's retries and an operator; an ended grant needs nothing.
+  if (!grant || !isLive(grant.status) || grant.status === 'REVOKE_FAILED') return undefined
+  const attempt = (latest?.attempt ?? 0) + 1
+  if (attempt > MAX_EXECUTION_ATTEMPTS) {
+    throw new Error(`${grantId} has had ${MAX_EXECUTION_ATTEMPTS} executions; not starting another`)
+  }
+  const name = executionName(grantId, attempt)
+  return (await deps.workflow.startExecution(grant, name, now)) ? name : undefined
+}
+
+/**
  * Every principal keyless might have attached to (the people in the config, and those of the
  * grants that may hold access) is checked for `keyless-*` policies whose grant is not live.
  */
 async function removeOrphanPolicies(
-  deps: Omit<TaskDeps, 'workflow'>,
+  deps: ReconcileDeps,
   holding: Grant[],
   now: Date,
   options: ReconcileOptions,

@@ -2,18 +2,19 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { type AccessBackend, grantPolicyName } from '../access/backend.ts'
 import { connectionInstructions } from '../access/instructions.ts'
 import { type IamPrincipal, parsePrincipalArn } from '../aws/arn.ts'
-import { addSeconds, type Clock, isoSeconds } from '../clock.ts'
+import type { Clock } from '../clock.ts'
 import { findTarget } from '../config/lookup.ts'
 import type { KeylessConfig } from '../config/schema.ts'
 import { KeylessError } from '../errors.ts'
 import type { Notice, Notifier } from '../notify/notifier.ts'
 import { policyForGrant } from '../policy/grant-policy.ts'
 import {
+  DEFAULT_EXPIRY_WARNING_SECONDS,
+  expiryWaitPayload,
   secondsUntil,
   type WorkflowCallbacks,
   type WorkflowPayload,
   WorkflowSignal,
-  wholeSecondsBefore,
 } from '../workflow/workflow.ts'
 import { type Actor, type Grant, mayHoldAccess } from './grant.ts'
 import { decide, type GrantEvent } from './lifecycle.ts'
@@ -38,8 +39,6 @@ export interface TaskDeps {
   /** How long before expiry the requester is warned (default five minutes). */
   expiryWarningSeconds?: number
 }
-
-export const DEFAULT_EXPIRY_WARNING_SECONDS = 300
 
 const WORKFLOW: Actor = { kind: 'system', id: 'workflow' }
 
@@ -71,7 +70,6 @@ export async function remindApprovers(deps: TaskDeps, input: { grantId: string }
   await tell(deps, { kind: 'approval-reminder', grant })
   return {
     grantId: grant.id,
-    needsApproval: true,
     asked: true,
     remind: false,
     timeoutSeconds: secondsUntil(grant.decideBy, deps.clock.now()),
@@ -182,8 +180,9 @@ export async function revokeAccess(
     before.revocation || !before.expiresAt ? 0 : Date.parse(before.expiresAt) - deps.clock.now().getTime()
   if (early > 0) await sleep(Math.min(early, MAX_EARLY_MS))
   const sessionsTerminated = await removeAccess(deps, before)
-  const grant = await endGrant(deps, before.id, WORKFLOW)
-  if (grant.status === 'EXPIRED' || grant.status === 'REVOKED') {
+  const { grant, endedNow } = await endGrant(deps, before.id, WORKFLOW)
+  // A restarted execution may find the grant ended already: the requester was told then.
+  if (endedNow) {
     await tell(deps, { kind: 'access-ended', grant, sessionsTerminated })
   }
   return { grantId: grant.id, status: grant.status, sessionsTerminated }
@@ -244,14 +243,20 @@ export async function removeAccess(
   return sessions.length
 }
 
-/** Ends a grant whose access was removed: REVOKED if revocation was asked for, else EXPIRED. */
+/**
+ * Ends a grant whose access was removed: REVOKED if revocation was asked for, else EXPIRED.
+ * `endedNow` says whether this call ended it (rather than finding it ended).
+ */
 export async function endGrant(
   deps: Pick<TaskDeps, 'store' | 'clock'>,
   grantId: string,
   actor: Actor,
-): Promise<Grant> {
-  return retryOnConflict(deps.store, grantId, async (current) => {
+): Promise<{ grant: Grant; endedNow: boolean }> {
+  let endedNow = false
+  const grant = await retryOnConflict(deps.store, grantId, async (current) => {
+    endedNow = false
     if (!mayHoldAccess(current.status)) return current // already ended
+    endedNow = true
     // The expiry wait's timeout fires at or after expiry; the clock may lag it by a moment.
     const now =
       current.revocation || !current.expiresAt
@@ -259,28 +264,20 @@ export async function endGrant(
         : laterOf(deps.clock.now(), current.expiresAt)
     return deps.store.transition(current, decide(current, { type: 'end' }, actor, now))
   })
+  return { grant, endedNow }
 }
 
-/**
- * The expiry wait's Payload: until the warning while one is due and at least a second away,
- * else until expiry.
- */
-function waitPayload(
+const waitPayload = (
   deps: Pick<TaskDeps, 'clock' | 'expiryWarningSeconds'>,
   grant: Grant,
   warnFirst = true,
-): WorkflowPayload {
-  const now = deps.clock.now()
-  const expiresAt = grant.expiresAt ?? isoSeconds(now)
-  const warnAt = addSeconds(expiresAt, -(deps.expiryWarningSeconds ?? DEFAULT_EXPIRY_WARNING_SECONDS))
-  const warn = warnFirst && warnAt.getTime() - now.getTime() >= 1000
-  return {
-    grantId: grant.id,
-    expiresAt,
-    warn,
-    timeoutSeconds: wholeSecondsBefore(warn ? warnAt.toISOString() : expiresAt, now),
-  }
-}
+): WorkflowPayload =>
+  expiryWaitPayload(
+    grant,
+    deps.clock.now(),
+    deps.expiryWarningSeconds ?? DEFAULT_EXPIRY_WARNING_SECONDS,
+    warnFirst,
+  )
 
 export function principalOf(grant: Grant): IamPrincipal {
   const principal = parsePrincipalArn(grant.principal)

@@ -40,6 +40,7 @@ export interface ReconcileFinding {
     | 'stuck-activation-failed'
     | 'stuck-request-timed-out'
     | 'revocation-retried'
+    | 'execution-restarted'
     | 'repair-failed'
   grantId?: string
   principal: string

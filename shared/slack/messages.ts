@@ -276,6 +276,7 @@ const FINDING_WORDS: Record<ReconcileFinding['what'], string> = {
   'stuck-activation-failed': 'approved grant never activated: failed',
   'stuck-request-timed-out': 'undecided request timed out',
   'revocation-retried': 'failed removal retried',
+  'execution-restarted': 'lost workflow execution started again',
   'repair-failed': 'repair failed',
 }
 

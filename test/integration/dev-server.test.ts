@@ -6,10 +6,13 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { startDevServer } from '../../local/dev-server.ts'
 import { defaultInstances, localInstances } from '../../local/instances.ts'
 import { runningControlPlane } from '../../local/operator-api.ts'
-import { submitRequest } from '../../shared/grants/control.ts'
+import { grantPolicyName } from '../../shared/access/backend.ts'
+import { approveRequest, submitRequest } from '../../shared/grants/control.ts'
 import { newClientToken } from '../../shared/grants/grant.ts'
 import { runKeyless } from '../kit/cli.ts'
-import { workflowConfig } from '../kit/plane.ts'
+import { ALICE, workflowConfig } from '../kit/plane.ts'
+import { untilGrant } from '../kit/poll.ts'
+import { startSlackRecorder } from '../kit/slack.ts'
 
 const quiet = () => {}
 
@@ -24,7 +27,9 @@ afterAll(async () => {
   await Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true })))
 })
 
-describe('the local control plane', () => {
+// Each test has its own data folder and ports, and most of their time is spent waiting on the
+// workflow's timers or a child process: they wait together.
+describe.concurrent('the local control plane', () => {
   it('answers /healthz, runs grants through the real workflow, and keeps its data across restarts', async () => {
     const dataDir = await dataFolder()
     const first = await startDevServer({ config: workflowConfig(), dataDir, port: 0, log: quiet })
@@ -46,6 +51,53 @@ describe('the local control plane', () => {
     const second = await startDevServer({ config: workflowConfig(), dataDir, port: 0, log: quiet })
     expect((await second.plane.control.store.get(grant.id))?.status).toBe('EXPIRED')
     await second.close()
+  })
+
+  it('resumes every live grant at start: a request is not asked again and can still be approved; active access still ends', async () => {
+    const dataDir = await dataFolder()
+    const slack = await startSlackRecorder()
+    const options = { config: workflowConfig(), dataDir, port: 0, log: quiet, slack: { apiUrl: slack.url } }
+    const first = await startDevServer(options)
+    const request = (target: string, durationSeconds: number) =>
+      submitRequest(first.plane.control, {
+        clientToken: newClientToken(),
+        target,
+        requester: 'U0ALICE',
+        durationSeconds,
+        reason: 'across a restart',
+      })
+    const { grant: pending } = await request('prod-db', 3600)
+    const { grant: active } = await request('dev-web', 3)
+    let store = first.plane.control.store
+    // Both approvers and the approval channel have their copy; the dev-web grant is active.
+    const asked = await untilGrant(store, pending.id, (grant) => grant.slackMessages?.length === 3, 5000)
+    await untilGrant(store, active.id, (grant) => grant.status === 'ACTIVE', 5000)
+    await first.close()
+    const approvalPosts = slack.of('chat.postMessage').length
+
+    const second = await startDevServer(options)
+    store = second.plane.control.store
+    try {
+      expect((await second.plane.workflow.latestExecution(pending.id))?.running).toBe(true)
+      expect((await second.plane.workflow.latestExecution(active.id))?.running).toBe(true)
+      await untilGrant(store, pending.id, (grant) => grant.taskToken !== asked.taskToken, 5000)
+      // The restarted request waits again, asking nobody twice.
+      const postsTo = (channel: string) =>
+        slack.of('chat.postMessage').filter((call) => call.args.channel === channel).length
+      expect(postsTo('U0MANAGER1')).toBe(1)
+      expect(postsTo('U0MANAGER2')).toBe(1)
+
+      await approveRequest(second.plane.control, pending.id, { kind: 'slack', id: 'U0MANAGER1' })
+      await untilGrant(store, pending.id, (grant) => grant.status === 'ACTIVE', 5000)
+      const ended = await untilGrant(store, active.id, (grant) => grant.status === 'EXPIRED', 8000)
+      expect(Date.parse(ended.endedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(ended.expiresAt ?? ''))
+      expect(second.backend.policyOf(ALICE, grantPolicyName(active.id))).toBeUndefined()
+      expect(second.backend.policyOf(ALICE, grantPolicyName(pending.id))).toBeDefined()
+      expect(slack.of('chat.postMessage').length).toBeGreaterThan(approvalPosts)
+    } finally {
+      await second.close()
+      await slack.close()
+    }
   })
 
   it('refuses a malformed Slack setting with one line, never echoing a secret', async () => {

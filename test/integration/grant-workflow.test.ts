@@ -86,7 +86,7 @@ describe.concurrent('the grant workflow (statemachines/grant.asl.json in the loc
     // Removed at expiry, never before it: the whole-second wait ends early and the task waits out the rest.
     expect(removedAt[0]).toBeGreaterThanOrEqual(Date.parse(active.expiresAt ?? ''))
     expect(outcome.states).toEqual([
-      'Needs approval?',
+      'Where does the grant stand?',
       'Ask for approval',
       'Attach access',
       'Wait for expiry, extension or revoke',
@@ -115,7 +115,7 @@ describe.concurrent('the grant workflow (statemachines/grant.asl.json in the loc
     const outcome = await plane.finished(grant.id)
     expect(outcome).toMatchObject({
       status: 'SUCCEEDED',
-      states: ['Needs approval?', 'Ask for approval', 'Request closed'],
+      states: ['Where does the grant stand?', 'Ask for approval', 'Request closed'],
     })
     expect((await db.store.get(grant.id))?.status).toBe('DENIED')
     expect(plane.backend.calls).not.toContain('attachPolicy')
@@ -137,7 +137,7 @@ describe.concurrent('the grant workflow (statemachines/grant.asl.json in the loc
     expect(outcome).toMatchObject({
       status: 'SUCCEEDED',
       states: [
-        'Needs approval?',
+        'Where does the grant stand?',
         'Ask for approval',
         'Remind or time out?',
         'Time out request',
@@ -162,7 +162,7 @@ describe.concurrent('the grant workflow (statemachines/grant.asl.json in the loc
     await revokeGrant(plane.control, grant.id, alice)
     const outcome = await plane.finished(grant.id)
     expect(outcome.states.slice(0, 6)).toEqual([
-      'Needs approval?',
+      'Where does the grant stand?',
       'Ask for approval',
       'Remind or time out?',
       'Remind approvers',
@@ -184,7 +184,7 @@ describe.concurrent('the grant workflow (statemachines/grant.asl.json in the loc
     const { grant } = await submitRequest(plane.control, request({ target: 'dev-web', durationSeconds: 5 }))
     const outcome = await plane.finished(grant.id)
     expect(outcome.states).toEqual([
-      'Needs approval?',
+      'Where does the grant stand?',
       'Attach access',
       'Wait for expiry, extension or revoke',
       'Warn or revoke?',
@@ -209,7 +209,7 @@ describe.concurrent('the grant workflow (statemachines/grant.asl.json in the loc
     for (const grant of [auto, glass]) {
       await revokeGrant(plane.control, grant.id, alice)
       expect((await plane.finished(grant.id)).states).toEqual([
-        'Needs approval?',
+        'Where does the grant stand?',
         'Attach access',
         'Wait for expiry, extension or revoke',
         'Extension or revoke?',
@@ -261,7 +261,12 @@ describe.concurrent('the grant workflow (statemachines/grant.asl.json in the loc
     )
     const { grant } = await submitRequest(plane.control, request({ breakGlass: true }))
     const outcome = await plane.finished(grant.id)
-    expect(outcome.states).toEqual(['Needs approval?', 'Attach access', 'Revoke access', 'Access ended'])
+    expect(outcome.states).toEqual([
+      'Where does the grant stand?',
+      'Attach access',
+      'Revoke access',
+      'Access ended',
+    ])
     const ended = await db.store.get(grant.id)
     expect(ended?.status).toBe('REVOKED')
     expect(ended?.activatedAt).toBeUndefined()
@@ -294,7 +299,7 @@ describe.concurrent('the grant workflow (statemachines/grant.asl.json in the loc
     })
     await revokeGrant(plane.control, grant.id, alice)
     expect((await plane.finished(grant.id)).states).toEqual([
-      'Needs approval?',
+      'Where does the grant stand?',
       'Ask for approval',
       'Attach access',
       'Wait for expiry, extension or revoke',

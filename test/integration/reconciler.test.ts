@@ -2,12 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { grantPolicyName } from '../../shared/access/backend.ts'
 import { parsePrincipalArn } from '../../shared/aws/arn.ts'
 import { addSeconds, type Clock } from '../../shared/clock.ts'
-import { submitRequest } from '../../shared/grants/control.ts'
+import { approveRequest, submitRequest } from '../../shared/grants/control.ts'
 import { newClientToken } from '../../shared/grants/grant.ts'
-import { reconcile } from '../../shared/grants/reconciler.ts'
+import {
+  type Executions,
+  type ReconcileDeps,
+  reconcile,
+  restartLostExecution,
+} from '../../shared/grants/reconciler.ts'
 import { buildGrantPolicy } from '../../shared/policy/grant-policy.ts'
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../kit/dynamo.ts'
-import { activeGrant, advance, at, bob, pendingGrant, workflow } from '../kit/grants.ts'
+import { activeGrant, advance, at, bob, manager1, pendingGrant, T0, workflow } from '../kit/grants.ts'
 import { ALICE, type Plane, startPlane, workflowConfig } from '../kit/plane.ts'
 
 const config = workflowConfig()
@@ -19,6 +24,13 @@ const anyPolicy = buildGrantPolicy(
   new Date('2030-01-01T00:00:00Z'),
 )
 const NO_GRACE = { graceSeconds: 0, activationGraceSeconds: 0 }
+const request = (target: string, durationSeconds: number) => ({
+  clientToken: newClientToken(),
+  target,
+  requester: 'U0ALICE',
+  durationSeconds,
+  reason: 'replication lag',
+})
 
 let db: EmbeddedDynamo
 beforeAll(async () => {
@@ -28,8 +40,18 @@ afterAll(async () => {
   await db?.close()
 })
 
-/** The reconciler's dependencies over the plane's store and backend, at a chosen time. */
-const depsAt = (plane: Plane, now: Date) => ({ ...plane.tasks, clock: { now: () => now } satisfies Clock })
+/**
+ * The reconciler's dependencies over the plane's store and backend, at a chosen time; with
+ * `executions`, it also restarts lost executions in the plane's runner.
+ */
+const depsAt = (plane: Plane, now: Date, executions = false): ReconcileDeps => {
+  const { workflow: _callbacks, ...tasks } = plane.tasks
+  return {
+    ...tasks,
+    clock: { now: () => now } satisfies Clock,
+    ...(executions ? { workflow: plane.workflow } : {}),
+  }
+}
 
 describe('the reconciler', () => {
   it('repairs a crash between attaching access and marking it active', async () => {
@@ -166,6 +188,79 @@ describe('the reconciler', () => {
     })
     expect(findings.map((finding) => finding.what)).toContain('stuck-request-timed-out')
     expect((await db.store.get(pending.id))?.status).toBe('TIMED_OUT')
+  })
+
+  it('starts a lost execution again from where the grant stands: a request approved meanwhile is attached', async () => {
+    const plane = await startPlane(config) // a table of its own: the reconciler sees only this grant
+    const { grant } = await submitRequest(plane.control, request('prod-db', 600))
+    await plane.until(grant.id, (current) => current.taskToken !== undefined)
+    await plane.workflow.stopExecution(grant.id) // stopped by hand in the console
+    expect((await plane.finished(grant.id)).status).toBe('ABORTED')
+    // The approval is recorded; its signal reaches nobody.
+    await approveRequest(plane.control, grant.id, manager1)
+    expect((await plane.db.store.get(grant.id))?.status).toBe('APPROVED')
+
+    const findings = await reconcile(depsAt(plane, new Date(), true))
+    expect(findings).toEqual([
+      {
+        what: 'execution-restarted',
+        grantId: grant.id,
+        principal: ALICE,
+        detail: `APPROVED: no running execution; started ${grant.id}-2`,
+      },
+    ])
+    await plane.untilStatus(grant.id, 'ACTIVE')
+    expect(plane.backend.policyOf(ALICE, grantPolicyName(grant.id))).toBeDefined()
+    expect(plane.workflow.executions.get(`${grant.id}-2`)?.states.slice(0, 3)).toEqual([
+      'Where does the grant stand?',
+      'Attach access',
+      'Wait for expiry, extension or revoke',
+    ])
+    // Running now: the next pass leaves it alone. The approvers were asked once.
+    expect(await reconcile(depsAt(plane, new Date(), true))).toEqual([])
+    expect(plane.notifier.kinds(grant.id).filter((kind) => kind === 'approval-requested')).toHaveLength(1)
+    await plane.workflow.stop()
+    await plane.close()
+  })
+
+  it('an active grant whose execution was lost still ends at its expiry; two reconcilers start one attempt', async () => {
+    const plane = await startPlane(config)
+    const { grant } = await submitRequest(plane.control, request('dev-web', 2))
+    await plane.until(grant.id, (current) => current.status === 'ACTIVE' && current.taskToken !== undefined)
+    await plane.workflow.stopExecution(grant.id)
+
+    const deps = depsAt(plane, new Date(), true)
+    const [first, second] = await Promise.all([reconcile(deps), reconcile(deps)])
+    expect([...first, ...second].map((finding) => finding.what)).toEqual(['execution-restarted'])
+    expect([...plane.workflow.executions.keys()]).toEqual([grant.id, `${grant.id}-2`])
+    const ended = await plane.untilStatus(grant.id, 'EXPIRED')
+    expect(Date.parse(ended.endedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(ended.expiresAt ?? ''))
+    expect(plane.backend.policyOf(ALICE, grantPolicyName(grant.id))).toBeUndefined()
+    expect(plane.notifier.kinds(grant.id)).toEqual(['access-active', 'access-ended'])
+    await plane.close()
+  })
+
+  it('gives a grant at most ten executions, and never one to a grant that has ended', async () => {
+    const plane = await startPlane(config)
+    const live = activeGrant(config)
+    const ended = advance(activeGrant(config), [[{ type: 'end' }, workflow, at(2000)]])
+    for (const grant of [live, ended]) await plane.db.store.create(grant)
+    const started: string[] = []
+    const attempts = (count: number): Executions => ({
+      latestExecution: async (grantId) => ({ name: `${grantId}-${count}`, attempt: count, running: false }),
+      startExecution: async (_grant, name) => {
+        started.push(name)
+        return true
+      },
+    })
+    const deps = { store: plane.db.store, workflow: attempts(9) }
+    expect(await restartLostExecution(deps, live.id, T0)).toBe(`${live.id}-10`)
+    expect(await restartLostExecution(deps, ended.id, T0)).toBeUndefined()
+    await expect(restartLostExecution({ ...deps, workflow: attempts(10) }, live.id, T0)).rejects.toThrow(
+      `${live.id} has had 10 executions; not starting another`,
+    )
+    expect(started).toEqual([`${live.id}-10`])
+    await plane.close()
   })
 
   it('is idempotent and safe to run twice at once', async () => {

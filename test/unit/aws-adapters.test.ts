@@ -8,7 +8,9 @@ import {
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam'
 import {
+  DescribeExecutionCommand,
   ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   SFNClient,
@@ -209,7 +211,61 @@ describe('AwsWorkflow', () => {
       name: grant.id,
       // Halfway to the 30-minute deadline, the approvers get a reminder: the first wait is 15 minutes.
       input: JSON.stringify({
-        Payload: { grantId: grant.id, needsApproval: true, asked: false, remind: true, timeoutSeconds: 900 },
+        Payload: { grantId: grant.id, stage: 'ask', asked: false, remind: true, timeoutSeconds: 900 },
+      }),
+    })
+  })
+
+  it('finds the latest attempt by DescribeExecution of <id>, <id>-2, … until one does not exist', async () => {
+    const grant = pendingGrant(config)
+    const prefix = 'arn:aws:states:eu-west-1:111122223333:execution:keyless-grant:'
+    const statuses: Record<string, 'FAILED' | 'ABORTED' | 'RUNNING'> = {
+      [`${prefix}${grant.id}`]: 'FAILED',
+      [`${prefix}${grant.id}-2`]: 'ABORTED',
+    }
+    sfn.on(DescribeExecutionCommand).callsFake(({ executionArn }: { executionArn: string }) => {
+      const status = statuses[executionArn]
+      if (!status) throw new ExecutionDoesNotExist({ message: 'no such execution', $metadata: {} })
+      return { executionArn, status }
+    })
+    expect(await workflow().latestExecution(grant.id)).toEqual({
+      name: `${grant.id}-2`,
+      attempt: 2,
+      running: false,
+    })
+    expect(sfn.commandCalls(DescribeExecutionCommand).map((call) => call.args[0].input.executionArn)).toEqual(
+      [`${prefix}${grant.id}`, `${prefix}${grant.id}-2`, `${prefix}${grant.id}-3`],
+    )
+    statuses[`${prefix}${grant.id}-3`] = 'RUNNING'
+    expect((await workflow().latestExecution(grant.id))?.running).toBe(true)
+    expect(await workflow().latestExecution('g-0000000000')).toBeUndefined()
+  })
+
+  it('passes on a DescribeExecution failure other than a missing execution', async () => {
+    sfn.on(DescribeExecutionCommand).rejects(new Error('ThrottlingException'))
+    await expect(workflow().latestExecution('g-0000000001')).rejects.toThrow('ThrottlingException')
+  })
+
+  it('starts a named attempt from where the grant stands; an existing name starts nothing', async () => {
+    sfn
+      .on(StartExecutionCommand)
+      .resolvesOnce({ executionArn: 'arn:x', startDate: T0 })
+      .rejects(new ExecutionAlreadyExists({ message: 'exists', $metadata: {} }))
+    const grant = pendingGrant(config)
+    const active = { ...grant, status: 'ACTIVE' as const, expiresAt: '2026-11-23T11:00:00Z' }
+    expect(await workflow().startExecution(active, `${grant.id}-2`, T0)).toBe(true)
+    expect(await workflow().startExecution(active, `${grant.id}-2`, T0)).toBe(false)
+    expect(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input).toMatchObject({
+      name: `${grant.id}-2`,
+      // An active grant waits for its end: until five minutes before expiry, for the warning.
+      input: JSON.stringify({
+        Payload: {
+          grantId: grant.id,
+          expiresAt: '2026-11-23T11:00:00Z',
+          warn: true,
+          timeoutSeconds: 3300,
+          stage: 'wait',
+        },
       }),
     })
   })

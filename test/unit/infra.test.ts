@@ -42,13 +42,22 @@ const deployOptions = readDeployOptions(
       'keyless:createTrail': 'true',
     })[key],
 )
-const { app, home, satellites } = keylessApp(config, {
-  configFile: EXAMPLE_CONFIG_FILE,
-  outdir,
-  skipBundling: true,
-  deploy: deployOptions,
-})
-const assembly = app.synth()
+/** Synthesizes once; a synth that throws stops the file before afterAll could remove its folder. */
+function synthesize() {
+  try {
+    const built = keylessApp(config, {
+      configFile: EXAMPLE_CONFIG_FILE,
+      outdir,
+      skipBundling: true,
+      deploy: deployOptions,
+    })
+    return { ...built, assembly: built.app.synth() }
+  } catch (error) {
+    rmSync(outdir, { recursive: true, force: true })
+    throw error
+  }
+}
+const { app, home, satellites, assembly } = synthesize()
 const template = Template.fromStack(home)
 const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: any }>
 const ofType = (type: string) => Object.entries(resources).filter(([, resource]) => resource.Type === type)
@@ -442,6 +451,18 @@ describe('Session documents, schedule and alarms', () => {
       expect(shell?.Properties.Update).toBeUndefined()
       expect(shell?.Properties.Delete).toBeUndefined()
     }
+  })
+
+  it('the reconciler may find a lost execution and start the next attempt, of the grant workflow only', () => {
+    const workflowStatements = statementsOf('reconciler').filter((statement) =>
+      [statement.Action].flat().some((action: string) => action.startsWith('states:')),
+    )
+    expect(
+      workflowStatements.map((statement) => [statement.Action, JSON.stringify(statement.Resource)]),
+    ).toEqual([
+      ['states:DescribeExecution', expect.stringContaining(':execution:Keyless-grant-workflow:*')],
+      ['states:StartExecution', expect.stringContaining(':stateMachine:Keyless-grant-workflow')],
+    ])
   })
 
   it('the reconciler runs every five minutes', () => {
