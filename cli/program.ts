@@ -36,6 +36,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .requiredOption('--duration <duration>', 'how long access lasts, e.g. 30m, 1h30m')
     .option('--now <iso>', 'when access starts (default: now), e.g. 2026-11-23T10:00:00Z')
     .option('--config <file>', 'config file (default: $KEYLESS_CONFIG or ./keyless.config.yaml)')
+    .option('--explain', 'each statement under what it is for, and the size against the quota')
     .action(async (target: string, options: PolicyOptions) =>
       (await policy()).policyCommand(target, options, io),
     )

@@ -1,6 +1,6 @@
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam'
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs'
-import { parsePrincipalArn } from '../shared/aws/arn.ts'
+import { KEYLESS_ROLE_PATH, parsePrincipalArn } from '../shared/aws/arn.ts'
 import type { KeylessConfig } from '../shared/config/schema.ts'
 import { KeylessError } from '../shared/errors.ts'
 
@@ -30,7 +30,7 @@ export const WILDCARD_REASONS: Readonly<Record<string, string>> = {
 }
 
 /** Every role keyless creates lives under this path, so one ARN pattern names them all. */
-export const KEYLESS_ROLE_PATH = '/keyless/'
+export { KEYLESS_ROLE_PATH }
 
 /** The inline-policy calls a grant's life needs: attach (Put), remove (Delete), find orphans (List). */
 export type PolicyVerb = 'Put' | 'Delete' | 'List'

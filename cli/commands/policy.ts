@@ -1,7 +1,7 @@
 import { parseDuration } from '../../shared/config/duration.ts'
 import { configPath, loadConfigFile } from '../../shared/config/load.ts'
 import { KeylessError } from '../../shared/errors.ts'
-import { grantPolicyFor } from '../../shared/policy/grant-policy.ts'
+import { type GrantPolicy, grantPolicyFor } from '../../shared/policy/grant-policy.ts'
 import type { CliIo } from '../io.ts'
 
 export interface PolicyOptions {
@@ -9,21 +9,38 @@ export interface PolicyOptions {
   duration: string
   now?: string
   config?: string
+  explain?: boolean
 }
 
-/** `keyless policy <target>`: prints the exact policy document a grant would attach. */
+/** `keyless policy <target>`: prints the exact policy document a grant would attach, or explains it. */
 export async function policyCommand(target: string, options: PolicyOptions, io: CliIo): Promise<void> {
   const duration = parseDuration(options.duration)
   if (!duration.ok) throw new KeylessError('INVALID_DURATION', `--duration: ${duration.message}`)
   const activatedAt = options.now === undefined ? new Date() : parseInstant(options.now)
   const config = await loadConfigFile(configPath(options.config, io.env))
-  const { policy } = grantPolicyFor(config, {
+  const grant = grantPolicyFor(config, {
     target,
     principal: options.principal,
     durationSeconds: duration.seconds,
     activatedAt,
   })
-  io.out(`${JSON.stringify(policy, null, 2)}\n`)
+  io.out(options.explain ? explanation(grant) : `${JSON.stringify(grant.policy, null, 2)}\n`)
+}
+
+/**
+ * The policy statement by statement, each under what it is for (the attached policy carries no
+ * Sids), then its size against the principal's quota. For people: the JSON alone is the default.
+ */
+function explanation({ explained, expiresAt, size, quota, principal }: GrantPolicy): string {
+  const statements = explained.map(
+    ({ explanation, statement }, index) =>
+      `Statement ${index + 1}: ${explanation}\n${JSON.stringify(statement, null, 2)}\n`,
+  )
+  const footer = [
+    `Every statement ends at ${expiresAt} (aws:CurrentTime), even if removal fails.`,
+    `Size: ${size} characters, without white space, of the ${quota} an IAM ${principal.kind}'s inline policies may total.`,
+  ]
+  return `${statements.join('\n')}\n${footer.join('\n')}\n`
 }
 
 function parseInstant(text: string): Date {

@@ -7,6 +7,7 @@ import {
   parsePrincipalArn,
   partitionOf,
   REGION_PATTERN,
+  unmodifiableReason,
 } from '../aws/arn.ts'
 import { parseDuration } from './duration.ts'
 
@@ -287,6 +288,10 @@ export const keylessConfigSchema = configInput
           path: ['people', id, 'principal'],
           message: `is in partition ${principal.partition}, but region ${config.region} is in ${partition}`,
         })
+      }
+      const unmodifiable = principal && unmodifiableReason(principal)
+      if (unmodifiable) {
+        ctx.addIssue({ code: 'custom', path: ['people', id, 'principal'], message: unmodifiable })
       }
     }
     for (const listed of config.regions ?? []) {

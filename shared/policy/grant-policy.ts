@@ -12,7 +12,6 @@ import { KeylessError } from '../errors.ts'
  */
 
 export interface PolicyStatement {
-  Sid: string
   Effect: 'Allow'
   Action: string | string[]
   Resource: string | string[]
@@ -22,6 +21,15 @@ export interface PolicyStatement {
 export interface PolicyDocument {
   Version: '2012-10-17'
   Statement: PolicyStatement[]
+}
+
+/**
+ * A statement with what it is for, in words. The attached policy carries no `Sid`s (a user's
+ * inline policies share 2,048 characters); `keyless policy --explain` prints these instead.
+ */
+export interface ExplainedStatement {
+  explanation: string
+  statement: PolicyStatement
 }
 
 /** The account's own shell document: it holds Session Manager's logging preferences. */
@@ -47,70 +55,93 @@ export function buildGrantPolicy(
   target: TargetConfig,
   expiresAt: Date,
 ): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: explainGrantPolicy(config, target, expiresAt).map(({ statement }) => statement),
+  }
+}
+
+/**
+ * The statements of a grant's policy, each with its reason. Kept small without widening it
+ * (test/policy/policy-compaction.test.ts runs the IAM simulator over the same grid before and
+ * after): session documents are named in every region at once (`arn:…:ssm:*:…`), because a
+ * session's document is authorised beside its instance, whose ARN stays region-bound; and the
+ * documents share one statement with the data channels, whose condition is the same and whose
+ * resources are of another type (a document ARN never names a session, nor the reverse).
+ */
+export function explainGrantPolicy(
+  config: KeylessConfig,
+  target: TargetConfig,
+  expiresAt: Date,
+): ExplainedStatement[] {
   const { partition, account, regions } = config
   const perRegion = (resource: (region: string) => string) => regions.map(resource)
   const instances = perRegion((region) => `arn:${partition}:ec2:${region}:${account}:instance/*`)
   const notAfterExpiry = { DateLessThan: { 'aws:CurrentTime': isoSeconds(expiresAt) } }
   const has = (kind: TargetConfig['access'][number]) => target.access.includes(kind)
-
+  const documentArn = (name: string, owner = account) => `arn:${partition}:ssm:*:${owner}:document/${name}`
   const documents = [
-    ...(has('shell')
-      ? perRegion((region) => `arn:${partition}:ssm:${region}:${account}:document/${SHELL_DOCUMENT}`)
-      : []),
+    ...(has('shell') ? [documentArn(SHELL_DOCUMENT)] : []),
     ...(has('port-forward')
-      ? target.ports.flatMap((port) =>
-          perRegion(
-            (region) =>
-              `arn:${partition}:ssm:${region}:${account}:document/${portForwardDocumentName(target.name, port)}`,
-          ),
-        )
+      ? target.ports.map((port) => documentArn(portForwardDocumentName(target.name, port)))
       : []),
-    ...(has('ssh') ? perRegion((region) => `arn:${partition}:ssm:${region}::document/${SSH_DOCUMENT}`) : []),
+    // AWS-owned documents have no account in their ARN.
+    ...(has('ssh') ? [documentArn(SSH_DOCUMENT, '')] : []),
   ]
-
-  const statements: PolicyStatement[] = [
+  const statements: ExplainedStatement[] = [
     {
+      explanation: `Start a session on instances tagged ${target.tagKey}=${target.tagValue} in ${regions.join(', ')}, naming a document (no fallback to a shell the grant does not give).`,
       // The instance and the document are authorised separately; a shared statement would need
       // an ...IfExists tag condition, which an untagged instance would pass.
-      Sid: 'StartSessionOnTaggedInstances',
-      Effect: 'Allow',
-      Action: 'ssm:StartSession',
-      Resource: instances,
-      Condition: {
-        StringEquals: { [`ssm:resourceTag/${target.tagKey}`]: target.tagValue },
-        // Without this, a session that names no document falls back to the shell document even
-        // when this grant gives no shell access (AWS: "Enforce a session document permission check").
-        BoolIfExists: { 'ssm:SessionDocumentAccessCheck': 'true' },
-        ...notAfterExpiry,
+      statement: {
+        Effect: 'Allow',
+        Action: 'ssm:StartSession',
+        Resource: instances,
+        Condition: {
+          StringEquals: { [`ssm:resourceTag/${target.tagKey}`]: target.tagValue },
+          // Without this, a session that names no document falls back to the shell document even
+          // when this grant gives no shell access (AWS: "Enforce a session document permission check").
+          BoolIfExists: { 'ssm:SessionDocumentAccessCheck': 'true' },
+          ...notAfterExpiry,
+        },
       },
     },
     {
-      Sid: 'StartSessionWithGrantedDocuments',
-      Effect: 'Allow',
-      Action: 'ssm:StartSession',
-      Resource: documents,
-      Condition: notAfterExpiry,
+      explanation: `Use the granted session documents (${documents.map((arn) => arn.split('/').at(-1)).join(', ')}), and open data channels on the principal's own sessions.`,
+      statement: {
+        Effect: 'Allow',
+        Action: ['ssm:StartSession', 'ssmmessages:OpenDataChannel'],
+        // The Session Manager plugin signs OpenDataChannel since late 2025; AWS scopes it to the
+        // caller's own sessions by id prefix.
+        Resource: [
+          ...documents,
+          ...perRegion((region) => `arn:${partition}:ssm:${region}:${account}:session/\${aws:userid}-*`),
+        ],
+        Condition: notAfterExpiry,
+      },
     },
   ]
   if (has('ssh') && target.osUser) {
     statements.push({
-      Sid: 'SendSshKeyForOsUser',
-      Effect: 'Allow',
-      Action: 'ec2-instance-connect:SendSSHPublicKey',
-      Resource: instances,
-      Condition: {
-        StringEquals: {
-          [`aws:ResourceTag/${target.tagKey}`]: target.tagValue,
-          'ec2:osuser': target.osUser,
+      explanation: `Send an SSH public key (EC2 Instance Connect) for OS user ${target.osUser} to the same instances.`,
+      statement: {
+        Effect: 'Allow',
+        Action: 'ec2-instance-connect:SendSSHPublicKey',
+        Resource: instances,
+        Condition: {
+          StringEquals: {
+            [`aws:ResourceTag/${target.tagKey}`]: target.tagValue,
+            'ec2:osuser': target.osUser,
+          },
+          ...notAfterExpiry,
         },
-        ...notAfterExpiry,
       },
     })
   }
-  statements.push(
-    {
-      // AWS's documented form: sessions carry an AWS-applied tag naming the user id that started them.
-      Sid: 'EndOrResumeOwnSessions',
+  statements.push({
+    explanation: "End or resume the principal's own sessions.",
+    // AWS's documented form: sessions carry an AWS-applied tag naming the user id that started them.
+    statement: {
       Effect: 'Allow',
       Action: ['ssm:TerminateSession', 'ssm:ResumeSession'],
       Resource: perRegion((region) => `arn:${partition}:ssm:${region}:${account}:session/*`),
@@ -119,17 +150,8 @@ export function buildGrantPolicy(
         ...notAfterExpiry,
       },
     },
-    {
-      // The Session Manager plugin signs OpenDataChannel since late 2025; AWS scopes it to the
-      // caller's own sessions by id prefix.
-      Sid: 'OpenOwnDataChannels',
-      Effect: 'Allow',
-      Action: 'ssmmessages:OpenDataChannel',
-      Resource: perRegion((region) => `arn:${partition}:ssm:${region}:${account}:session/\${aws:userid}-*`),
-      Condition: notAfterExpiry,
-    },
-  )
-  return { Version: '2012-10-17', Statement: statements }
+  })
+  return statements
 }
 
 /** IAM counts policy size without white space: the minified JSON length. */
@@ -137,6 +159,8 @@ export const policySize = (policy: PolicyDocument): number => JSON.stringify(pol
 
 export interface GrantPolicy {
   policy: PolicyDocument
+  /** The policy's statements, each with what it is for (`keyless policy --explain`). */
+  explained: ExplainedStatement[]
   expiresAt: string
   size: number
   quota: number
@@ -194,7 +218,11 @@ function policyUntil(
       `${principal.arn} is not in the configured account ${config.account} (${config.partition}); grants attach there.`,
     )
   }
-  const policy = buildGrantPolicy(config, target, expiresAt)
+  const explained = explainGrantPolicy(config, target, expiresAt)
+  const policy: PolicyDocument = {
+    Version: '2012-10-17',
+    Statement: explained.map(({ statement }) => statement),
+  }
   const size = policySize(policy)
   const quota = INLINE_POLICY_QUOTA[principal.kind]
   if (size > quota) {
@@ -203,5 +231,5 @@ function policyUntil(
       `The policy for ${target.name} is ${size} characters, over the ${quota} an IAM ${principal.kind}'s inline policies may total; ${principal.kind === 'user' ? 'attach grants to an IAM role, or ' : ''}give ${target.name} fewer regions, ports or access kinds.`,
     )
   }
-  return { policy, expiresAt: isoSeconds(expiresAt), size, quota, principal }
+  return { policy, explained, expiresAt: isoSeconds(expiresAt), size, quota, principal }
 }

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { addSeconds, isoSeconds } from '../../shared/clock.ts'
 import type { TargetConfig } from '../../shared/config/schema.ts'
-import { buildGrantPolicy, type PolicyDocument, SSH_DOCUMENT } from '../../shared/policy/grant-policy.ts'
+import {
+  buildGrantPolicy,
+  explainGrantPolicy,
+  type PolicyDocument,
+  SSH_DOCUMENT,
+} from '../../shared/policy/grant-policy.ts'
 import { configFrom, specConfigObject } from '../kit/config.ts'
 import { simulate, withoutConditionKey } from '../kit/iam.ts'
 
@@ -138,14 +143,15 @@ describe.each(['shell-box', 'db-tunnel', 'ssh-box', 'prod-db'])('the %s policy',
   it('opens data channels only on the principal’s own sessions, until expiry', () => {
     // The simulator's action data predates session-scoped OpenDataChannel (it knows the action
     // only on "*"), so this statement is checked as written, in AWS's documented form.
-    const statement = policy.Statement.find((candidate) => candidate.Action === 'ssmmessages:OpenDataChannel')
-    expect(statement).toEqual({
-      Sid: 'OpenOwnDataChannels',
-      Effect: 'Allow',
-      Action: 'ssmmessages:OpenDataChannel',
-      Resource: ['arn:aws:ssm:eu-west-1:111122223333:session/${aws:userid}-*'],
-      Condition: { DateLessThan: { 'aws:CurrentTime': AT_EXPIRY } },
-    })
+    const statement = policy.Statement.find((candidate) =>
+      [candidate.Action].flat().includes('ssmmessages:OpenDataChannel'),
+    )
+    // It shares the documents' statement (same condition; a document ARN never names a session).
+    expect(statement?.Action).toEqual(['ssm:StartSession', 'ssmmessages:OpenDataChannel'])
+    expect([statement?.Resource].flat().filter((resource) => resource?.includes(':session/'))).toEqual([
+      'arn:aws:ssm:eu-west-1:111122223333:session/${aws:userid}-*',
+    ])
+    expect(statement?.Condition).toEqual({ DateLessThan: { 'aws:CurrentTime': AT_EXPIRY } })
   })
 
   it('carries the expiry on every statement', () => {
@@ -170,9 +176,19 @@ describe('shell access', () => {
     expect(await simulate(policy, startWith(document('SSM-SessionManagerRunShell'), AFTER_EXPIRY))).toBe(
       'ImplicitlyDenied',
     )
+    // Documents are granted in every region; the instance, whose ARN is region-bound, is what
+    // keeps a session in the configured regions (test/policy/policy-compaction.test.ts).
     expect(await simulate(policy, startWith(document('SSM-SessionManagerRunShell', 'us-east-1')))).toBe(
-      'ImplicitlyDenied',
+      'Allowed',
     )
+    expect(
+      await simulate(
+        policy,
+        startOn('arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0', {
+          'access-target': 'shell-box',
+        }),
+      ),
+    ).toBe('ImplicitlyDenied')
   })
 
   it('pushes no SSH key', async () => {
@@ -243,7 +259,10 @@ describe('ssh access', () => {
   it('carries SSH over Session Manager with the AWS-owned document only', async () => {
     // The simulator refuses AWS-owned document ARNs (empty account), so the grant of
     // AWS-StartSSHSession is checked as written, and every account document is simulated.
-    expect(policy.Statement[1]?.Resource).toEqual([`arn:aws:ssm:eu-west-1::document/${SSH_DOCUMENT}`])
+    expect(policy.Statement[1]?.Resource).toEqual([
+      `arn:aws:ssm:*::document/${SSH_DOCUMENT}`,
+      'arn:aws:ssm:eu-west-1:111122223333:session/${aws:userid}-*',
+    ])
     expect(await simulate(policy, startWith(document('SSM-SessionManagerRunShell')))).toBe('ImplicitlyDenied')
     expect(await simulate(policy, startWith(document(SSH_DOCUMENT)))).toBe('ImplicitlyDenied')
   })
@@ -251,18 +270,22 @@ describe('ssh access', () => {
 
 describe('a target with every access kind', () => {
   it('grants the union of the kinds and nothing more', () => {
+    const explained = explainGrantPolicy(config, target('prod-db'), EXPIRES)
+    expect(explained.map(({ explanation }) => explanation)).toEqual([
+      'Start a session on instances tagged access-target=prod-db in eu-west-1, naming a document (no fallback to a shell the grant does not give).',
+      "Use the granted session documents (SSM-SessionManagerRunShell, keyless-prod-db-port-5432, AWS-StartSSHSession), and open data channels on the principal's own sessions.",
+      'Send an SSH public key (EC2 Instance Connect) for OS user ec2-user to the same instances.',
+      "End or resume the principal's own sessions.",
+    ])
     const policy = policyFor('prod-db')
-    expect(policy.Statement.map((statement) => statement.Sid)).toEqual([
-      'StartSessionOnTaggedInstances',
-      'StartSessionWithGrantedDocuments',
-      'SendSshKeyForOsUser',
-      'EndOrResumeOwnSessions',
-      'OpenOwnDataChannels',
-    ])
+    expect(policy.Statement).toEqual(explained.map(({ statement }) => statement))
     expect(policy.Statement[1]?.Resource).toEqual([
-      document('SSM-SessionManagerRunShell'),
-      document('keyless-prod-db-port-5432'),
-      `arn:aws:ssm:eu-west-1::document/${SSH_DOCUMENT}`,
+      document('SSM-SessionManagerRunShell', '*'),
+      document('keyless-prod-db-port-5432', '*'),
+      `arn:aws:ssm:*::document/${SSH_DOCUMENT}`,
+      'arn:aws:ssm:eu-west-1:111122223333:session/${aws:userid}-*',
     ])
+    // No Sids: a user's inline policies share 2,048 characters.
+    expect(JSON.stringify(policy)).not.toContain('"Sid"')
   })
 })

@@ -106,6 +106,7 @@ describe('target names and tag values', () => {
         const text = JSON.stringify(policy)
         // The only wildcards and variables in the document are keyless's own.
         const stripped = text
+          .replaceAll(':ssm:*:', ':ssm:any-region:')
           .replaceAll('instance/*', '')
           .replaceAll('session/*', '')
           .replaceAll('session/${aws:userid}-*', '')

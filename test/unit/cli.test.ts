@@ -42,6 +42,39 @@ describe('keyless policy', () => {
     expect(policy.Statement[0].Condition.DateLessThan).toEqual({ 'aws:CurrentTime': '2026-11-23T11:30:00Z' })
   })
 
+  it('--explain prints each statement under what it is for, and the size against the quota', async () => {
+    const args = [
+      'policy',
+      'prod-db',
+      '--principal',
+      ROLE,
+      '--duration',
+      '30m',
+      '--now',
+      '2026-11-23T10:00:00Z',
+    ]
+    const [plain, explained] = await Promise.all([
+      keyless([...args, '--config', configFile]),
+      keyless([...args, '--config', configFile, '--explain']),
+    ])
+    const policy = JSON.parse(plain.stdout)
+    const lines = explained.stdout.split('\n')
+    expect(lines.filter((line) => line.startsWith('Statement '))).toEqual([
+      'Statement 1: Start a session on instances tagged access-target=prod-db in eu-west-1, us-east-1, naming a document (no fallback to a shell the grant does not give).',
+      "Statement 2: Use the granted session documents (SSM-SessionManagerRunShell, keyless-prod-db-port-5432, AWS-StartSSHSession), and open data channels on the principal's own sessions.",
+      'Statement 3: Send an SSH public key (EC2 Instance Connect) for OS user ec2-user to the same instances.',
+      "Statement 4: End or resume the principal's own sessions.",
+    ])
+    // Under each heading, exactly the statement the policy attaches.
+    const blocks = explained.stdout.split(/^Statement \d+: .*$/m).slice(1)
+    expect(blocks.map((block) => JSON.parse(block.split('\n\n')[0] ?? ''))).toEqual(policy.Statement)
+    expect(lines.slice(-3)).toEqual([
+      'Every statement ends at 2026-11-23T10:30:00Z (aws:CurrentTime), even if removal fails.',
+      `Size: ${JSON.stringify(policy).length} characters, without white space, of the 10240 an IAM role's inline policies may total.`,
+      '',
+    ])
+  })
+
   it('finds the config through $KEYLESS_CONFIG', async () => {
     const result = await keyless(['policy', 'dev-web', '--principal', ROLE, '--duration', '5m'], {
       KEYLESS_CONFIG: configFile,

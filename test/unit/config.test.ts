@@ -331,6 +331,29 @@ describe('config errors name their path and the expected form', () => {
       'people.U0ALICE.principal: is in account 444455556666, but grants are attached in the configured account 111122223333',
     ],
     [
+      'an IAM Identity Center role',
+      (c) => {
+        c.people.U0ALICE.principal =
+          'arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Admin_0123456789abcdef'
+      },
+      'people.U0ALICE.principal: is an IAM Identity Center role: IAM refuses inline policies on it (UnmodifiableEntity); name a role of your own that people assume, e.g. arn:aws:iam::<account>:role/alice-ops',
+    ],
+    [
+      'a service-linked role',
+      (c) => {
+        c.people.U0ALICE.principal =
+          'arn:aws:iam::111122223333:role/aws-service-role/ssm.amazonaws.com/AWSServiceRoleForAmazonSSM'
+      },
+      'people.U0ALICE.principal: is a service-linked role: only its AWS service may change it (UnmodifiableEntity); name a role people assume',
+    ],
+    [
+      "one of keyless's own roles",
+      (c) => {
+        c.people.U0ALICE.principal = 'arn:aws:iam::111122223333:role/keyless/Keyless-RevokeRole'
+      },
+      "people.U0ALICE.principal: is under /keyless/, where keyless's own roles live; grants never attach there",
+    ],
+    [
       'a person keyed by name',
       (c) => {
         c.people.alice = { principal: 'arn:aws:iam::111122223333:role/a' }

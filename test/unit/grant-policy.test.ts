@@ -40,8 +40,8 @@ describe('grantPolicyFor', () => {
 
   it('refuses a policy over a user’s inline quota, and accepts the same one for a role', () => {
     const raw = specConfigObject()
-    raw.regions = ['eu-west-1', 'us-east-1', 'eu-central-1']
-    raw.targets['prod-db'].ports = [5432, 6432, 8080, 9090]
+    raw.regions = ['eu-west-1', 'us-east-1', 'eu-central-1', 'ap-south-1']
+    raw.targets['prod-db'].ports = [5432, 6432, 8080, 9090, 3306, 6379]
     const wide = configFrom(raw)
     const request = { target: 'prod-db', durationSeconds: 1800, activatedAt }
     const asRole = grantPolicyFor(wide, { ...request, principal: ROLE })

@@ -15,7 +15,7 @@ import { KeylessError } from '../../shared/errors.ts'
 import { INDEXES, TABLE_KEY } from '../../shared/store/keys.ts'
 import { grantTableDefinition } from '../../shared/store/table.ts'
 import { envelope, FIXTURES } from '../kit/cloudtrail.ts'
-import { configFrom, specConfigObject } from '../kit/config.ts'
+import { configFrom, specConfig, specConfigObject } from '../kit/config.ts'
 import { matchesPattern } from '../kit/event-pattern.ts'
 import { simulate } from '../kit/iam.ts'
 
@@ -266,16 +266,21 @@ describe('the functions', () => {
     ).toBe('ImplicitlyDenied')
   })
 
-  it('a config naming one of keyless’s own roles as a principal is refused before synth', () => {
+  it('a config naming one of keyless’s own roles is refused, and synth refuses it even past validation', () => {
     const poisoned = specConfigObject()
-    poisoned.people.U0MALLORY = { principal: 'arn:aws:iam::111122223333:role/keyless/Keyless-RevokeRole' }
-    expect(() =>
-      keylessApp(configFrom(poisoned), { configFile: EXAMPLE_CONFIG_FILE, skipBundling: true }),
-    ).toThrow(KeylessError)
-    expect(() =>
-      keylessApp(configFrom(poisoned), { configFile: EXAMPLE_CONFIG_FILE, skipBundling: true }),
-    ).toThrow(
-      "people.U0MALLORY.principal: arn:aws:iam::111122223333:role/keyless/Keyless-RevokeRole is under /keyless/, where keyless's own roles live; grants never attach there",
+    const ownRole = 'arn:aws:iam::111122223333:role/keyless/Keyless-RevokeRole'
+    poisoned.people.U0MALLORY = { principal: ownRole }
+    expect(() => configFrom(poisoned)).toThrow('is under /keyless/')
+    // A config assembled in code, not validated: the stack still will not grant on keyless's roles.
+    const valid = specConfig()
+    const config = {
+      ...valid,
+      people: new Map([...valid.people, ['U0MALLORY', { slackUserId: 'U0MALLORY', principal: ownRole }]]),
+    }
+    const synth = () => keylessApp(config, { configFile: EXAMPLE_CONFIG_FILE, skipBundling: true })
+    expect(synth).toThrow(KeylessError)
+    expect(synth).toThrow(
+      `people.U0MALLORY.principal: ${ownRole} is under /keyless/, where keyless's own roles live; grants never attach there`,
     )
   })
 })
