@@ -111,11 +111,29 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       .description(
         'end a grant now: the policy is removed and open sessions ended; recorded with you as the actor',
       )
-      .argument('<id>', 'grant id, e.g. g-7kq2m9x4ab')
-      .option('--reason <text>', 'why, recorded on the grant and told to the requester'),
-  ).action(async (id: string, options: GrantsOptions) =>
+      .argument('[id]', 'grant id, e.g. g-7kq2m9x4ab')
+      .option('--reason <text>', 'why, recorded on the grant and told to the requester')
+      .option(
+        '--all',
+        'with --target: end every live grant on the target now (requests denied, access removed, sessions ended)',
+      )
+      .option('--target <name>', 'the target whose grants --all ends')
+      .option('--json', 'with --all: an array of what happened to each grant')
+      .option('--config <file>', 'with --table --all: the deployed config (default: $KEYLESS_CONFIG)'),
+  ).action(async (id: string | undefined, options: GrantsOptions) =>
     (await grantsCommands()).grantsRevokeCommand(id, options, io),
   )
+
+  where(
+    program
+      .command('doctor')
+      .description(
+        'what is wrong with the plane: orphan keyless-* policies, live grants without an execution, REVOKE_FAILED grants, unsent alerts (exit 1 if any)',
+      )
+      .option('--json', 'the report as JSON')
+      .option('--config <file>', 'with --table: the deployed config (default: $KEYLESS_CONFIG)')
+      .option('--state-machine <arn>', "with --table: the stack's StateMachineArn, to check executions"),
+  ).action(async (options: GrantsOptions) => (await grantsCommands()).doctorCommand(options, io))
 
   const tryIt = program
     .command('try')

@@ -13,6 +13,7 @@ import { AlertService } from '../shared/alerts/service.ts'
 import { createDocumentClient } from '../shared/aws/clients.ts'
 import { systemClock } from '../shared/clock.ts'
 import type { KeylessConfig } from '../shared/config/schema.ts'
+import { doctor, revokeTarget, UNSENT_ALERTS_COUNTED } from '../shared/grants/operations.ts'
 import { reconcile } from '../shared/grants/reconciler.ts'
 import { BackgroundNotifier } from '../shared/notify/background-notifier.ts'
 import { ConsoleSlackApi, type SlackApi, WebSlackApi } from '../shared/slack/api.ts'
@@ -123,11 +124,12 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   })
   // The alert function's own service, over the same table, the local instances' tags and Slack.
   const alertContext = evaluationContext(options.config, backend, store)
+  const verdicts = new DynamoVerdictStore(client, LOCAL_TABLE)
   const alerts = new AlertService({
     config: options.config,
     context: alertContext,
     grants: store,
-    verdicts: new DynamoVerdictStore(client, LOCAL_TABLE),
+    verdicts,
     slack: slackApi,
     clock: systemClock,
     warn,
@@ -179,6 +181,17 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
 
   const operatorToken = randomBytes(24).toString('base64url')
   const operator = operatorApi(plane.control, operatorToken, {
+    revokeTarget: (target, actor, reason) =>
+      revokeTarget({ ...plane.control, backend }, target, actor, reason),
+    doctor: () =>
+      doctor({
+        config: options.config,
+        store,
+        backend,
+        clock: systemClock,
+        workflow: plane.workflow,
+        unsentAlerts: async () => (await verdicts.listUnsent(UNSENT_ALERTS_COUNTED)).length,
+      }),
     policies: () =>
       Object.fromEntries(
         [...backend.policies].map(([principal, attached]) => [principal, [...attached.keys()]]),

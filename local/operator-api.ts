@@ -9,7 +9,8 @@ import { ignoredLine, verdictLine } from '../shared/alerts/lines.ts'
 import { type AccessEvent, readRecord } from '../shared/alerts/record.ts'
 import { KeylessError } from '../shared/errors.ts'
 import { type ControlDeps, revokeGrant } from '../shared/grants/control.ts'
-import { GRANT_ID_PATTERN, LIVE_STATUSES } from '../shared/grants/grant.ts'
+import { type Actor, GRANT_ID_PATTERN } from '../shared/grants/grant.ts'
+import { type DoctorReport, liveGrants, type TargetRevocation } from '../shared/grants/operations.ts'
 
 /**
  * The local control plane's operator API, what `keyless grants …` talks to while `npm start`
@@ -54,7 +55,16 @@ export const MAX_VERDICT_BATCH = 200
 const MAX_VERDICTS_BODY = 8 * 1024 * 1024
 const verdictsBody = z.object({ records: z.array(z.unknown()).max(MAX_VERDICT_BATCH) })
 
+const revokeTargetBody = z.object({
+  operator: z.string().min(1).max(200),
+  reason: z.string().min(1).max(500),
+})
+
 export interface OperatorExtras {
+  /** Ends every live grant on a target now (`keyless grants revoke --all --target`). */
+  revokeTarget?: (target: string, actor: Actor, reason: string) => Promise<TargetRevocation[]>
+  /** What is wrong with the plane (`keyless doctor`). */
+  doctor?: () => Promise<DoctorReport>
   /** The local IAM stand-in's attached policies, by principal: what `npm start` would have attached in AWS. */
   policies?: () => Record<string, string[]>
   /** The alert rules over the plane's grants and instances, storing and posting nothing (check-event). */
@@ -62,7 +72,7 @@ export interface OperatorExtras {
 }
 
 export function operatorApi(control: ControlDeps, token: string, extras: OperatorExtras = {}) {
-  const { policies, evaluate } = extras
+  const { policies, evaluate, revokeTarget, doctor } = extras
   const expected = Buffer.from(`Bearer ${token}`)
   return async (request: IncomingMessage, response: ServerResponse): Promise<boolean> => {
     const url = new URL(request.url ?? '/', 'http://local')
@@ -96,10 +106,26 @@ export function operatorApi(control: ControlDeps, token: string, extras: Operato
         send(response, 200, { lines })
         return true
       }
+      if (resource === 'doctor' && request.method === 'GET' && id === undefined && doctor) {
+        send(response, 200, await doctor())
+        return true
+      }
+      if (resource === 'targets' && id && verb === 'revoke' && request.method === 'POST' && revokeTarget) {
+        const body = revokeTargetBody.safeParse(await readJson(request))
+        if (!body.success) {
+          send(response, 400, { error: 'expected {"operator": "…", "reason": "…"}' })
+          return true
+        }
+        const actor: Actor = { kind: 'operator', id: body.data.operator }
+        send(response, 200, await revokeTarget(decodeURIComponent(id), actor, body.data.reason))
+        return true
+      }
       if (resource !== 'grants') return notFound(response)
       if (request.method === 'GET' && id === undefined) {
         const grants =
-          url.searchParams.get('all') === '1' ? await control.store.listAll() : await liveGrants(control)
+          url.searchParams.get('all') === '1'
+            ? await control.store.listAll()
+            : await liveGrants(control.store)
         send(response, 200, grants)
         return true
       }
@@ -132,11 +158,6 @@ export function operatorApi(control: ControlDeps, token: string, extras: Operato
       return true
     }
   }
-}
-
-/** Every grant keyless still owes work on, soonest due first within each status. */
-export async function liveGrants(control: Pick<ControlDeps, 'store'>) {
-  return (await Promise.all(LIVE_STATUSES.map((status) => control.store.listInStatus(status)))).flat()
 }
 
 async function readJson(request: IncomingMessage, max = MAX_BODY): Promise<unknown> {

@@ -1,36 +1,62 @@
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
-import { liveGrants } from '../../local/operator-api.ts'
+import { AwsAccessBackend } from '../../shared/access/aws-backend.ts'
+import { createIamClient, ssmClientsByRegion } from '../../shared/aws/access-clients.ts'
 import { createDocumentClient, createSfnClient } from '../../shared/aws/clients.ts'
 import { systemClock } from '../../shared/clock.ts'
+import { configPath, loadConfigFile } from '../../shared/config/load.ts'
 import { revokeGrant } from '../../shared/grants/control.ts'
+import type { Actor } from '../../shared/grants/grant.ts'
+import { doctor, liveGrants, revokeTarget, UNSENT_ALERTS_COUNTED } from '../../shared/grants/operations.ts'
 import { DynamoGrantStore } from '../../shared/store/dynamo-grant-store.ts'
+import { DynamoVerdictStore } from '../../shared/store/dynamo-verdict-store.ts'
 import { AwsWorkflow } from '../../shared/workflow/aws-workflow.ts'
 import type { CliIo } from '../io.ts'
-import type { GrantsSource } from './grants.ts'
+import type { GrantsOptions, GrantsSource } from './grants.ts'
 
 // A deployed table, with the caller's AWS credentials.
 
-export function tableSource(table: string, region: string | undefined, io: CliIo): GrantsSource {
+export function tableSource(options: GrantsOptions & { table: string }, io: CliIo): GrantsSource {
+  const region = options.region ?? io.env.AWS_REGION
   const overrides = region ? { region } : {}
-  const store = new DynamoGrantStore(createDocumentClient(overrides), table)
+  const client = createDocumentClient(overrides)
+  const store = new DynamoGrantStore(client, options.table)
+  const config = () => loadConfigFile(configPath(options.config, io.env))
+  /** The operator's identity, as IAM itself would log it. */
+  const operator = async (): Promise<Actor> => {
+    const { Arn } = await new STSClient(overrides).send(new GetCallerIdentityCommand({}))
+    return { kind: 'operator', id: Arn ?? 'unknown' }
+  }
+  const warn = (message: string, details: Record<string, unknown>) =>
+    io.err(
+      `keyless: warning: ${message} (${JSON.stringify(details)}); the reconciler carries out what was recorded\n`,
+    )
+  // Ending a wait needs only the task token the grant holds; nothing is started from here.
+  const workflow = new AwsWorkflow(createSfnClient(overrides), options.stateMachine ?? '')
+  // IAM and Session Manager with the operator's own credentials: an incident's cut-off and the
+  // doctor's policy check act as the operator, not through keyless's roles.
+  const backend = new AwsAccessBackend(createIamClient(overrides), ssmClientsByRegion(overrides))
   return {
-    list: (all) => (all ? store.listAll() : liveGrants({ store })),
+    list: (all) => (all ? store.listAll() : liveGrants(store)),
     show: (id) => store.get(id),
-    revoke: async (id, reason) => {
-      // The operator is whoever the AWS credentials say: the ARN IAM itself would log.
-      const { Arn } = await new STSClient(overrides).send(new GetCallerIdentityCommand({}))
-      const deps = {
+    // The revoke is recorded before the workflow is woken: if waking it fails, the reconciler acts.
+    revoke: async (id, reason) =>
+      revokeGrant({ store, workflow, clock: systemClock, warn }, id, await operator(), reason),
+    revokeTarget: async (target, reason) => {
+      const loaded = await config()
+      const deps = { config: loaded, store, workflow, clock: systemClock, warn, backend }
+      return revokeTarget(deps, target, await operator(), reason)
+    },
+    doctor: async () => {
+      const loaded = await config()
+      const verdicts = new DynamoVerdictStore(client, options.table)
+      return doctor({
+        config: loaded,
         store,
-        // Ending a wait needs only the task token the grant holds; nothing is started from here.
-        workflow: new AwsWorkflow(createSfnClient(overrides), ''),
+        backend,
         clock: systemClock,
-        // The revoke is recorded before the workflow is woken: if waking it fails, the reconciler acts.
-        warn: (message: string, details: Record<string, unknown>) =>
-          io.err(
-            `keyless: warning: ${message} (${JSON.stringify(details)}); the reconciler carries out what was recorded\n`,
-          ),
-      }
-      return revokeGrant(deps, id, { kind: 'operator', id: Arn ?? 'unknown' }, reason)
+        ...(options.stateMachine ? { workflow } : {}),
+        unsentAlerts: async () => (await verdicts.listUnsent(UNSENT_ALERTS_COUNTED)).length,
+      })
     },
   }
 }

@@ -10,6 +10,7 @@ import {
   grantSchema,
   sessionsOf,
 } from '../../shared/grants/grant.ts'
+import type { DoctorReport, TargetRevocation } from '../../shared/grants/operations.ts'
 import type { CliIo } from '../io.ts'
 import { operatorCall } from '../operator-client.ts'
 
@@ -26,6 +27,11 @@ export interface GrantsOptions {
   json?: boolean
   all?: boolean
   reason?: string
+  target?: string
+  /** The deployed plane's config (targets, regions, people), for --table operations that need it. */
+  config?: string
+  /** The deployed grant workflow (the stack's StateMachineArn), for the doctor's execution check. */
+  stateMachine?: string
 }
 
 /** Where grants are read and revoked: the local control plane, or a deployed table. */
@@ -33,6 +39,8 @@ export interface GrantsSource {
   list(all: boolean): Promise<Grant[]>
   show(id: string): Promise<Grant | undefined>
   revoke(id: string, reason: string | undefined): Promise<Grant>
+  revokeTarget(target: string, reason: string): Promise<TargetRevocation[]>
+  doctor(): Promise<DoctorReport>
 }
 
 export async function grantsListCommand(options: GrantsOptions, io: CliIo): Promise<void> {
@@ -106,11 +114,107 @@ function sessionLines(grant: Grant): string[] {
   ]
 }
 
-export async function grantsRevokeCommand(id: string, options: GrantsOptions, io: CliIo): Promise<void> {
+export async function grantsRevokeCommand(
+  id: string | undefined,
+  options: GrantsOptions,
+  io: CliIo,
+): Promise<void> {
+  if (options.all || options.target) return revokeTargetCommand(id, options, io)
+  if (!id) {
+    throw new KeylessError(
+      'INVALID_ARGUMENTS',
+      'name a grant id (keyless grants revoke g-7kq2m9x4ab), or --all --target <t> to end every live grant on a target',
+    )
+  }
   const grant = await (await source(options, io)).revoke(checkedId(id), options.reason)
   io.out(
     `revoking ${grant.id} (${grant.target} for ${grant.requester}, ${grant.principal}): the policy is removed and open sessions on the target are ended within seconds\n`,
   )
+}
+
+/** `keyless grants revoke --all --target <t>`: an incident's cut-off, sessions included. */
+async function revokeTargetCommand(id: string | undefined, options: GrantsOptions, io: CliIo): Promise<void> {
+  if (id || !options.all || !options.target) {
+    throw new KeylessError(
+      'INVALID_ARGUMENTS',
+      'to end every live grant on a target, give --all and --target <t> and no grant id',
+    )
+  }
+  const reason = options.reason ?? `every grant on ${options.target} ended by an operator`
+  const ended = await (await source(options, io)).revokeTarget(options.target, reason)
+  if (options.json) io.out(`${JSON.stringify(ended, null, 2)}\n`)
+  else if (ended.length === 0) io.out(`no live grants on ${options.target}\n`)
+  else {
+    const rows = ended.map((grant) => [
+      grant.id,
+      grant.requester,
+      grant.principal,
+      `${grant.was} → ${grant.status}${grant.status === 'ACTIVE' || grant.status === 'APPROVED' ? ' (revoking)' : ''}`,
+      grant.error
+        ? `not removed here: ${grant.error}; the workflow and the reconciler keep at it`
+        : grant.accessRemoved
+          ? `policy removed, ${grant.sessionsTerminated} session(s) ended`
+          : 'no access was attached',
+    ])
+    io.out(`ended ${ended.length} grant(s) on ${options.target}:\n`)
+    io.out(table(['ID', 'REQUESTER', 'PRINCIPAL', 'STATUS', 'ACCESS'], rows))
+  }
+  const failed = ended.filter((grant) => grant.error)
+  if (failed.length > 0) {
+    throw new KeylessError(
+      'NOT_ALL_REMOVED',
+      `${failed.length} of ${ended.length} grant(s) on ${options.target} still need their access removed: ${failed.map((grant) => grant.id).join(', ')}`,
+    )
+  }
+}
+
+/** `keyless doctor`: what is wrong with the plane; exit 1 if anything is. */
+export async function doctorCommand(options: GrantsOptions, io: CliIo): Promise<void> {
+  const report = await (await source(options, io)).doctor()
+  if (options.json) io.out(`${JSON.stringify(report, null, 2)}\n`)
+  else io.out(doctorText(report))
+  if (report.problems > 0) {
+    throw new KeylessError('DOCTOR_FOUND_PROBLEMS', `the doctor found ${report.problems} problem(s)`)
+  }
+}
+
+function doctorText(report: DoctorReport): string {
+  const lines = [`orphan keyless-* policies: ${report.orphanPolicies.length}`]
+  for (const orphan of report.orphanPolicies) {
+    lines.push(
+      `  ${orphan.policyName} on ${orphan.principal}: ${orphan.grantId ? `its grant is ${orphan.grantStatus}` : 'no grant has this id'}`,
+    )
+  }
+  if (report.grantsWithoutExecution === null) {
+    lines.push(
+      'live grants without a running execution: not checked (give --state-machine <StateMachineArn>)',
+    )
+  } else {
+    lines.push(`live grants without a running execution: ${report.grantsWithoutExecution.length}`)
+    for (const grant of report.grantsWithoutExecution) {
+      lines.push(
+        `  ${grant.grantId} ${grant.status}: ${grant.latestExecution ? `its execution ${grant.latestExecution} has ended` : 'it has no execution'}`,
+      )
+    }
+  }
+  lines.push(`REVOKE_FAILED grants: ${report.revokeFailed.length}`)
+  for (const grant of report.revokeFailed) {
+    lines.push(
+      `  ${grant.grantId} on ${grant.target}, ${grant.principal}: ${grant.reason ?? 'no reason recorded'}`,
+    )
+  }
+  lines.push(
+    report.unsentAlerts === null
+      ? 'unsent security alerts: not checked'
+      : `unsent security alerts: ${report.unsentAlerts}`,
+  )
+  if (report.problems > 0) {
+    lines.push(
+      '',
+      'The reconciler removes orphan policies, restarts lost executions and retries failed removals every few minutes; a REVOKE_FAILED grant that stays needs its policy removed by hand (see README "Operating it").',
+    )
+  }
+  return `${lines.join('\n')}\n`
 }
 
 function checkedId(id: string): string {
@@ -123,7 +227,7 @@ async function source(options: GrantsOptions, io: CliIo): Promise<GrantsSource> 
   if (options.table) {
     // The AWS clients load only for a deployed table.
     const { tableSource } = await import('./grants-table.ts')
-    return tableSource(options.table, options.region ?? io.env.AWS_REGION, io)
+    return tableSource({ ...options, table: options.table }, io)
   }
   return localSource(dataDirOf(io.env))
 }
@@ -154,6 +258,13 @@ async function localSource(dataDir: string): Promise<GrantsSource> {
       if (body === undefined) throw new KeylessError('GRANT_NOT_FOUND', `There is no grant ${id}.`)
       return grantSchema.parse(body)
     },
+    // The plane's own answers, trusted as the grants are: it is this user's process on loopback.
+    revokeTarget: async (target, reason) =>
+      (await call(`/operator/targets/${encodeURIComponent(target)}/revoke`, {
+        method: 'POST',
+        body: JSON.stringify({ operator: localOperator(), reason }),
+      })) as TargetRevocation[],
+    doctor: async () => (await call('/operator/doctor')) as DoctorReport,
   }
 }
 

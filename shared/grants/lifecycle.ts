@@ -165,7 +165,9 @@ export function decide(grant: Grant, event: GrantEvent, actor: Actor, now: Date)
     }
     case 'deny': {
       expectPending(grant, 'deny')
-      expectApprover(grant, actor, 'deny')
+      // An operator may close a request too (an incident: `keyless grants revoke --all`); a
+      // denial only ever takes access away.
+      if (actor.kind !== 'operator') expectApprover(grant, actor, 'deny')
       return move('DENIED', 'denied', { endedAt: at }, event.reason)
     }
     case 'cancel': {

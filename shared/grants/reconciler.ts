@@ -1,4 +1,4 @@
-import { grantIdOfPolicy } from '../access/backend.ts'
+import { type AccessBackend, grantIdOfPolicy } from '../access/backend.ts'
 import { parsePrincipalArn } from '../aws/arn.ts'
 import { addSeconds } from '../clock.ts'
 import type { ReconcileFinding } from '../notify/notifier.ts'
@@ -199,21 +199,29 @@ export async function restartLostExecution(
   return (await deps.workflow.startExecution(grant, name, now)) ? name : undefined
 }
 
+/** A `keyless-*` policy attached to a principal with no live grant behind it. */
+export interface OrphanPolicy {
+  principal: string
+  policyName: string
+  /** The grant the policy's name names, if that grant exists. */
+  grant?: Grant
+}
+
 /**
  * Every principal keyless might have attached to (the people in the config, and those of the
  * grants that may hold access) is checked for `keyless-*` policies whose grant is not live.
  */
-async function removeOrphanPolicies(
-  deps: ReconcileDeps,
+export async function findOrphanPolicies(
+  deps: Pick<ReconcileDeps, 'config' | 'store'> & { backend: Pick<AccessBackend, 'listGrantPolicies'> },
   holding: Grant[],
   now: Date,
-  options: ReconcileOptions,
-): Promise<ReconcileFinding[]> {
+  options: ReconcileOptions = DEFAULT_RECONCILE_OPTIONS,
+): Promise<OrphanPolicy[]> {
   const principals = new Set([
     ...[...deps.config.people.values()].map((person) => person.principal),
     ...holding.map((grant) => grant.principal),
   ])
-  const findings: ReconcileFinding[] = []
+  const orphans: OrphanPolicy[] = []
   for (const arn of principals) {
     const principal = parsePrincipalArn(arn)
     if (!principal) continue
@@ -221,23 +229,38 @@ async function removeOrphanPolicies(
       const grantId = grantIdOfPolicy(policyName)
       const grant = grantId ? await deps.store.get(grantId) : undefined
       if (grant && isBehindPolicy(grant, now, options)) continue
-      try {
-        await deps.backend.detachPolicy(principal, policyName)
-        findings.push({
-          what: 'orphan-policy-removed',
-          ...(grant ? { grantId: grant.id } : {}),
-          principal: arn,
-          policyName,
-          detail: grant ? `its grant is ${grant.status}` : 'no grant has this id',
-        })
-      } catch (error) {
-        findings.push({
-          what: 'repair-failed',
-          principal: arn,
-          policyName,
-          detail: `could not remove: ${String(error)}`,
-        })
-      }
+      orphans.push({ principal: arn, policyName, ...(grant ? { grant } : {}) })
+    }
+  }
+  return orphans
+}
+
+async function removeOrphanPolicies(
+  deps: ReconcileDeps,
+  holding: Grant[],
+  now: Date,
+  options: ReconcileOptions,
+): Promise<ReconcileFinding[]> {
+  const findings: ReconcileFinding[] = []
+  for (const { principal: arn, policyName, grant } of await findOrphanPolicies(deps, holding, now, options)) {
+    const principal = parsePrincipalArn(arn)
+    if (!principal) continue
+    try {
+      await deps.backend.detachPolicy(principal, policyName)
+      findings.push({
+        what: 'orphan-policy-removed',
+        ...(grant ? { grantId: grant.id } : {}),
+        principal: arn,
+        policyName,
+        detail: grant ? `its grant is ${grant.status}` : 'no grant has this id',
+      })
+    } catch (error) {
+      findings.push({
+        what: 'repair-failed',
+        principal: arn,
+        policyName,
+        detail: `could not remove: ${String(error)}`,
+      })
     }
   }
   return findings

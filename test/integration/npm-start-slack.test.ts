@@ -228,6 +228,28 @@ describe('npm start, driven through Slack', () => {
     expect(again.stderr).toContain(`Cannot revoke ${grantId}: it was revoked`)
   })
 
+  it('an incident: revoke --all cuts everyone off a target at once, and the doctor then finds nothing wrong', async () => {
+    const first = await command('U0ALICE', 'dev-web 1h deploying')
+    await eventually(async () => (await policies())[ALICE_ROLE]?.includes(`keyless-${first.grantId}`))
+    const cut = await keyless(['grants', 'revoke', '--all', '--target', 'dev-web', '--reason', 'incident 9'])
+    expect(cut).toMatchObject({ code: 0, stderr: '' })
+    expect(cut.stdout).toMatch(
+      new RegExp(`${first.grantId}\\s+U0ALICE\\s+\\S+\\s+ACTIVE → ACTIVE \\(revoking\\)\\s+policy removed`),
+    )
+    // Removed by the command itself, not after the workflow wakes: gone as soon as it answers.
+    expect((await policies())[ALICE_ROLE] ?? []).not.toContain(`keyless-${first.grantId}`)
+    await eventually(async () =>
+      (await keyless(['grants', 'show', first.grantId])).stdout.includes('REVOKED'),
+    )
+    const checked = await keyless(['doctor', '--json'])
+    expect(JSON.parse(checked.stdout)).toMatchObject({
+      orphanPolicies: [],
+      revokeFailed: [],
+      unsentAlerts: 0,
+    })
+    expect(JSON.parse(checked.stdout).grantsWithoutExecution).toEqual(expect.any(Array))
+  })
+
   it('CloudTrail at POST /cloudtrail: an access under a grant is linked and reported; one outside any grant alerts once', async () => {
     const config = await loadConfigFile('keyless.config.example.yaml')
     const instanceOf = (target: string) =>
