@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -164,15 +163,10 @@ describe.concurrent('the local control plane', () => {
   })
 
   it('refuses a bad PORT with one line', async () => {
-    const child = spawn(process.execPath, ['cli/keyless.ts', 'dev'], {
-      env: { ...process.env, PORT: 'eighty' },
+    expect(await runKeyless(['dev'], { PORT: 'eighty' })).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'keyless: PORT="eighty" is not a port number from 0 to 65535, e.g. PORT=3000\n',
     })
-    let stderr = ''
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk
-    })
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
-    expect(code).toBe(1)
-    expect(stderr).toBe('keyless: PORT="eighty" is not a port number from 0 to 65535, e.g. PORT=3000\n')
   })
 })

@@ -172,6 +172,13 @@ describe('deciding a request', () => {
     expect(refusal(() => decide(grant, { type: 'deny' }, workflow, at(5))).code).toBe('NOT_ALLOWED')
   })
 
+  it('lets an operator deny a request (an incident), never approve one', () => {
+    const grant = pendingGrant(config)
+    const denied = decide(grant, { type: 'deny', reason: 'incident 7' }, operator, at(5))
+    expect(denied).toMatchObject({ to: 'DENIED', entry: { actor: operator, detail: 'incident 7' } })
+    expect(refusal(() => decide(grant, { type: 'approve' }, operator, at(5))).code).toBe('NOT_ALLOWED')
+  })
+
   it('refuses a second decision on a decided request, naming the first', () => {
     const approved = advance(pendingGrant(config), [[{ type: 'approve' }, manager1, at(10)]])
     expect(refusal(() => decide(approved, { type: 'deny' }, manager2, at(20)))).toEqual({
