@@ -1,4 +1,5 @@
-import { type AccessBackend, grantIdOfPolicy } from '../access/backend.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { type AccessBackend, AccessBackendRetryableError, grantIdOfPolicy } from '../access/backend.ts'
 import { parsePrincipalArn } from '../aws/arn.ts'
 import { addSeconds } from '../clock.ts'
 import type { ReconcileFinding } from '../notify/notifier.ts'
@@ -68,7 +69,7 @@ export async function reconcile(
     }
   }
   const revoke = async (grant: Grant) => {
-    await removeAccess(deps, grant)
+    await retryingThrottles(() => removeAccess(deps, grant))
     const { grant: ended } = await endGrant(deps, grant.id, RECONCILER)
     if (ended.status !== 'EXPIRED' && ended.status !== 'REVOKED') {
       throw new Error(`${grant.id} is ${ended.status} after its access was removed`)
@@ -142,7 +143,7 @@ export async function reconcile(
       'stuck-activation-failed',
       `approved at ${lastChange(grant)}, never activated`,
       async () => {
-        await removeAccess(deps, grant)
+        await retryingThrottles(() => removeAccess(deps, grant))
         await retryOnConflict(deps.store, grant.id, async (current) => {
           if (current.status !== 'APPROVED') return current
           const event = { type: 'fail-activation' as const, reason: 'not activated in time (reconciler)' }
@@ -246,7 +247,7 @@ async function removeOrphanPolicies(
     const principal = parsePrincipalArn(arn)
     if (!principal) continue
     try {
-      await deps.backend.detachPolicy(principal, policyName)
+      await retryingThrottles(() => deps.backend.detachPolicy(principal, policyName))
       findings.push({
         what: 'orphan-policy-removed',
         ...(grant ? { grantId: grant.id } : {}),
@@ -274,6 +275,21 @@ function isBehindPolicy(grant: Grant, now: Date, options: ReconcileOptions): boo
     grant.status === 'APPROVED' &&
     Date.parse(lastChange(grant)) > addSeconds(now, -options.activationGraceSeconds).getTime()
   )
+}
+
+/**
+ * IAM and Session Manager throttle under load: a throttled repair is tried again a few times
+ * within the pass, with jittered exponential backoff, rather than waiting for the next pass.
+ */
+async function retryingThrottles<T>(act: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await act()
+    } catch (error) {
+      if (!(error instanceof AccessBackendRetryableError) || attempt >= attempts) throw error
+      await sleep(Math.random() * 100 * 2 ** attempt)
+    }
+  }
 }
 
 const lastChange = (grant: Grant): string => grant.history.at(-1)?.at ?? grant.requestedAt

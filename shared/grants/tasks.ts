@@ -211,17 +211,31 @@ export async function failActivation(
   if (grant.status === 'FAILED') await tell(deps, { kind: 'request-closed', grant, reason: input.reason })
 }
 
-/** Revocation failed for good: marks REVOKE_FAILED and alerts the security channel. */
+/**
+ * Revocation failed for good: marks REVOKE_FAILED and alerts the security channel. The alert
+ * is the point (someone may still have access), so unlike other notices its failure is not
+ * passed over: the task fails with AlertNotSent and the state machine sends it again.
+ */
 export async function markRevocationFailed(
   deps: TaskDeps,
   input: { grantId: string; reason: string },
 ): Promise<void> {
   const grant = await retryOnConflict(deps.store, input.grantId, async (current) => {
-    if (!mayHoldAccess(current.status)) return current
+    // A retried task (the alert failed) finds the grant marked already: one history entry.
+    if (current.status !== 'APPROVED' && current.status !== 'ACTIVE') return current
     const event: GrantEvent = { type: 'fail-revocation', reason: input.reason }
     return deps.store.transition(current, decide(current, event, WORKFLOW, deps.clock.now()))
   })
-  await tell(deps, { kind: 'revocation-failed', grant, reason: input.reason })
+  try {
+    await deps.notifier.send({ kind: 'revocation-failed', grant, reason: input.reason })
+  } catch (error) {
+    throw new AlertNotSentError(`the security alert for ${grant.id} was not sent: ${String(error)}`)
+  }
+}
+
+/** A security alert that must reach the channel did not: the state machine retries the task. */
+export class AlertNotSentError extends Error {
+  override name = 'AlertNotSent'
 }
 
 /** Detaches the grant's policy and terminates its principal's sessions on the target; returns how many. */

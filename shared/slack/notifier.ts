@@ -101,8 +101,8 @@ export class SlackNotifier implements Notifier {
         await this.#post('request closed', notice.grant.requester, requestClosed(notice.grant, notice.reason))
         return this.#refreshGrant(notice.grant)
       case 'revocation-failed':
-        await this.#post(
-          'revocation failed',
+        // A security alert: a failure is the caller's to retry, not a warning to pass over.
+        await this.#deps.slack.postMessage(
           config.slack.securityChannel,
           revocationFailedAlert(notice.grant, notice.reason),
         )

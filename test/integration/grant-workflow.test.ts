@@ -326,9 +326,12 @@ describe.concurrent('the grant workflow (statemachines/grant.asl.json in the loc
     expect(outcome.invocations).toMatchObject({ AttachAccessFunctionArn: 4, RevokeAccessFunctionArn: 3 })
   })
 
-  it('marks REVOKE_FAILED and alerts security when removal fails for good', async ({ expect }) => {
+  it('marks REVOKE_FAILED and alerts security when removal fails for good, sending the alert until Slack takes it', async ({
+    expect,
+  }) => {
     const plane = await startPlane(workflowConfig(), {}, db)
     plane.backend.breakOperation('detachPolicy', 'AccessDenied: iam:DeleteRolePolicy')
+    plane.notifier.refuse('revocation-failed', 2)
     const { grant } = await submitRequest(plane.control, request({ breakGlass: true, durationSeconds: 1 }))
     const outcome = await plane.finished(grant.id)
     expect(outcome).toMatchObject({
@@ -343,6 +346,9 @@ describe.concurrent('the grant workflow (statemachines/grant.asl.json in the loc
       kind: 'revocation-failed',
       reason: 'AccessDenied: iam:DeleteRolePolicy',
     })
+    // Refused twice, sent the third time; the grant was marked once.
+    expect(outcome.invocations.MarkRevocationFailedFunctionArn).toBe(3)
+    expect(failed?.history.filter((entry) => entry.action === 'revocation-failed')).toHaveLength(1)
   })
 
   it('never lets a failed notification block revocation', async ({ expect }) => {

@@ -121,6 +121,19 @@ describe('the reconciler', () => {
     )
   })
 
+  it('retries a throttled removal within the pass', async () => {
+    const plane = await startPlane(config) // a table of its own
+    const grant = activeGrant(config)
+    await plane.db.store.create(grant)
+    await plane.backend.attachPolicy(alice, grantPolicyName(grant.id), anyPolicy)
+    plane.backend.throttle('detachPolicy', 2)
+    const findings = await reconcile(depsAt(plane, at(4000)), NO_GRACE)
+    expect(findings.map((finding) => finding.what)).toEqual(['expired-access-removed'])
+    expect(plane.backend.policyOf(ALICE, grantPolicyName(grant.id))).toBeUndefined()
+    expect(plane.backend.calls.filter((call) => call === 'detachPolicy')).toHaveLength(3)
+    await plane.close()
+  })
+
   it('carries out a revocation whose signal was lost, and retries a failed removal', async () => {
     const plane = await startPlane(config, {}, db)
     const revoking = advance(activeGrant(config), [[{ type: 'request-revocation' }, bob, at(100)]])

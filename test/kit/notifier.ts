@@ -4,9 +4,20 @@ import type { Notice, Notifier } from '../../shared/notify/notifier.ts'
 export class RecordingNotifier implements Notifier {
   readonly notices: Notice[] = []
   failing = false
+  readonly #refusals = new Map<Notice['kind'], number>()
+
+  /** The next `times` notices of `kind` fail, as Slack refusing a post would. */
+  refuse(kind: Notice['kind'], times: number): void {
+    this.#refusals.set(kind, times)
+  }
 
   async send(notice: Notice): Promise<void> {
     if (this.failing) throw new Error('Slack is down (test)')
+    const refusals = this.#refusals.get(notice.kind) ?? 0
+    if (refusals > 0) {
+      this.#refusals.set(notice.kind, refusals - 1)
+      throw new Error(`Slack refused ${notice.kind} (test)`)
+    }
     this.notices.push(notice)
   }
 
