@@ -70,7 +70,7 @@ export class LocalWorkflow implements Workflow {
   ) {
     this.#definition = definition
     this.#expiryWarningSeconds = options.expiryWarningSeconds
-    this.#machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } })
+    this.#machine = validatedOnce(definition)
     this.#bindings = bindings
     const { retryIntervalMs } = options
     this.#retryIntervalOverrides =
@@ -223,6 +223,23 @@ export class LocalWorkflow implements Workflow {
     }
     return handlers
   }
+}
+
+/** The definitions already validated in this process, by their text. */
+const validated = new Set<string>()
+
+/**
+ * The runner's machine for `definition`, validated (asl-validator, ARNs and paths checked) the
+ * first time this process runs it: validation compiles JSON schemas and costs a few hundred
+ * milliseconds, and a restarted plane, or a test's tenth plane, runs the very same definition.
+ */
+function validatedOnce(definition: StateMachineDefinition): StateMachine {
+  const text = JSON.stringify(definition)
+  const machine = new StateMachine(definition, {
+    validationOptions: validated.has(text) ? { noValidate: true } : { checkArn: true, checkPaths: true },
+  })
+  validated.add(text) // only once it passed
+  return machine
 }
 
 type LocalHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>

@@ -226,7 +226,7 @@ export async function findOrphanPolicies(
   for (const arn of principals) {
     const principal = parsePrincipalArn(arn)
     if (!principal) continue
-    for (const policyName of await deps.backend.listGrantPolicies(principal)) {
+    for (const policyName of await retryingThrottles(() => deps.backend.listGrantPolicies(principal))) {
       const grantId = grantIdOfPolicy(policyName)
       const grant = grantId ? await deps.store.get(grantId) : undefined
       if (grant && isBehindPolicy(grant, now, options)) continue
@@ -243,7 +243,14 @@ async function removeOrphanPolicies(
   options: ReconcileOptions,
 ): Promise<ReconcileFinding[]> {
   const findings: ReconcileFinding[] = []
-  for (const { principal: arn, policyName, grant } of await findOrphanPolicies(deps, holding, now, options)) {
+  let orphans: OrphanPolicy[]
+  try {
+    orphans = await findOrphanPolicies(deps, holding, now, options)
+  } catch (error) {
+    // The sweep could not list every principal's policies: the other repairs still stand and are reported.
+    return [{ what: 'repair-failed', principal: '*', detail: `orphan policy sweep: ${String(error)}` }]
+  }
+  for (const { principal: arn, policyName, grant } of orphans) {
     const principal = parsePrincipalArn(arn)
     if (!principal) continue
     try {

@@ -396,7 +396,7 @@ describe.concurrent('what the Slack function refuses', () => {
       }),
       // Each run is a whole Lambda invocation (and a workflow for a valid request); the parser
       // itself meets far more texts in test/unit/slack-command.test.ts.
-      { numRuns: 24 },
+      { numRuns: 16 },
     )
   })
 

@@ -1,7 +1,7 @@
 import type { Grant } from '../../shared/grants/grant.ts'
 import type { GrantStore } from '../../shared/grants/store.ts'
 
-/** Polls the store (every 5 ms, at most `timeoutMs`) until the grant satisfies `check`. */
+/** Polls the store (every 20 ms, at most `timeoutMs`) until the grant satisfies `check`. */
 export async function untilGrant(
   store: GrantStore,
   grantId: string,
@@ -14,6 +14,6 @@ export async function untilGrant(
     if (grant && check(grant)) return grant
     if (Date.now() > deadline)
       throw new Error(`${grantId} did not get there in ${timeoutMs} ms: ${grant?.status}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
+    await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }
