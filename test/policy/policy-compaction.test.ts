@@ -144,37 +144,39 @@ const before: Record<string, PolicyDocument> = JSON.parse(
   await readFile(new URL('../golden/policies-before-compaction.json', import.meta.url), 'utf8'),
 )
 
-// Every kind alone and all together, in two regions; the grid's third region, never
-// configured, is what one configured region would add.
-describe.concurrent.each([[['eu-west-1', 'us-east-1'], Object.keys(TARGETS)]])(
-  'in regions %j',
-  (regions, names) => {
-    const config = configFor(regions)
-    it.each(names)('the %s policy decides every request of the grid as before', async (name) => {
-      const target = config.targets.get(name)
-      if (!target) throw new Error(`no target ${name}`)
-      const old = before[`${name} in ${regions.length} region${regions.length > 1 ? 's' : ''}`]
-      if (!old) throw new Error(`no policy before compaction for ${name}`)
-      const now = buildGrantPolicy(config, target, EXPIRES)
-      const [was, is] = await Promise.all([
-        decisions(decider(old), target.tagValue),
-        decisions(decider(now), target.tagValue),
-      ])
-      expect(is).toEqual(was)
-      // Not a vacuous grid: each policy allows some of it and denies the rest.
-      expect(Object.values(is)).toContain('Allowed')
-      expect(Object.values(is)).toContain('ImplicitlyDenied')
-      // Data channels on own sessions (the simulator knows OpenDataChannel only on "*") and the
-      // AWS-owned SSH document (it refuses ARNs without an account) are compared as written: the
-      // same sessions, and the same document, now in any region beside a region-bound instance.
-      const [wasWritten, isWritten] = [unsimulable(old), unsimulable(now)]
-      expect(isWritten.dataChannels.sort()).toEqual(wasWritten.dataChannels.sort())
-      expect(new Set(isWritten.awsOwnedDocuments)).toEqual(new Set(wasWritten.awsOwnedDocuments))
-      expect(isWritten.osUsers).toEqual(wasWritten.osUsers)
-      expect(policySize(now)).toBeLessThan(policySize(old))
-    })
-  },
-)
+// All three kinds together (every statement there is), and port-forward alone (two ports), in
+// two regions; the grid's third region, never configured, is what one configured region would add.
+describe.concurrent.each([
+  [
+    ['eu-west-1', 'us-east-1'],
+    ['prod-db', 'db-tunnel'],
+  ],
+])('in regions %j', (regions, names) => {
+  const config = configFor(regions)
+  it.each(names)('the %s policy decides every request of the grid as before', async (name) => {
+    const target = config.targets.get(name)
+    if (!target) throw new Error(`no target ${name}`)
+    const old = before[`${name} in ${regions.length} region${regions.length > 1 ? 's' : ''}`]
+    if (!old) throw new Error(`no policy before compaction for ${name}`)
+    const now = buildGrantPolicy(config, target, EXPIRES)
+    const [was, is] = await Promise.all([
+      decisions(decider(old), target.tagValue),
+      decisions(decider(now), target.tagValue),
+    ])
+    expect(is).toEqual(was)
+    // Not a vacuous grid: each policy allows some of it and denies the rest.
+    expect(Object.values(is)).toContain('Allowed')
+    expect(Object.values(is)).toContain('ImplicitlyDenied')
+    // Data channels on own sessions (the simulator knows OpenDataChannel only on "*") and the
+    // AWS-owned SSH document (it refuses ARNs without an account) are compared as written: the
+    // same sessions, and the same document, now in any region beside a region-bound instance.
+    const [wasWritten, isWritten] = [unsimulable(old), unsimulable(now)]
+    expect(isWritten.dataChannels.sort()).toEqual(wasWritten.dataChannels.sort())
+    expect(new Set(isWritten.awsOwnedDocuments)).toEqual(new Set(wasWritten.awsOwnedDocuments))
+    expect(isWritten.osUsers).toEqual(wasWritten.osUsers)
+    expect(policySize(now)).toBeLessThan(policySize(old))
+  })
+})
 
 describe('what compaction saved', () => {
   it('a target with all three kinds fits: one region ≤ 1,300 characters, two ≤ 1,520', () => {

@@ -117,6 +117,18 @@ const INSTANCES: LocalInstance[] = TARGETS.map((target, i) => ({
 }))
 const instanceOf = (target: string) => INSTANCES.find((instance) => instance.tags['access-target'] === target)
 
+/**
+ * Whether the next call is one of the share that fails: exactly one in every 1/rate calls, at a
+ * seeded offset, so a short run gets its faults as surely as a long one (a coin per call could
+ * leave a dozen grants without a single crash).
+ */
+function share(rate: number, chance: () => number): () => boolean {
+  if (rate <= 0) return () => false
+  const period = Math.max(1, Math.round(1 / rate))
+  let calls = Math.floor(chance() * period)
+  return () => ++calls % period === 0
+}
+
 /** A small seeded generator: the same seed, the same faults. */
 function random(seed: number): () => number {
   let state = seed >>> 0
@@ -139,8 +151,10 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
   const faults = { backend: 0, crashes: 0, notifications: 0, signals: 0 }
   /** When each grant's policy was first removed. */
   const removedAt = new Map<string, number>()
-  const backend = faultyBackend(local, () => chance() < options.backendFaultRate, chance, faults, removedAt)
-  const notifier = new SoakNotifier(() => chance() < options.notifyFaultRate, faults)
+  const backend = faultyBackend(local, share(options.backendFaultRate, chance), chance, faults, removedAt)
+  const notifier = new SoakNotifier(share(options.notifyFaultRate, chance), faults)
+  const crashes = share(options.crashRate, chance)
+  const lostSignals = share(options.signalLossRate, chance)
   let peakRss = 0
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, process.memoryUsage().rss)
@@ -158,16 +172,12 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
       retryIntervalMs: 20,
       expiryWarningSeconds: 1,
       intercept: (_task, run) => async (payload) => {
-        const roll = chance()
-        if (roll < options.crashRate / 2) {
-          faults.crashes += 1
-          throw crash()
-        }
+        const crashing = crashes()
+        const before = crashing && chance() < 0.5
+        if (crashing) faults.crashes += 1
+        if (before) throw crash()
         const result = await run(payload)
-        if (roll < options.crashRate) {
-          faults.crashes += 1
-          throw crash() // the work was done; the invocation died before reporting it
-        }
+        if (crashing) throw crash() // the work was done; the invocation died before reporting it
         return result
       },
     })
@@ -175,7 +185,7 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
   /** What people act through: signals to the workflow are lost now and then. */
   const control = (): ControlDeps => ({
     ...plane.control,
-    workflow: lossy(plane.workflow, () => chance() < options.signalLossRate, faults),
+    workflow: lossy(plane.workflow, lostSignals, faults),
   })
   const reconcileOnce = (graceSeconds = 2) =>
     reconcile(
@@ -257,7 +267,7 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
   // Until every grant has ended (requests time out, access expires), or long after it should have.
   const deadline = Date.now() + options.rampMs + (options.durationSeconds[1] + 120) * 1000
   while (Date.now() < deadline && (await liveGrants(db.store).catch(() => [undefined])).length > 0)
-    await sleep(500)
+    await sleep(200)
   await Promise.all(pending)
   log(`lifecycles done after ${Date.now() - started} ms`)
   await restarting.stop()

@@ -13,7 +13,7 @@ describe('the soak, short', () => {
       crashRate: 0.06,
       notifyFaultRate: 0.1,
       signalLossRate: 0.1,
-      restartEveryMs: 900,
+      restartEveryMs: 1500,
       reconcileEveryMs: 400,
       approvalTimeout: '1s',
       graceSeconds: 1,
