@@ -3,6 +3,7 @@
  * - Policy size (characters, as IAM counts them) for each access kind, one and two regions.
  * - DynamoDB writes per grant transition, counted at the SDK client on the embedded server.
  * - Medians: building a policy; a store transition round trip on the embedded server.
+ * - The reconciler over 10,000 stored grants, 100 needing repair: its time and its reads.
  * Timings on shared machines are noisy: medians over many runs, and ratios, not absolutes.
  */
 import { performance } from 'node:perf_hooks'
@@ -19,6 +20,7 @@ import { ALICE, startPlane, workflowConfig } from '../test/kit/plane.ts'
 import { alertFunctionLatency } from './alert-function.ts'
 import { checkEventThroughput } from './alerts.ts'
 import { deployBundles } from './deploy.ts'
+import { reconcilerAtScale } from './reconciler.ts'
 import { median, printTable } from './report.ts'
 import { accessAckLatency, stopTime } from './slack.ts'
 
@@ -223,6 +225,7 @@ await storeWrites()
 policyBuildTime()
 await workflowCounts()
 await revocationLag()
+await reconcilerAtScale()
 await accessAckLatency()
 await deployBundles()
 await stopTime()

@@ -223,12 +223,15 @@ export async function findOrphanPolicies(
     ...holding.map((grant) => grant.principal),
   ])
   const orphans: OrphanPolicy[] = []
+  // The grants just read need not be read again: a policy costs a read only when its grant is
+  // not among them (ended, or unknown). One that ended since is caught by the next pass.
+  const read = new Map(holding.map((grant) => [grant.id, grant]))
   for (const arn of principals) {
     const principal = parsePrincipalArn(arn)
     if (!principal) continue
     for (const policyName of await retryingThrottles(() => deps.backend.listGrantPolicies(principal))) {
       const grantId = grantIdOfPolicy(policyName)
-      const grant = grantId ? await deps.store.get(grantId) : undefined
+      const grant = grantId ? (read.get(grantId) ?? (await deps.store.get(grantId))) : undefined
       if (grant && isBehindPolicy(grant, now, options)) continue
       orphans.push({ principal: arn, policyName, ...(grant ? { grant } : {}) })
     }
