@@ -14,6 +14,12 @@ export interface KeylessAppOptions {
   outdir?: string
   /** Skip esbuild (tests of the template): NodejsFunction then stages no code. */
   skipBundling?: boolean
+  /**
+   * CDK's own CloudFormation validation of the templates at synth (on unless turned off). The
+   * template tests turn it off: its WebAssembly engine costs seconds to start, and the bench's
+   * synth runs it and reports what it finds.
+   */
+  cloudFormationValidation?: boolean
 }
 
 /**
@@ -25,6 +31,7 @@ export interface KeylessAppOptions {
 export function keylessApp(config: KeylessConfig, options: KeylessAppOptions) {
   grantPrincipals(config) // refuses a principal among keyless's own roles before anything is built
   const app = new App({
+    builtinCloudFormationValidation: options.cloudFormationValidation ?? true,
     ...(options.outdir ? { outdir: options.outdir } : {}),
     ...(options.skipBundling ? { context: { 'aws:cdk:bundling-stacks': [] } } : {}),
   })

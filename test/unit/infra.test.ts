@@ -49,6 +49,8 @@ function synthesize() {
       configFile: EXAMPLE_CONFIG_FILE,
       outdir,
       skipBundling: true,
+      // CDK's own CloudFormation validation runs in the bench's synth (bench/deploy.ts), not here.
+      cloudFormationValidation: false,
       deploy: deployOptions,
     })
     return { ...built, assembly: built.app.synth() }
