@@ -230,7 +230,11 @@ describe('npm start, driven through Slack', () => {
 
   it('an incident: revoke --all cuts everyone off a target at once, and the doctor then finds nothing wrong', async () => {
     const first = await command('U0ALICE', 'dev-web 1h deploying')
-    await eventually(async () => (await policies())[ALICE_ROLE]?.includes(`keyless-${first.grantId}`))
+    // The policy is attached just before the grant is marked ACTIVE: wait for the grant.
+    await eventually(async () =>
+      (await keyless(['grants', 'show', first.grantId])).stdout.includes(`${first.grantId}  ACTIVE`),
+    )
+    expect((await policies())[ALICE_ROLE]).toContain(`keyless-${first.grantId}`)
     const cut = await keyless(['grants', 'revoke', '--all', '--target', 'dev-web', '--reason', 'incident 9'])
     expect(cut).toMatchObject({ code: 0, stderr: '' })
     expect(cut.stdout).toMatch(
