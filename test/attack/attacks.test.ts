@@ -4,7 +4,7 @@ import { evaluate, evaluationContext } from '../../shared/alerts/evaluate.ts'
 import { readRecord } from '../../shared/alerts/record.ts'
 import { type Grant, grantIdFor } from '../../shared/grants/grant.ts'
 import { ACTIONS } from '../../shared/slack/actions.ts'
-import { access, startSession } from '../kit/cloudtrail.ts'
+import { access, assumedRole, startSession } from '../kit/cloudtrail.ts'
 import { configFrom, specConfigObject } from '../kit/config.ts'
 import { ALICE } from '../kit/plane.ts'
 import {
@@ -211,15 +211,7 @@ describe('attacks through the config and CloudTrail', () => {
     const PROD_INSTANCE = 'i-0123456789abcdef0'
     const internal = access(
       startSession({
-        userIdentity: {
-          type: 'AssumedRole',
-          arn: 'arn:aws:sts::111122223333:assumed-role/Keyless-RevokeRole/x',
-          accountId: '111122223333',
-          sessionContext: {
-            sessionIssuer: { type: 'Role', arn: 'arn:aws:iam::111122223333:role/keyless/Keyless-RevokeRole' },
-            attributes: { mfaAuthenticated: 'false' },
-          },
-        },
+        userIdentity: assumedRole('Keyless-RevokeRole', 'x', { mfa: false, path: '/keyless/' }),
         sourceIPAddress: 'AWS Internal',
         requestParameters: { target: PROD_INSTANCE },
       }),

@@ -42,13 +42,14 @@ export function startSession(overrides: Record<string, unknown> = {}) {
 }
 
 /** CloudTrail's userIdentity for a session of `role` (a role name in the test account), with MFA unless said. */
-export function assumedRole(role: string, session: string, options: { mfa?: boolean } = {}) {
+export function assumedRole(role: string, session: string, options: { mfa?: boolean; path?: string } = {}) {
   return {
     type: 'AssumedRole',
+    // STS names the session without the role's path; the issuer is the role's full ARN.
     arn: `arn:aws:sts::111122223333:assumed-role/${role}/${session}`,
     accountId: '111122223333',
     sessionContext: {
-      sessionIssuer: { type: 'Role', arn: `arn:aws:iam::111122223333:role/${role}` },
+      sessionIssuer: { type: 'Role', arn: `arn:aws:iam::111122223333:role${options.path ?? '/'}${role}` },
       attributes: { mfaAuthenticated: String(options.mfa ?? true) },
     },
   }
