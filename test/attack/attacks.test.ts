@@ -37,16 +37,9 @@ afterAll(async () => {
   await slack?.close()
 })
 
-const ephemeral = (response: { statusCode: number; body: string }): string => {
-  expect(response.statusCode).toBe(200)
-  return (JSON.parse(response.body) as { text: string }).text
-}
-async function request(text: string, user = 'U0ALICE', trigger = newTrigger()) {
-  const response = await plane.send(signed(commandBody(user, text, trigger)))
-  return { text: ephemeral(response), grantId: grantIdFor(trigger) }
-}
-const click = (user: string, action: string, value: string, channel = 'C0APPROVALS') =>
-  plane.send(signed(buttonBody(user, action, value, channel)))
+const request = (text: string, user?: string) => plane.command(text, user)
+/** Clicks in the approval channel, where refusals come back as ephemeral replies. */
+const click = (user: string, action: string, value: string) => plane.click(user, action, value, 'C0APPROVALS')
 
 /** What a person was told, in the ephemeral replies that name `text`. */
 const toldAbout = (user: string, text: string) =>

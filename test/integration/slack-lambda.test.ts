@@ -1,5 +1,5 @@
 import fc from 'fast-check'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { grantPolicyName } from '../../shared/access/backend.ts'
 import { grantIdFor } from '../../shared/grants/grant.ts'
 import { ACTIONS } from '../../shared/slack/actions.ts'
@@ -16,7 +16,7 @@ import {
   signed,
   startSlackRecorder,
 } from '../kit/slack.ts'
-import { type SlackPlane, startSlackPlane } from '../kit/slack-plane.ts'
+import { ephemeralText, type SlackPlane, startSlackPlane } from '../kit/slack-plane.ts'
 
 let slack: SlackRecorder
 let plane: SlackPlane
@@ -30,18 +30,7 @@ afterAll(async () => {
   await slack?.close()
 })
 
-/** The ephemeral reply Slack shows the person who typed the command. */
-function reply(response: { statusCode: number; body: string }) {
-  expect(response.statusCode).toBe(200)
-  const body = JSON.parse(response.body) as { response_type: string; text: string }
-  expect(body.response_type).toBe('ephemeral')
-  return body.text
-}
-
-async function request(text: string, user = 'U0ALICE', trigger = newTrigger()) {
-  const response = await plane.send(signed(commandBody(user, text, trigger)))
-  return { response, text: reply(response), grantId: grantIdFor(trigger), trigger }
-}
+const request = (text: string, user?: string, trigger?: string) => plane.command(text, user, trigger)
 
 /** Resolves once keyless has sent `user` a DM that mentions `text`. */
 const dmSaying = (grantId: string, user: string, text: string) =>
@@ -52,7 +41,7 @@ const dmSaying = (grantId: string, user: string, text: string) =>
   )
 
 const click = (user: string, action: string, value: string, channel?: string) =>
-  plane.send(signed(buttonBody(user, action, value, channel)))
+  plane.click(user, action, value, channel)
 
 // Each test acts on grants of its own and looks only at the Slack calls that name them, so the
 // tests run together; the one that makes Slack fail has a Slack of its own.
@@ -110,8 +99,8 @@ describe.concurrent('the Slack function (AwsLambdaReceiver, signed requests)', (
     const retry = await plane.send(
       signed(commandBody('U0ALICE', 'prod-db 15m checking the replica', trigger), { retryNum: 1 }),
     )
-    expect(reply(retry)).toContain('recorded once')
-    expect(reply(first)).not.toContain('recorded once')
+    expect(ephemeralText(retry)).toContain('recorded once')
+    expect(ephemeralText(first)).not.toContain('recorded once')
     // Approval messages come only from "Ask for approval": it ran once, for the one execution.
     expect(plane.plane.workflow.executions.get(grantId)?.invocations.AskForApprovalFunctionArn).toBe(1)
     await plane.settled()

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda'
 import { mockClient } from 'aws-sdk-client-mock'
+import { expect } from 'vitest'
 import { boltLogger } from '../../functions/slack/app.ts'
 import { type HttpResponse, raw as slackFunction } from '../../functions/slack/handler.ts'
 import { InvokeLaterNotifier } from '../../functions/slack/later.ts'
@@ -8,7 +9,7 @@ import { LocalAccessBackend } from '../../local/access-backend.ts'
 import { createLocalControlPlane } from '../../local/control-plane.ts'
 import { systemClock } from '../../shared/clock.ts'
 import type { KeylessConfig } from '../../shared/config/schema.ts'
-import type { Grant, GrantStatus } from '../../shared/grants/grant.ts'
+import { type Grant, type GrantStatus, grantIdFor } from '../../shared/grants/grant.ts'
 import { type SlackApi, WebSlackApi } from '../../shared/slack/api.ts'
 import { createSlackClient } from '../../shared/slack/client.ts'
 import { SlackNotifier } from '../../shared/slack/notifier.ts'
@@ -16,9 +17,13 @@ import { startEmbeddedDynamo } from './dynamo.ts'
 import { INSTANCES, workflowConfig } from './plane.ts'
 import { untilGrant } from './poll.ts'
 import {
+  buttonBody,
+  commandBody,
   functionUrlEvent,
+  newTrigger,
   type SignedRequest,
   type SlackRecorder,
+  signed,
   startSlackRecorder,
   TEST_SIGNING_SECRET,
 } from './slack.ts'
@@ -120,6 +125,16 @@ export async function startSlackPlane(
     return { ...response, slackCallsBeforeResponse: callsOnRequestPath - before }
   }
 
+  /** `/access <text>` typed by `user`: the response, its ephemeral text, and the grant id it would name. */
+  const command = async (text: string, user = 'U0ALICE', trigger = newTrigger()) => {
+    const response = await send(signed(commandBody(user, text, trigger)))
+    return { response, text: ephemeralText(response), grantId: grantIdFor(trigger), trigger }
+  }
+
+  /** A click on one of keyless's buttons: in a message in `channel`, or in App Home. */
+  const click = (user: string, action: string, value: string, channel?: string) =>
+    send(signed(buttonBody(user, action, value, channel)))
+
   const until = (grantId: string, check: (grant: Grant) => boolean, timeoutMs = 8000): Promise<Grant> =>
     untilGrant(db.store, grantId, check, timeoutMs)
 
@@ -134,6 +149,8 @@ export async function startSlackPlane(
     warnings,
     errors,
     send,
+    command,
+    click,
     until,
     untilStatus: (grantId: string, status: GrantStatus) => until(grantId, (grant) => grant.status === status),
     /** Every follow-up handed to "another invocation" so far is done, and the ones they led to. */
@@ -151,3 +168,11 @@ export async function startSlackPlane(
 }
 
 export type SlackPlane = Awaited<ReturnType<typeof startSlackPlane>>
+
+/** The ephemeral reply Slack shows the person who typed the command. */
+export function ephemeralText(response: { statusCode: number; body: string }): string {
+  expect(response.statusCode).toBe(200)
+  const body = JSON.parse(response.body) as { response_type: string; text: string }
+  expect(body.response_type).toBe('ephemeral')
+  return body.text
+}
