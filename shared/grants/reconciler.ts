@@ -79,6 +79,7 @@ export async function reconcile(
     instant !== undefined && Date.parse(instant) <= graceAgo.getTime()
 
   // Each status is read once; what was read also names the principals the orphan sweep checks.
+  const pending = await deps.store.listInStatus('PENDING')
   const active = await deps.store.listInStatus('ACTIVE')
   const approved = await deps.store.listInStatus('APPROVED')
   const revokeFailed = await deps.store.listInStatus('REVOKE_FAILED')
@@ -93,7 +94,6 @@ export async function reconcile(
   // A lost execution is replaced first: the workflow then does what is due, with its own
   // messages and retries. What is overdue already is repaired below instead, at once.
   if (deps.workflow) {
-    const pending = await deps.store.listInStatus('PENDING')
     for (const grant of [...pending, ...approved, ...active].filter((candidate) => !overdue(candidate))) {
       try {
         const started = await restartLostExecution(
@@ -152,7 +152,7 @@ export async function reconcile(
       },
     )
   }
-  for (const grant of await deps.store.listDue('PENDING', graceAgo)) {
+  for (const grant of pending.filter(overdue)) {
     await repair(grant, 'stuck-request-timed-out', `undecided since ${grant.decideBy}`, async () => {
       await retryOnConflict(deps.store, grant.id, async (current) =>
         current.status === 'PENDING'
