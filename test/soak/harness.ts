@@ -477,24 +477,16 @@ class SoakNotifier implements Notifier {
 
 /** The workflow's callbacks, with some signals lost on the way (a network blip, a throttled SendTaskSuccess). */
 function lossy(workflow: Workflow, lose: () => boolean, faults: SoakReport['faults']): Workflow {
+  const unlessLost = async (send: () => Promise<void>) => {
+    if (!lose()) return send()
+    faults.signals += 1
+  }
   return {
     start: (grant, now) => workflow.start(grant, now),
     startExecution: (grant, name, now) => workflow.startExecution(grant, name, now),
     latestExecution: (grantId) => workflow.latestExecution(grantId),
-    resume: async (token, output) => {
-      if (lose()) {
-        faults.signals += 1
-        return
-      }
-      await workflow.resume(token, output)
-    },
-    reject: async (token, error, cause) => {
-      if (lose()) {
-        faults.signals += 1
-        return
-      }
-      await workflow.reject(token, error, cause)
-    },
+    resume: (token, output) => unlessLost(() => workflow.resume(token, output)),
+    reject: (token, error, cause) => unlessLost(() => workflow.reject(token, error, cause)),
   }
 }
 
