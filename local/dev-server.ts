@@ -185,10 +185,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       revokeTarget({ ...plane.control, backend }, target, actor, reason),
     doctor: () =>
       doctor({
-        config: options.config,
-        store,
-        backend,
-        clock: systemClock,
+        ...plane.tasks,
         workflow: plane.workflow,
         unsentAlerts: async () => (await verdicts.listUnsent(UNSENT_ALERTS_COUNTED)).length,
       }),

@@ -55,10 +55,8 @@ export const MAX_VERDICT_BATCH = 200
 const MAX_VERDICTS_BODY = 8 * 1024 * 1024
 const verdictsBody = z.object({ records: z.array(z.unknown()).max(MAX_VERDICT_BATCH) })
 
-const revokeTargetBody = z.object({
-  operator: z.string().min(1).max(200),
-  reason: z.string().min(1).max(500),
-})
+/** Cutting a whole target off always says why. */
+const revokeTargetBody = revokeBody.extend({ reason: z.string().min(1).max(500) })
 
 export interface OperatorExtras {
   /** Ends every live grant on a target now (`keyless grants revoke --all --target`). */
