@@ -1,4 +1,5 @@
 import type { TaskDeps } from '../shared/grants/tasks.ts'
+import { SLACK_BUDGET_MS, withSlackBudget } from '../shared/slack/budget.ts'
 import * as askForApproval from './ask-for-approval/handler.ts'
 import * as attachAccess from './attach-access/handler.ts'
 import * as extendAccess from './extend-access/handler.ts'
@@ -31,13 +32,15 @@ export const GRANT_WORKFLOW_TASKS = {
 
 export type { GrantWorkflowTask }
 
-/** Every task bound to its raw handler with `deps`. */
+/** Every task bound to its raw handler with `deps`, each run with a Slack budget as in Lambda. */
 export function bindGrantWorkflowTasks(
   deps: TaskDeps,
+  slackBudgetMs: number = SLACK_BUDGET_MS.task,
 ): Record<GrantWorkflowTask, (payload: unknown) => Promise<unknown>> {
   const bound = {} as Record<GrantWorkflowTask, (payload: unknown) => Promise<unknown>>
   for (const [name, raw] of Object.entries(GRANT_WORKFLOW_TASKS)) {
-    bound[name as GrantWorkflowTask] = raw(deps) as (payload: unknown) => Promise<unknown>
+    const run = raw(deps) as (payload: unknown) => Promise<unknown>
+    bound[name as GrantWorkflowTask] = (payload) => withSlackBudget(slackBudgetMs, () => run(payload))
   }
   return bound
 }

@@ -3,6 +3,7 @@ import { Transform, type TransformCallback } from 'node:stream'
 import { InputError, problemOf, readEvents } from '../shared/alerts/input.ts'
 import { ignoredLine, verdictLine } from '../shared/alerts/lines.ts'
 import type { AlertService } from '../shared/alerts/service.ts'
+import { SLACK_BUDGET_MS, withSlackBudget } from '../shared/slack/budget.ts'
 
 /** The most a request may carry (after gzip: what is read off the socket counts). */
 export const MAX_CLOUDTRAIL_BYTES = 64 * 1024 * 1024
@@ -29,7 +30,10 @@ export function cloudTrailEndpoint(alerts: AlertService, maxBytes = MAX_CLOUDTRA
         if (read.kind === 'malformed') errors.push({ record: index, problem: problemOf(read) })
         else if (read.kind === 'ignored') verdicts.push(ignoredLine(read.eventId, read.eventName))
         else {
-          const { verdict, alert } = await alerts.handle(read.event)
+          // One Slack budget per event, as the alert function gets one per invocation.
+          const { verdict, alert } = await withSlackBudget(SLACK_BUDGET_MS.alert, () =>
+            alerts.handle(read.event),
+          )
           verdicts.push({ ...verdictLine(verdict), grant: verdict.grantId, alert })
         }
       }

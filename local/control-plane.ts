@@ -17,6 +17,8 @@ export interface LocalControlPlaneParts {
   warn: TaskDeps['warn']
   /** How long before expiry the requester is warned; tests shorten it. */
   expiryWarningSeconds?: number
+  /** Each task's budget for its Slack calls (default: a workflow task's in AWS); tests shorten it. */
+  slackBudgetMs?: number
   /** Retry backoff in the local runner; undefined keeps the definition's own intervals. */
   retryIntervalMs?: number
   /** Wraps a task's code, for fault injection in tests (a crash after a side effect). */
@@ -40,10 +42,10 @@ export interface LocalControlPlane {
  */
 export async function createLocalControlPlane(parts: LocalControlPlaneParts): Promise<LocalControlPlane> {
   const definition = await loadStateMachine()
-  const { retryIntervalMs, intercept, ...shared } = parts
+  const { retryIntervalMs, intercept, slackBudgetMs, ...shared } = parts
   // The tasks end waits through the workflow that runs them: bind first, then point back.
   const tasks: TaskDeps = { ...shared, workflow: { resume: async () => {}, reject: async () => {} } }
-  const bound = Object.entries(bindGrantWorkflowTasks(tasks)).map(([name, run]) => [
+  const bound = Object.entries(bindGrantWorkflowTasks(tasks, slackBudgetMs)).map(([name, run]) => [
     name,
     intercept ? intercept(name as GrantWorkflowTask, run) : run,
   ])

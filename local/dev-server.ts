@@ -17,6 +17,7 @@ import { doctor, revokeTarget, UNSENT_ALERTS_COUNTED } from '../shared/grants/op
 import { reconcile } from '../shared/grants/reconciler.ts'
 import { BackgroundNotifier } from '../shared/notify/background-notifier.ts'
 import { ConsoleSlackApi, type SlackApi, WebSlackApi } from '../shared/slack/api.ts'
+import { SLACK_BUDGET_MS, withSlackBudget } from '../shared/slack/budget.ts'
 import { createSlackClient } from '../shared/slack/client.ts'
 import { SlackNotifier } from '../shared/slack/notifier.ts'
 import { LOCAL_SIGNING_SECRET } from '../shared/slack/requests.ts'
@@ -135,7 +136,11 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     warn,
   })
   const cloudTrail = cloudTrailEndpoint(alerts)
-  const later = new BackgroundNotifier(notifier, warn)
+  // Slack follow-ups get a budget each, as the Slack function's follow-up invocations do.
+  const later = new BackgroundNotifier(
+    { send: (notice) => withSlackBudget(SLACK_BUDGET_MS.followUp, () => notifier.send(notice)) },
+    warn,
+  )
   const surface = {
     control: plane.control,
     later,
@@ -170,9 +175,12 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   // The reconciler with the local runner: it starts the execution of every live grant that has
   // none (at start that is each grant a previous run left live), and repairs what is overdue.
   const reconcileOnce = () =>
-    reconcile({ ...plane.tasks, workflow: plane.workflow }, { graceSeconds: 5, activationGraceSeconds: 60 })
-      .then(() => alerts.sender.sendUnsent())
-      .catch((error: unknown) => warn('reconciliation failed', { error: String(error) }))
+    withSlackBudget(SLACK_BUDGET_MS.reconciler, () =>
+      reconcile(
+        { ...plane.tasks, workflow: plane.workflow },
+        { graceSeconds: 5, activationGraceSeconds: 60 },
+      ).then(() => alerts.sender.sendUnsent()),
+    ).catch((error: unknown) => warn('reconciliation failed', { error: String(error) }))
   let reconciling: Promise<unknown> = reconcileOnce()
   await reconciling
   const timer = setInterval(() => {

@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { problemOf } from '../../shared/alerts/input.ts'
 import { ACCESS_EVENTS, EVENTBRIDGE_SOURCES, readRecord } from '../../shared/alerts/record.ts'
 import type { AlertService } from '../../shared/alerts/service.ts'
+import { SLACK_BUDGET_MS, withSlackBudget } from '../../shared/slack/budget.ts'
 import { alertService } from '../runtime/alert-deps.ts'
 import { logger } from '../runtime/aws-deps.ts'
 
@@ -59,6 +60,6 @@ export const raw =
     return { outcome: 'evaluated', eventId: verdict.eventId, rules, alert, grantId: verdict.grantId }
   }
 
-export const handler = middy(async (event: unknown) => raw(await alertService())(event)).use(
-  injectLambdaContext(logger),
-)
+export const handler = middy((event: unknown) =>
+  withSlackBudget(SLACK_BUDGET_MS.alert, async () => raw(await alertService())(event)),
+).use(injectLambdaContext(logger))

@@ -2,6 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'
 import middy from '@middy/core'
 import type { AlertSender } from '../../shared/alerts/service.ts'
 import { type ReconcileDeps, reconcile } from '../../shared/grants/reconciler.ts'
+import { SLACK_BUDGET_MS, withSlackBudget } from '../../shared/slack/budget.ts'
 import { awsDeps } from '../runtime/access-deps.ts'
 import { alertService } from '../runtime/alert-deps.ts'
 import { logger } from '../runtime/aws-deps.ts'
@@ -25,6 +26,8 @@ export const raw = (deps: ReconcileDeps, alerts?: AlertSender) => async () => {
   return { findings: findings.length, alertsPosted: unsent.posted }
 }
 
-export const handler = middy(async () => raw(await awsDeps(), (await alertService()).sender)()).use(
-  injectLambdaContext(logger),
-)
+export const handler = middy(() =>
+  withSlackBudget(SLACK_BUDGET_MS.reconciler, async () =>
+    raw(await awsDeps(), (await alertService()).sender)(),
+  ),
+).use(injectLambdaContext(logger))

@@ -2,21 +2,18 @@ import { AwsAccessBackend } from '../../shared/access/aws-backend.ts'
 import { createIamClient, ssmClientsByRegion } from '../../shared/aws/access-clients.ts'
 import type { TaskDeps } from '../../shared/grants/tasks.ts'
 import type { Workflow } from '../../shared/workflow/workflow.ts'
-import { commonDeps } from './aws-deps.ts'
+import { commonDeps, memoizeSuccess } from './aws-deps.ts'
 
 /** The tasks' dependencies, with the whole workflow (the reconciler also restarts lost executions). */
 export type AccessDeps = TaskDeps & { workflow: Workflow }
-
-let deps: Promise<AccessDeps> | undefined
 
 /**
  * The workflow tasks' and the reconciler's dependencies: the common ones plus IAM and Session
  * Manager, the only functions that grant or remove access.
  */
-export function awsDeps(): Promise<AccessDeps> {
-  deps ??= commonDeps().then((built) => ({
-    ...built,
+export const awsDeps = memoizeSuccess(
+  async (): Promise<AccessDeps> => ({
+    ...(await commonDeps()),
     backend: new AwsAccessBackend(createIamClient(), ssmClientsByRegion()),
-  }))
-  return deps
-}
+  }),
+)

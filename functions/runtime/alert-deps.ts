@@ -3,27 +3,18 @@ import { evaluationContext } from '../../shared/alerts/evaluate.ts'
 import { CachedInventory } from '../../shared/alerts/inventory.ts'
 import { AlertService } from '../../shared/alerts/service.ts'
 import { perRegion } from '../../shared/aws/clients.ts'
-import { WebSlackApi } from '../../shared/slack/api.ts'
-import { createSlackClient } from '../../shared/slack/client.ts'
 import { DynamoVerdictStore } from '../../shared/store/dynamo-verdict-store.ts'
-import { commonDeps, documentClient, slackSecrets, tableName } from './aws-deps.ts'
-
-let service: Promise<AlertService> | undefined
+import { commonDeps, documentClient, memoizeSuccess, tableName, webSlackApi } from './aws-deps.ts'
 
 /**
  * The alert function's (and the reconciler's sender's) dependencies: the common ones, the
  * verdicts in the same table, EC2's tags behind a one-minute cache, and Slack, which alerts
  * cannot do without.
  */
-export function alertService(): Promise<AlertService> {
-  service ??= build()
-  return service
-}
-
-async function build(): Promise<AlertService> {
+export const alertService = memoizeSuccess(async (): Promise<AlertService> => {
+  if (!process.env.SLACK_SECRET_ARN)
+    throw new Error('SLACK_SECRET_ARN is required: alerts are posted to Slack')
   const { config, store, clock, warn } = await commonDeps()
-  const secrets = await slackSecrets()
-  if (!secrets) throw new Error('SLACK_SECRET_ARN is required: alerts are posted to Slack')
   const inventory = new CachedInventory(
     // Imported on the first lookup: see Ec2Inventory.
     new Ec2Inventory(
@@ -36,8 +27,8 @@ async function build(): Promise<AlertService> {
     context: evaluationContext(config, inventory, store),
     grants: store,
     verdicts: new DynamoVerdictStore(documentClient(), tableName()),
-    slack: new WebSlackApi(createSlackClient(secrets.botToken)),
+    slack: webSlackApi(),
     clock,
     warn,
   })
-}
+})

@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger'
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager'
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets'
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { z } from 'zod'
 import { createDocumentClient, createSecretsClient, createSfnClient } from '../../shared/aws/clients.ts'
@@ -37,7 +37,12 @@ const slackSecretSchema = z.object({
 })
 export type SlackSecrets = z.infer<typeof slackSecretSchema>
 
-let common: Promise<CommonDeps> | undefined
+/**
+ * How old the Slack secret read from Secrets Manager may be: a rotated secret takes effect
+ * within five minutes, without a redeploy, at one GetSecretValue per warm function per period.
+ */
+export const SLACK_SECRET_MAX_AGE_SECONDS = 300
+
 let documents: DynamoDBDocumentClient | undefined
 
 /** The table every function reads and writes (grants and verdicts), and one client for it. */
@@ -46,57 +51,85 @@ export function documentClient(): DynamoDBDocumentClient {
   documents ??= createDocumentClient()
   return documents
 }
-let secrets: Promise<SlackSecrets | undefined> | undefined
 
-/** Slack's secrets, read once per cold start; undefined where no secret is configured. */
-export function slackSecrets(): Promise<SlackSecrets | undefined> {
-  secrets ??= readSlackSecrets()
-  return secrets
-}
+let secretsProvider: SecretsProvider | undefined
 
-async function readSlackSecrets(): Promise<SlackSecrets | undefined> {
+/**
+ * Slack's secrets, at most SLACK_SECRET_MAX_AGE_SECONDS old (Powertools' cache; a failed read
+ * is not cached, so the next call asks again); undefined where no secret is configured. The
+ * secret's text never appears in an error or a log line, only which of its fields are wrong.
+ */
+export async function slackSecrets(): Promise<SlackSecrets | undefined> {
   const arn = environment.parse(process.env).SLACK_SECRET_ARN
   if (!arn) return undefined
-  const { SecretString } = await createSecretsClient().send(new GetSecretValueCommand({ SecretId: arn }))
-  const parsed = slackSecretSchema.safeParse(JSON.parse(SecretString ?? '{}'))
-  // Never log the secret's content: only which fields are wrong.
+  secretsProvider ??= new SecretsProvider({ awsSdkV3Client: createSecretsClient() })
+  const text = await secretsProvider.get(arn, { maxAge: SLACK_SECRET_MAX_AGE_SECONDS })
+  return parseSlackSecret(arn, text)
+}
+
+export function parseSlackSecret(arn: string, text: unknown): SlackSecrets {
+  const problem = `the Slack secret ${arn} must be JSON with signingSecret and botToken (xoxb-…)`
+  let json: unknown
+  try {
+    json = JSON.parse(typeof text === 'string' ? text : '')
+  } catch {
+    // JSON.parse's own message quotes the text: never pass it on.
+    throw new Error(`${problem}: it is not JSON`)
+  }
+  const parsed = slackSecretSchema.safeParse(json)
   if (!parsed.success) {
-    throw new Error(
-      `the Slack secret ${arn} must be JSON with signingSecret and botToken (xoxb-…): ${parsed.error.issues.map((issue) => issue.path.join('.')).join(', ')}`,
-    )
+    const fields = [...new Set(parsed.error.issues.map((issue) => issue.path.join('.') || '(the whole)'))]
+    throw new Error(`${problem}: ${fields.join(', ')} missing or malformed`)
   }
   return parsed.data
 }
+
+/** The bot token as of now, for a Slack client built once per cold start. */
+async function botToken(): Promise<string> {
+  const secrets = await slackSecrets()
+  if (!secrets) throw new Error('SLACK_SECRET_ARN is required to post to Slack')
+  return secrets.botToken
+}
+
+/** The Slack Web API with the current bot token (read on each call through the secret's cache). */
+export function webSlackApi(): WebSlackApi {
+  slackApi ??= new WebSlackApi(createSlackClient(undefined), botToken)
+  return slackApi
+}
+let slackApi: WebSlackApi | undefined
 
 /** What every function needs: the config, the grant store, the workflow, the notifier. */
 export type CommonDeps = Omit<TaskDeps, 'backend' | 'workflow'> & { workflow: Workflow }
 
 /** For functions that never touch IAM or SSM (the Slack function): no such clients are built. */
-export function commonDeps(): Promise<CommonDeps> {
-  common ??= build()
-  return common
-}
-
-async function build(): Promise<CommonDeps> {
+export const commonDeps = memoizeSuccess(async (): Promise<CommonDeps> => {
   const env = environment.parse(process.env)
   const config = await loadConfigFile(env.KEYLESS_CONFIG)
   const warn = (message: string, details: Record<string, unknown>) => logger.warn(message, details)
   const store = new DynamoGrantStore(documentClient(), env.TABLE_NAME)
-  const slack = await slackSecrets()
   return {
     config,
     store,
-    notifier: slack
-      ? new SlackNotifier({
-          config,
-          store,
-          slack: new WebSlackApi(createSlackClient(slack.botToken)),
-          clock: systemClock,
-          warn,
-        })
+    notifier: env.SLACK_SECRET_ARN
+      ? new SlackNotifier({ config, store, slack: webSlackApi(), clock: systemClock, warn })
       : new LogNotifier((message, details) => logger.info(message, details)),
     workflow: new AwsWorkflow(createSfnClient(), env.STATE_MACHINE_ARN),
     clock: systemClock,
     warn,
+  }
+})
+
+/**
+ * `build`, called once and its result kept, but only once it succeeded: a failure at cold
+ * start (a throttled read) is not remembered, and the next invocation builds again.
+ */
+export function memoizeSuccess<T>(build: () => Promise<T>): () => Promise<T> {
+  let built: Promise<T> | undefined
+  return () => {
+    built ??= build().catch((error: unknown) => {
+      built = undefined
+      throw error
+    })
+    return built
   }
 }

@@ -2,13 +2,15 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'
 import middy from '@middy/core'
 import type { z } from 'zod'
 import type { TaskDeps } from '../../shared/grants/tasks.ts'
+import { SLACK_BUDGET_MS, withSlackBudget } from '../../shared/slack/budget.ts'
 import { awsDeps } from './access-deps.ts'
 import { logger } from './aws-deps.ts'
 
 /**
  * A workflow task as a Lambda function: the state machine's Payload checked against `input`,
  * then one domain function. `raw` takes its dependencies (what the local runner and the tests
- * call); `handler` is the deployed function, with AWS dependencies and the logger's context.
+ * call); `handler` is the deployed function, with AWS dependencies, the logger's context and
+ * the task's Slack budget (what Slack cannot answer in it is given up, never the task).
  * Errors keep their names: the state machine's Retry and Catch match on them.
  */
 export function taskHandler<Schema extends z.ZodType, Output>(
@@ -19,8 +21,8 @@ export function taskHandler<Schema extends z.ZodType, Output>(
     (deps: TaskDeps) =>
     (event: unknown): Promise<Output> =>
       run(deps, input.parse(event))
-  const handler = middy(async (event: unknown) => raw(await awsDeps())(event)).use(
-    injectLambdaContext(logger),
-  )
+  const handler = middy((event: unknown) =>
+    withSlackBudget(SLACK_BUDGET_MS.task, async () => raw(await awsDeps())(event)),
+  ).use(injectLambdaContext(logger))
   return { raw, handler }
 }

@@ -5,6 +5,7 @@ import type { Logger } from '@slack/logger'
 import { z } from 'zod'
 import { createLambdaClient } from '../../shared/aws/clients.ts'
 import type { Notifier } from '../../shared/notify/notifier.ts'
+import { SLACK_BUDGET_MS, withSlackBudget } from '../../shared/slack/budget.ts'
 import type { SlackSurfaceDeps } from '../../shared/slack/surface.ts'
 import { commonDeps, logger, slackSecrets } from '../runtime/aws-deps.ts'
 import { boltLogger, createSlackApp } from './app.ts'
@@ -80,17 +81,20 @@ export function raw(parts: SlackFunctionParts) {
   }
 }
 
-let built: ReturnType<typeof raw> | undefined
+/** The function as built for the Slack secret it was built with: a rotated secret builds it again. */
+let built: { secrets: string; serve: ReturnType<typeof raw> } | undefined
 
-async function build(): Promise<ReturnType<typeof raw>> {
+async function current(): Promise<ReturnType<typeof raw>> {
   const secrets = await slackSecrets()
   if (!secrets)
     throw new Error(
       'SLACK_SECRET_ARN is required: the Slack function checks every request with the signing secret',
     )
+  const fingerprint = `${secrets.signingSecret}\n${secrets.botToken}`
+  if (built?.secrets === fingerprint) return built.serve
   const deps = await commonDeps()
   const functionName = z.string().min(1).parse(process.env.AWS_LAMBDA_FUNCTION_NAME)
-  return raw({
+  const serve = raw({
     surface: {
       control: deps,
       later: new InvokeLaterNotifier(createLambdaClient(), functionName),
@@ -101,9 +105,11 @@ async function build(): Promise<ReturnType<typeof raw>> {
     botToken: secrets.botToken,
     logger: boltLogger((level, message) => logger[level](message)),
   })
+  built = { secrets: fingerprint, serve }
+  return serve
 }
 
-export const handler = middy(async (event: unknown, context: unknown) => {
-  built ??= await build()
-  return built(event, context)
-}).use(injectLambdaContext(logger))
+/** Slack's requests answer in well under its three seconds; a follow-up's Slack calls get SLACK_BUDGET_MS.followUp. */
+export const handler = middy((event: unknown, context: unknown) =>
+  withSlackBudget(SLACK_BUDGET_MS.followUp, async () => (await current())(event, context)),
+).use(injectLambdaContext(logger))

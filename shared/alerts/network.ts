@@ -17,14 +17,20 @@ export class AllowedNetworks {
   }
 
   /**
-   * Whether `address` is in one of the networks; undefined when it is not an IP address at all.
-   * CloudTrail's `sourceIPAddress` is an address for calls from outside AWS, and a service's
-   * name (`ssm.amazonaws.com`) or `AWS Internal` for calls AWS made on someone's behalf: those
-   * are origins, not addresses, and no network rule applies to them.
+   * Whether `source` (CloudTrail's `sourceIPAddress`) is expected: an address in one of the
+   * networks, or an origin inside AWS. CloudTrail gives an address for calls from outside AWS,
+   * and a service's name (`ssm.amazonaws.com`) or `AWS Internal` for calls AWS made on someone's
+   * behalf: those are origins, not addresses, and no network rule applies to them. Anything
+   * else (`Coral/Jakarta`, `-`, a host name) fails closed: it is not expected.
    */
-  contains(address: string): boolean | undefined {
-    const family = isIP(address)
-    if (family === 0) return undefined
-    return this.#list.check(address, family === 6 ? 'ipv6' : 'ipv4')
+  expects(source: string): boolean {
+    if (isAwsOrigin(source)) return true
+    const family = isIP(source)
+    if (family === 0) return false
+    return this.#list.check(source, family === 6 ? 'ipv6' : 'ipv4')
   }
 }
+
+/** A service's endpoint name (`ssm.amazonaws.com`) or `AWS Internal`: AWS acting, not a network. */
+export const isAwsOrigin = (source: string): boolean =>
+  source === 'AWS Internal' || /^[a-z0-9-]+(\.[a-z0-9-]+)*\.amazonaws\.com$/.test(source)

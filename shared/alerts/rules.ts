@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import type { KeylessConfig } from '../config/schema.ts'
 import { arnPattern } from './arn-pattern.ts'
 import { AllowedNetworks } from './network.ts'
@@ -91,12 +92,11 @@ export function statelessFindings(event: AccessEvent, policy: AlertPolicy): Find
     })
   }
   const source = event.sourceIPAddress
-  // An origin inside AWS (not an IP address) is never unexpected: contains() says undefined.
-  if (source && !policy.networks.empty && policy.networks.contains(source) === false) {
+  if (source && !policy.networks.empty && !policy.networks.expects(source)) {
     findings.push({
       rule: 'UNEXPECTED_SOURCE_IP',
       severity: 'high',
-      detail: `${what()} from ${source}, outside alerts.allowedSourceCidrs`,
+      detail: `${what()} from ${source}, ${isIP(source) ? 'outside alerts.allowedSourceCidrs' : 'which is neither an IP address nor an AWS service'}`,
       action: 'Confirm with the person that it was them; if not, revoke their grant and their credentials.',
     })
   }

@@ -3,7 +3,9 @@ import type { KeylessConfig } from '../config/schema.ts'
 import type { GrantSession } from '../grants/grant.ts'
 import type { GrantStore } from '../grants/store.ts'
 import type { SlackApi } from '../slack/api.ts'
+import { mayHaveArrived } from '../slack/budget.ts'
 import { securityAlert } from '../slack/messages.ts'
+import { describeSlackError } from '../slack/notifier.ts'
 import { type EvaluationContext, evaluate, type Verdict } from './evaluate.ts'
 import type { AccessEvent } from './record.ts'
 import type { StoredVerdict, VerdictStore } from './verdicts.ts'
@@ -117,12 +119,16 @@ export class AlertSender {
     try {
       posted = await slack.postMessage(config.slack.securityChannel, securityAlert(verdict))
     } catch (error) {
+      // Slack may have posted a message it did not confirm: hold the claim until it runs out,
+      // so no sender posts it again at once; one Slack refused is given back for the next.
+      const unanswered = mayHaveArrived(error)
       this.#deps.warn('security alert not posted; it stays unsent for the next sweep', {
         eventId: verdict.eventId,
         rules: verdict.findings.map((finding) => finding.rule),
-        error: String(error),
+        error: describeSlackError(error),
+        ...(unanswered ? { retryAfter: verdict.claimedUntil } : {}),
       })
-      await verdicts.release(verdict.eventId, String(error))
+      await verdicts.release(verdict.eventId, describeSlackError(error), { keepClaim: unanswered })
       return 'unsent'
     }
     // Should this write fail, the claim runs out and the alert is posted again: at least once.

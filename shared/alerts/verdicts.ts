@@ -38,8 +38,11 @@ export interface VerdictStore {
   /** Takes an unsent alert nobody holds (or whose holder's claim ran out); undefined when it is not to be had. */
   claim(eventId: string, now: Date, until: Date): Promise<StoredVerdict | undefined>
   markSent(eventId: string, posted: { channel: string; ts: string }, at: Date): Promise<void>
-  /** Gives a claimed alert back after a failed post, so the next sender may try at once. */
-  release(eventId: string, error: string): Promise<void>
+  /**
+   * Records a failed post and gives the claimed alert back, so the next sender may try at once;
+   * with `keepClaim` (Slack may have posted it unconfirmed) the claim stays until it runs out.
+   */
+  release(eventId: string, error: string, options?: { keepClaim?: boolean }): Promise<void>
   /** Unsent alerts, oldest event first, at most `limit`. */
   listUnsent(limit: number): Promise<StoredVerdict[]>
 }

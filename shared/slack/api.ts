@@ -19,13 +19,20 @@ export interface SlackApi {
 
 export class WebSlackApi implements SlackApi {
   readonly #client: WebClient
+  readonly #token: (() => Promise<string>) | undefined
 
-  constructor(client: WebClient) {
+  /**
+   * `token`, where given, is asked for on every call (a cache in front of Secrets Manager), so
+   * a rotated bot token takes effect without rebuilding anything; else the client's own is used.
+   */
+  constructor(client: WebClient, token?: () => Promise<string>) {
     this.#client = client
+    this.#token = token
   }
 
   async postMessage(channel: string, message: SlackMessage): Promise<{ channel: string; ts: string }> {
     const result = await this.#client.chat.postMessage({
+      ...(await this.#auth()),
       channel,
       text: message.text,
       blocks: message.blocks,
@@ -36,15 +43,30 @@ export class WebSlackApi implements SlackApi {
   }
 
   async updateMessage(where: { channel: string; ts: string }, message: SlackMessage): Promise<void> {
-    await this.#client.chat.update({ ...where, text: message.text, blocks: message.blocks })
+    await this.#client.chat.update({
+      ...(await this.#auth()),
+      ...where,
+      text: message.text,
+      blocks: message.blocks,
+    })
   }
 
   async postEphemeral(channel: string, user: string, message: SlackMessage): Promise<void> {
-    await this.#client.chat.postEphemeral({ channel, user, text: message.text, blocks: message.blocks })
+    await this.#client.chat.postEphemeral({
+      ...(await this.#auth()),
+      channel,
+      user,
+      text: message.text,
+      blocks: message.blocks,
+    })
   }
 
   async publishHome(user: string, view: HomeView): Promise<void> {
-    await this.#client.views.publish({ user_id: user, view })
+    await this.#client.views.publish({ ...(await this.#auth()), user_id: user, view })
+  }
+
+  async #auth(): Promise<{ token?: string }> {
+    return this.#token ? { token: await this.#token() } : {}
   }
 }
 

@@ -101,18 +101,18 @@ export class DynamoVerdictStore implements VerdictStore {
     )
   }
 
-  async release(eventId: string, error: string): Promise<void> {
+  async release(eventId: string, error: string, options: { keepClaim?: boolean } = {}): Promise<void> {
     await this.#client
       .send(
         new UpdateCommand({
           TableName: this.#table,
           Key: verdictKey(eventId),
-          UpdateExpression: 'SET #error = :error, #attempts = #attempts + :one REMOVE #claim',
+          UpdateExpression: `SET #error = :error, #attempts = #attempts + :one${options.keepClaim ? '' : ' REMOVE #claim'}`,
           ConditionExpression: '#alert = :unsent',
           ExpressionAttributeNames: {
             '#error': 'lastError',
             '#attempts': 'attempts',
-            '#claim': 'claimedUntil',
+            ...(options.keepClaim ? {} : { '#claim': 'claimedUntil' }),
             '#alert': 'alert',
           },
           ExpressionAttributeValues: { ':error': error.slice(0, 1000), ':one': 1, ':unsent': 'unsent' },

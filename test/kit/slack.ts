@@ -32,6 +32,11 @@ export interface SlackRecorder {
   fail(method: string, error: string, times?: number): void
   /** What `method` answers besides `ok: true` (e.g. the WebSocket URL of apps.connections.open). */
   answer(method: string, result: Record<string, unknown>): void
+  /**
+   * From now on every call is accepted and recorded but never answered (a Slack incident, a
+   * function in a VPC without NAT), until `hang(false)`; a call left hanging is never carried out.
+   */
+  hang(hanging?: boolean): void
   close(): Promise<void>
 }
 
@@ -40,10 +45,12 @@ export async function startSlackRecorder(): Promise<SlackRecorder> {
   const failures = new Map<string, { error: string; times: number }>()
   const answers = new Map<string, Record<string, unknown>>()
   let sent = 0
+  let hanging = false
   const server: Server = createServer(async (request, response) => {
     const method = (request.url ?? '').replace(/^\/api\//, '').split('?')[0] ?? ''
     const args = decode(await body(request), request.headers['content-type'] ?? '')
     calls.push({ method, args, at: Date.now() })
+    if (hanging) return // the connection stays open, unanswered, until the caller gives up
     const failure = failures.get(method)
     if (failure && failure.times > 0) {
       failure.times -= 1
@@ -72,6 +79,9 @@ export async function startSlackRecorder(): Promise<SlackRecorder> {
     of: (method) => calls.filter((call) => call.method === method),
     fail: (method, error, times = 1) => failures.set(method, { error, times }),
     answer: (method, result) => answers.set(method, result),
+    hang: (next = true) => {
+      hanging = next
+    },
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections()

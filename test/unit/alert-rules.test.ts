@@ -104,6 +104,23 @@ describe('real shapes beyond the fixtures', () => {
     expect(rules(startSession({ sourceIPAddress: '::ffff:203.0.113.9' }))).toEqual([])
   })
 
+  it('a source that is neither an IP address nor an AWS service fails closed', () => {
+    for (const source of [
+      'Coral/Jakarta',
+      'example.com',
+      'amazonaws.com',
+      'ssm.amazonaws.com.evil.example',
+      '-',
+    ]) {
+      expect(rules(startSession({ sourceIPAddress: source })), source).toEqual(['UNEXPECTED_SOURCE_IP'])
+    }
+    const [finding] = statelessFindings(access(startSession({ sourceIPAddress: 'Coral/Jakarta' })), policy)
+    expect(finding?.detail).toContain('from Coral/Jakarta, which is neither an IP address nor an AWS service')
+    for (const origin of ['ec2-instance-connect.amazonaws.com', 'ssm.eu-west-1.amazonaws.com']) {
+      expect(rules(startSession({ sourceIPAddress: origin })), origin).toEqual([])
+    }
+  })
+
   it('with no allowed networks configured, no address is unexpected', () => {
     const open = specConfigObject()
     open.alerts.allowedSourceCidrs = []
@@ -185,8 +202,8 @@ describe('network and issuer matching (properties)', () => {
         fc.integer({ min: 0, max: 32 }),
         (address, network, prefix) => {
           const networks = new AllowedNetworks([`${ipv4(network)}/${prefix}`])
-          expect(networks.contains(ipv4(address))).toBe(inNetwork(address, network, prefix, 32))
-          expect(networks.contains(ipv4(network))).toBe(true)
+          expect(networks.expects(ipv4(address))).toBe(inNetwork(address, network, prefix, 32))
+          expect(networks.expects(ipv4(network))).toBe(true)
         },
       ),
       { numRuns: 300 },
@@ -204,7 +221,7 @@ describe('network and issuer matching (properties)', () => {
           const near =
             prefix > 64 ? address : (network & ~((1n << 64n) - 1n)) | (address & ((1n << 64n) - 1n))
           const networks = new AllowedNetworks([`${ipv6(network)}/${prefix}`])
-          expect(networks.contains(ipv6(near))).toBe(inNetwork(near, network, prefix, 128))
+          expect(networks.expects(ipv6(near))).toBe(inNetwork(near, network, prefix, 128))
         },
       ),
       { numRuns: 300 },
