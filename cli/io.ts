@@ -26,5 +26,15 @@ export const processIo: CliIo = {
     new Promise((resolve) => {
       process.once('SIGINT', () => resolve())
       process.once('SIGTERM', () => resolve())
+      process.once('SIGHUP', () => resolve())
+      // Whoever started this process (npm, a shell, a supervisor) is gone when it is adopted by
+      // another: SIGTERM to `npm start` kills npm and its shell without passing the signal on.
+      const parent = process.ppid
+      setInterval(() => {
+        if (process.ppid !== parent) resolve()
+      }, PARENT_CHECK_MS).unref()
     }),
 }
+
+/** How often a long-running command checks that the process that started it still runs. */
+const PARENT_CHECK_MS = 250

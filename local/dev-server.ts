@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
+import { createServer, type RequestListener, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -13,6 +13,7 @@ import { AlertService } from '../shared/alerts/service.ts'
 import { createDocumentClient } from '../shared/aws/clients.ts'
 import { systemClock } from '../shared/clock.ts'
 import type { KeylessConfig } from '../shared/config/schema.ts'
+import { KeylessError } from '../shared/errors.ts'
 import { doctor, revokeTarget, UNSENT_ALERTS_COUNTED } from '../shared/grants/operations.ts'
 import { reconcile } from '../shared/grants/reconciler.ts'
 import { BackgroundNotifier } from '../shared/notify/background-notifier.ts'
@@ -53,6 +54,8 @@ export interface DevServerOptions {
   /** Where messages are printed when there is no bot token: readable text, not log lines. */
   print?: (text: string) => void
   slack?: Partial<SlackSettings>
+  /** How long Socket Mode may take to reach Slack before the log says it has not (default 5 s). */
+  slackConnectWarnMs?: number
   /** Instances the local IAM/SSM/EC2 stand-in knows: sessions to end on revocation, tags for the alert rules. */
   instances?: LocalInstance[]
 }
@@ -71,6 +74,36 @@ export interface DevServer {
  * stand-in, and the reconciler on a timer, behind an HTTP server on loopback.
  */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  // Listen first: a port in use is refused before anything is created on disk. Until the plane
+  // is ready, every request (GET /healthz too) is answered 503.
+  let serve: RequestListener = (_request, response) => {
+    response.writeHead(503, { 'content-type': 'application/json' }).end('{"status":"starting"}')
+  }
+  const http = createServer((request, response) => serve(request, response))
+  const host = options.host ?? '127.0.0.1'
+  await listen(http, options.port, host).catch((error: unknown) => {
+    if ((error as { code?: unknown }).code !== 'EADDRINUSE') throw error
+    throw new KeylessError(
+      'PORT_IN_USE',
+      `port ${options.port} is in use on ${host}: set PORT to a free one (PORT=0 picks one)`,
+    )
+  })
+  try {
+    return await startPlane(options, http, (listener) => {
+      serve = listener
+    })
+  } catch (error) {
+    http.closeAllConnections()
+    http.close()
+    throw error
+  }
+}
+
+async function startPlane(
+  options: DevServerOptions,
+  http: Server,
+  ready: (listener: RequestListener) => void,
+): Promise<DevServer> {
   await mkdir(options.dataDir, { recursive: true })
   const dynamo = dynalite({
     path: join(options.dataDir, 'dynamodb'),
@@ -170,18 +203,43 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       })
   const slackApp: App = createSlackApp(surface, { ...appOptions, receiver: slackReceiver })
   const receiver = slackReceiver instanceof HTTPReceiver ? slackReceiver : undefined
-  if (!receiver) await slackApp.start()
+  // Socket Mode connects in the background: the plane (its /healthz, the CLI, the workflow) does
+  // not wait for Slack, and a Slack it cannot reach is said, not waited on in silence.
+  if (!receiver) {
+    const silent = setTimeout(
+      () =>
+        warn('Socket Mode has not reached Slack yet; still trying (Slack requests wait until it does)', {
+          apiUrl: slackSettings.apiUrl ?? 'https://slack.com/api/',
+        }),
+      options.slackConnectWarnMs ?? 5000,
+    )
+    silent.unref()
+    slackApp.start().then(
+      () => {
+        clearTimeout(silent)
+        options.log('slack: Socket Mode connected')
+      },
+      (error: unknown) => {
+        clearTimeout(silent)
+        warn('Socket Mode could not connect to Slack', { error: String(error) })
+      },
+    )
+  }
 
   // The reconciler with the local runner: it starts the execution of every live grant that has
   // none (at start that is each grant a previous run left live), and repairs what is overdue.
-  const reconcileOnce = () =>
-    withSlackBudget(SLACK_BUDGET_MS.reconciler, () =>
-      reconcile(
+  // Resuming at start is the local plane doing its job: logged here, not reported to security.
+  const reconcileOnce = (atStart = false) =>
+    withSlackBudget(SLACK_BUDGET_MS.reconciler, async () => {
+      const findings = await reconcile(
         { ...plane.tasks, workflow: plane.workflow },
-        { graceSeconds: 5, activationGraceSeconds: 60 },
-      ).then(() => alerts.sender.sendUnsent()),
-    ).catch((error: unknown) => warn('reconciliation failed', { error: String(error) }))
-  let reconciling: Promise<unknown> = reconcileOnce()
+        { graceSeconds: 5, activationGraceSeconds: 60, reportRestarts: !atStart },
+      )
+      const resumed = findings.filter((finding) => finding.what === 'execution-restarted').length
+      if (atStart && resumed > 0) options.log(`resumed ${resumed} live grants left by the last run`)
+      await alerts.sender.sendUnsent()
+    }).catch((error: unknown) => warn('reconciliation failed', { error: String(error) }))
+  let reconciling: Promise<unknown> = reconcileOnce(true)
   await reconciling
   const timer = setInterval(() => {
     reconciling = reconcileOnce()
@@ -203,7 +261,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       ),
     evaluate: (event) => evaluate(event, alertContext),
   })
-  const http = createServer((request, response) => {
+  ready((request, response) => {
     if (request.method === 'GET' && request.url === '/healthz') {
       response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}')
       return
@@ -227,7 +285,6 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       },
     )
   })
-  await listen(http, options.port, options.host ?? '127.0.0.1')
   const address = http.address() as AddressInfo
   const url = `http://${address.address}:${address.port}`
   const record = join(options.dataDir, CONTROL_PLANE_FILE)
@@ -247,7 +304,12 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       // step gets a few seconds at most, on timers that do not themselves keep the process up.
       await Promise.race([plane.workflow.stop(), sleep(5000, undefined, { ref: false })])
       await Promise.race([later.idle(), sleep(5000, undefined, { ref: false })])
-      if (!receiver) await slackApp.stop()
+      if (!receiver) {
+        await Promise.race([
+          slackApp.stop().catch(() => {}), // not connected: nothing to close
+          sleep(2000, undefined, { ref: false }),
+        ])
+      }
       http.closeAllConnections()
       await new Promise<void>((resolve) => http.close(() => resolve()))
       client.destroy()

@@ -25,7 +25,11 @@ export const LOCAL_DATA_DIR = '.keyless'
 /** Where a running local control plane says where it listens and which token lets an operator in. */
 export const CONTROL_PLANE_FILE = 'control-plane.json'
 
-const controlPlaneRecord = z.object({ url: z.string().url(), token: z.string().min(1) })
+const controlPlaneRecord = z.object({
+  url: z.string().url(),
+  token: z.string().min(1),
+  pid: z.number().int().positive().optional(),
+})
 export type ControlPlaneRecord = z.infer<typeof controlPlaneRecord>
 
 /**

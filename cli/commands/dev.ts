@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { z } from 'zod'
 import { startDevServer } from '../../local/dev-server.ts'
 import { INSTANCES_FILE, localInstances } from '../../local/instances.ts'
-import { LOCAL_DATA_DIR } from '../../local/operator-api.ts'
+import { LOCAL_DATA_DIR, runningControlPlane } from '../../local/operator-api.ts'
 import { chooseConfigFile, DEFAULT_CONFIG_FILE, loadConfigFile } from '../../shared/config/load.ts'
 import { KeylessError } from '../../shared/errors.ts'
 import type { CliIo } from '../io.ts'
@@ -49,6 +49,7 @@ export async function devCommand(options: { config?: string }, io: CliIo): Promi
       name.startsWith('SLACK_') && name !== 'SLACK_API_URL' ? '(hidden)' : JSON.stringify(io.env[name] ?? '')
     throw new KeylessError('INVALID_ENVIRONMENT', `${name}=${shown} is not ${EXAMPLES[name] ?? 'valid'}`)
   }
+  await refuseSecondPlane(env.data.KEYLESS_DATA_DIR)
   const file = await chooseConfig(options.config, io)
   const config = await loadConfigFile(file)
   const log = (message: string, details: Record<string, unknown> = {}) =>
@@ -84,6 +85,24 @@ export async function devCommand(options: { config?: string }, io: CliIo): Promi
   await io.stopped()
   await server.close()
   io.out('keyless local control plane stopped\n')
+}
+
+/**
+ * One control plane per data folder: the embedded DynamoDB's files are one process's alone. A
+ * record left by a plane that was killed is not one that runs: it must also answer /healthz.
+ */
+async function refuseSecondPlane(dataDir: string): Promise<void> {
+  const running = await runningControlPlane(dataDir)
+  if (!running) return
+  const answers = await fetch(`${running.url}/healthz`, { signal: AbortSignal.timeout(1000) }).then(
+    (response) => response.status === 200 || response.status === 503,
+    () => false,
+  )
+  if (!answers) return
+  throw new KeylessError(
+    'ALREADY_RUNNING',
+    `a keyless control plane already runs on ${dataDir}/ at ${running.url}${running.pid ? ` (pid ${running.pid})` : ''}: stop it first, or set KEYLESS_DATA_DIR to another folder`,
+  )
 }
 
 async function chooseConfig(flag: string | undefined, io: CliIo): Promise<string> {

@@ -30,6 +30,11 @@ export interface ReconcileOptions {
   graceSeconds: number
   /** How long an APPROVED grant may take to become active. */
   activationGraceSeconds: number
+  /**
+   * Whether restarted executions are reported to security (default yes: in AWS a lost
+   * execution is a fault). The local plane resuming what its last run left is not one.
+   */
+  reportRestarts?: boolean
 }
 
 export const DEFAULT_RECONCILE_OPTIONS: ReconcileOptions = { graceSeconds: 120, activationGraceSeconds: 600 }
@@ -165,9 +170,13 @@ export async function reconcile(
     ...(await removeOrphanPolicies(deps, [...active, ...approved, ...revokeFailed], now, options)),
   )
 
-  if (findings.length > 0) {
+  const reported =
+    options.reportRestarts === false
+      ? findings.filter((finding) => finding.what !== 'execution-restarted')
+      : findings
+  if (reported.length > 0) {
     try {
-      await deps.notifier.send({ kind: 'reconciled', findings })
+      await deps.notifier.send({ kind: 'reconciled', findings: reported })
     } catch (error) {
       deps.warn('could not report reconciliation', { findings: findings.length, error: String(error) })
     }

@@ -90,6 +90,8 @@ describe.concurrent('the local control plane', () => {
         slack.of('chat.postMessage').filter((call) => call.args.channel === channel).length
       for (const approver of asked.approvers) expect(postsTo(approver), approver).toBe(1)
       expect(postsTo('C0APPROVALS')).toBe(1)
+      // Resuming is the plane doing its job: nothing for the security channel.
+      expect(postsTo('C0SECURITY')).toBe(0)
 
       await approveRequest(second.plane.control, pending.id, { kind: 'slack', id: 'U0MANAGER1' })
       await untilGrant(store, pending.id, (grant) => grant.status === 'ACTIVE', 5000)

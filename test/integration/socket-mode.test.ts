@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { type DevServer, startDevServer } from '../../local/dev-server.ts'
 import { grantIdFor } from '../../shared/grants/grant.ts'
@@ -54,6 +54,7 @@ afterAll(async () => {
 
 describe('Socket Mode (SLACK_APP_TOKEN)', () => {
   it('takes /access over the WebSocket and answers in the envelope acknowledgement', async () => {
+    await vi.waitUntil(() => connected.length > 0, { timeout: 5000, interval: 20 })
     expect(slack.of('apps.connections.open')).toHaveLength(1)
     const [socket] = connected
     if (!socket) throw new Error('keyless did not connect')
@@ -87,5 +88,33 @@ describe('Socket Mode (SLACK_APP_TOKEN)', () => {
     const grantId = grantIdFor(trigger)
     expect(payload?.text).toContain(`Grant \`${grantId}\``)
     expect((await server.plane.control.store.get(grantId))?.status).toBe('PENDING')
+  })
+
+  it('says so when it cannot reach Slack, and answers /healthz meanwhile', async () => {
+    const unanswering = await startSlackRecorder()
+    unanswering.hang()
+    const dir = await mkdtemp(join(tmpdir(), 'keyless-socket-hang-'))
+    const lines: string[] = []
+    const hanging = await startDevServer({
+      config: workflowConfig(),
+      dataDir: dir,
+      port: 0,
+      log: (message) => lines.push(message),
+      slack: { appToken: 'xapp-1-test', apiUrl: unanswering.url },
+      slackConnectWarnMs: 50,
+    })
+    try {
+      expect((await fetch(`${hanging.url}/healthz`)).status).toBe(200)
+      await vi.waitUntil(() => lines.some((line) => line.includes('Socket Mode has not reached Slack yet')), {
+        timeout: 5000,
+        interval: 20,
+      })
+      expect(unanswering.of('apps.connections.open')).toHaveLength(1)
+      expect(lines).not.toContain('slack: Socket Mode connected')
+    } finally {
+      await hanging.close()
+      await unanswering.close()
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
