@@ -8,6 +8,7 @@ import type { KeylessConfig } from '../shared/config/schema.ts'
 import { type FunctionSurroundings, KeylessFunction } from './keyless-function.ts'
 import {
   answerWorkflowStatement,
+  instanceListingStatement,
   KEYLESS_ROLE_PATH,
   principalPolicyStatements,
   sessionEndingStatements,
@@ -42,7 +43,7 @@ function taskStatements(config: KeylessConfig): Record<GrantWorkflowTask, Policy
     AskForApprovalFunctionArn: [answerWorkflowStatement()],
     RemindApproversFunctionArn: [],
     TimeOutRequestFunctionArn: [],
-    AttachAccessFunctionArn: principalPolicyStatements(config, ['Put']),
+    AttachAccessFunctionArn: [...principalPolicyStatements(config, ['Put']), instanceListingStatement()],
     WaitForEndFunctionArn: [answerWorkflowStatement()],
     WarnOfExpiryFunctionArn: [],
     ExtendAccessFunctionArn: principalPolicyStatements(config, ['Put']),

@@ -19,6 +19,7 @@ export const WILDCARD_REASONS: Readonly<Record<string, string>> = {
     "The table's indexes (table/<name>/index/*): queries by status and by principal read them; the table is keyless's own.",
   FindSessions:
     'ssm:DescribeInstanceInformation and ssm:DescribeSessions have no resource-level permissions in IAM.',
+  FindInstances: 'ssm:DescribeInstanceInformation has no resource-level permissions in IAM.',
   EndSessions:
     "Session ids begin with the caller's session name, unknown in advance: terminate is scoped to sessions in the configured regions of this account.",
   AnswerWorkflowWaits:
@@ -104,6 +105,14 @@ export function denyOwnRoles(config: KeylessConfig): PolicyStatement {
     resources: [ownRolesArn(config)],
   })
 }
+
+/** The target's instances, named in the "active" message (no resource-level permissions in IAM). */
+export const instanceListingStatement = (): PolicyStatement =>
+  new PolicyStatement({
+    sid: 'FindInstances',
+    actions: ['ssm:DescribeInstanceInformation'],
+    resources: ['*'],
+  })
 
 /**
  * Ending live sessions on revoke: find the target's instances and the region's active sessions

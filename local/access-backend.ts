@@ -4,6 +4,7 @@ import {
   AccessBackendRetryableError,
   type ActiveSession,
   GRANT_POLICY_PREFIX,
+  type TargetInstance,
   type TargetInstances,
 } from '../shared/access/backend.ts'
 import type { InstanceInventory } from '../shared/alerts/inventory.ts'
@@ -85,16 +86,13 @@ export class LocalAccessBackend implements AccessBackend, InstanceInventory {
     )
   }
 
+  async listInstances(target: TargetInstances): Promise<TargetInstance[]> {
+    return this.#tagged(target).map(({ instanceId, region }) => ({ instanceId, region }))
+  }
+
   async listActiveSessions(principal: IamPrincipal, target: TargetInstances): Promise<ActiveSession[]> {
     this.#enter('listActiveSessions')
-    const tagged = new Set(
-      this.instances
-        .filter(
-          (instance) =>
-            target.regions.includes(instance.region) && instance.tags[target.tagKey] === target.tagValue,
-        )
-        .map((instance) => instance.instanceId),
-    )
+    const tagged = new Set(this.#tagged(target).map((instance) => instance.instanceId))
     return this.sessions
       .filter(
         (session) =>
@@ -126,6 +124,13 @@ export class LocalAccessBackend implements AccessBackend, InstanceInventory {
       }
     }
     return found
+  }
+
+  #tagged(target: TargetInstances): LocalInstance[] {
+    return this.instances.filter(
+      (instance) =>
+        target.regions.includes(instance.region) && instance.tags[target.tagKey] === target.tagValue,
+    )
   }
 
   #enter(operation: Operation): void {

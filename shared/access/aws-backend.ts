@@ -22,6 +22,7 @@ import {
   AccessBackendRetryableError,
   type ActiveSession,
   GRANT_POLICY_PREFIX,
+  type TargetInstance,
   type TargetInstances,
 } from './backend.ts'
 
@@ -90,17 +91,15 @@ export class AwsAccessBackend implements AccessBackend {
     return names
   }
 
-  async listActiveSessions(principal: IamPrincipal, target: TargetInstances): Promise<ActiveSession[]> {
-    const sessions: ActiveSession[] = []
+  async listInstances(target: TargetInstances): Promise<TargetInstance[]> {
+    const found: TargetInstance[] = []
     for (const region of target.regions) {
-      const ssm = this.#ssm(region)
-      const instances = new Set<string>()
       let next: string | undefined
       do {
         const page = await call(
           `list the instances tagged ${target.tagKey}=${target.tagValue} in ${region}`,
           () =>
-            ssm.send(
+            this.#ssm(region).send(
               new DescribeInstanceInformationCommand({
                 Filters: [{ Key: `tag:${target.tagKey}`, Values: [target.tagValue] }],
                 NextToken: next,
@@ -108,13 +107,25 @@ export class AwsAccessBackend implements AccessBackend {
             ),
         )
         for (const info of page.InstanceInformationList ?? [])
-          if (info.InstanceId) instances.add(info.InstanceId)
+          if (info.InstanceId) found.push({ instanceId: info.InstanceId, region })
         next = page.NextToken
       } while (next)
+    }
+    return found
+  }
+
+  async listActiveSessions(principal: IamPrincipal, target: TargetInstances): Promise<ActiveSession[]> {
+    const sessions: ActiveSession[] = []
+    const tagged = await this.listInstances(target)
+    for (const region of target.regions) {
+      const ssm = this.#ssm(region)
+      const instances = new Set(
+        tagged.filter((instance) => instance.region === region).map((instance) => instance.instanceId),
+      )
+      let next: string | undefined
       if (instances.size === 0) continue
       // DescribeSessions filters by one owner ARN, but a role's sessions are owned by its
       // assumed-role sessions; list the region's active sessions and match owner and target here.
-      next = undefined
       do {
         const page = await call(`list active sessions in ${region}`, () =>
           ssm.send(new DescribeSessionsCommand({ State: 'Active', NextToken: next })),

@@ -23,6 +23,11 @@ export interface TargetInstances {
   regions: string[]
 }
 
+export interface TargetInstance {
+  instanceId: string
+  region: string
+}
+
 /**
  * The IAM and Session Manager side of a grant, as the workflow needs it. Every method is
  * idempotent: attaching again overwrites, detaching a missing policy and terminating an ended
@@ -33,6 +38,8 @@ export interface AccessBackend {
   detachPolicy(principal: IamPrincipal, policyName: string): Promise<void>
   /** The names of the `keyless-*` inline policies on `principal`. */
   listGrantPolicies(principal: IamPrincipal): Promise<string[]>
+  /** The target's instances Session Manager manages (what a grant can reach), in every region given. */
+  listInstances(instances: TargetInstances): Promise<TargetInstance[]>
   /** Active sessions `principal` has open on the target's instances. */
   listActiveSessions(principal: IamPrincipal, instances: TargetInstances): Promise<ActiveSession[]>
   terminateSession(session: ActiveSession): Promise<void>

@@ -2,14 +2,14 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { type AccessBackend, AccessBackendRetryableError, grantIdOfPolicy } from '../access/backend.ts'
 import { parsePrincipalArn } from '../aws/arn.ts'
 import { addSeconds } from '../clock.ts'
-import type { ReconcileFinding } from '../notify/notifier.ts'
+import type { Notice, ReconcileFinding } from '../notify/notifier.ts'
 import { executionName, MAX_EXECUTION_ATTEMPTS, type Workflow } from '../workflow/workflow.ts'
 import { GrantError } from './errors.ts'
 import { type Actor, type Grant, isLive } from './grant.ts'
-import { decide } from './lifecycle.ts'
+import { decide, type GrantEvent } from './lifecycle.ts'
 import { retryOnConflict } from './service.ts'
 import type { GrantStore } from './store.ts'
-import { endGrant, removeAccess, type TaskDeps } from './tasks.ts'
+import { endGrant, removeAccess, type TaskDeps, tell } from './tasks.ts'
 
 /**
  * The safety net under every failure of the workflow: it makes the world match the grants.
@@ -73,12 +73,25 @@ export async function reconcile(
       })
     }
   }
+  // What the requester of each grant this pass ended is told, once the AWS work is all done:
+  // the same notices the workflow would have sent.
+  const notices: Notice[] = []
   const revoke = async (grant: Grant) => {
-    await retryingThrottles(() => removeAccess(deps, grant))
-    const { grant: ended } = await endGrant(deps, grant.id, RECONCILER)
+    const sessionsTerminated = await retryingThrottles(() => removeAccess(deps, grant))
+    const { grant: ended, endedNow } = await endGrant(deps, grant.id, RECONCILER)
     if (ended.status !== 'EXPIRED' && ended.status !== 'REVOKED') {
       throw new Error(`${grant.id} is ${ended.status} after its access was removed`)
     }
+    if (endedNow) notices.push({ kind: 'access-ended', grant: ended, sessionsTerminated })
+  }
+  /** Ends a request the reconciler closes (`event`), telling the requester if this pass closed it. */
+  const close = async (grant: Grant, event: GrantEvent, reason: string) => {
+    let closedNow = false
+    const after = await retryOnConflict(deps.store, grant.id, async (current) => {
+      closedNow = current.status === grant.status
+      return closedNow ? deps.store.transition(current, decide(current, event, RECONCILER, now)) : current
+    })
+    if (closedNow) notices.push({ kind: 'request-closed', grant: after, reason })
   }
   const beforeGrace = (instant: string | undefined) =>
     instant !== undefined && Date.parse(instant) <= graceAgo.getTime()
@@ -149,27 +162,21 @@ export async function reconcile(
       `approved at ${lastChange(grant)}, never activated`,
       async () => {
         await retryingThrottles(() => removeAccess(deps, grant))
-        await retryOnConflict(deps.store, grant.id, async (current) => {
-          if (current.status !== 'APPROVED') return current
-          const event = { type: 'fail-activation' as const, reason: 'not activated in time (reconciler)' }
-          return deps.store.transition(current, decide(current, event, RECONCILER, now))
-        })
+        const reason = 'not activated in time (reconciler)'
+        await close(grant, { type: 'fail-activation', reason }, reason)
       },
     )
   }
   for (const grant of pending.filter(overdue)) {
-    await repair(grant, 'stuck-request-timed-out', `undecided since ${grant.decideBy}`, async () => {
-      await retryOnConflict(deps.store, grant.id, async (current) =>
-        current.status === 'PENDING'
-          ? deps.store.transition(current, decide(current, { type: 'time-out' }, RECONCILER, now))
-          : current,
-      )
-    })
+    await repair(grant, 'stuck-request-timed-out', `undecided since ${grant.decideBy}`, () =>
+      close(grant, { type: 'time-out' }, 'no decision in time'),
+    )
   }
   findings.push(
     ...(await removeOrphanPolicies(deps, [...active, ...approved, ...revokeFailed], now, options)),
   )
 
+  for (const notice of notices) await tell(deps, notice)
   const reported =
     options.reportRestarts === false
       ? findings.filter((finding) => finding.what !== 'execution-restarted')

@@ -127,10 +127,20 @@ export async function attachAccess(deps: TaskDeps, input: { grantId: string }): 
   })
   const expiresAt = grant.expiresAt ?? ''
   const target = findTarget(deps.config, grant.target)
+  const instances = await deps.backend
+    .listInstances({ tagKey: target.tagKey, tagValue: target.tagValue, regions: deps.config.regions })
+    .catch((error: unknown) => {
+      // Only the message needs them: it falls back to <instance-id>, access is attached all the same.
+      deps.warn('could not list the target instances for the access message', {
+        grantId: grant.id,
+        error: String(error),
+      })
+      return undefined
+    })
   await tell(deps, {
     kind: 'access-active',
     grant,
-    instructions: connectionInstructions(target, deps.config.regions, expiresAt),
+    instructions: connectionInstructions(target, deps.config.regions, expiresAt, instances),
   })
   return waitPayload(deps, grant)
 }
@@ -301,7 +311,7 @@ export function principalOf(grant: Grant): IamPrincipal {
 }
 
 /** Notifications never stop access from being granted or removed: a failure is logged and passed over. */
-async function tell(deps: Pick<TaskDeps, 'notifier' | 'warn'>, notice: Notice): Promise<void> {
+export async function tell(deps: Pick<TaskDeps, 'notifier' | 'warn'>, notice: Notice): Promise<void> {
   try {
     await deps.notifier.send(notice)
   } catch (error) {

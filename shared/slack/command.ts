@@ -72,6 +72,7 @@ export function parseAccessCommand(text: string, targets: ReadonlySet<string>): 
         return { kind: 'cancel', grantId }
       }
       const [duration, ...extra] = more
+      if (duration !== undefined) refuseSpelledOut(duration, extra[0], EXAMPLES.extend)
       if (duration === undefined || extra.length > 0) {
         throw new CommandError('`extend` takes the grant id and how much longer.', EXAMPLES.extend)
       }
@@ -96,6 +97,7 @@ export function parseAccessCommand(text: string, targets: ReadonlySet<string>): 
   if (duration === undefined) {
     throw new CommandError(`Say how long you need ${first} for.`, EXAMPLES.request)
   }
+  refuseSpelledOut(duration, after[0], EXAMPLES.request)
   const durationSeconds = durationFrom(duration, EXAMPLES.request)
   const flagAt = after.findIndex((word) => BREAK_GLASS_FLAG.test(word))
   if (flagAt > 0) {
@@ -118,6 +120,30 @@ function durationFrom(text: string, example: string): number {
   const parsed = parseDuration(text)
   if (!parsed.ok) throw new CommandError(`${capitalise(parsed.message)}.`, example)
   return parsed.seconds
+}
+
+const SPELLED_OUT_UNITS: [RegExp, string][] = [
+  [/^(s|secs?|seconds?)$/i, 's'],
+  [/^(m|mins?|minutes?)$/i, 'm'],
+  [/^(h|hrs?|hours?)$/i, 'h'],
+  [/^(d|days?)$/i, 'd'],
+]
+
+/**
+ * "3 hours", "3hours" or "90 mins" is what a person types; keyless's form is 3h or 90m. Refused
+ * with the form they meant rather than read as a reason, or as "not a duration".
+ */
+function refuseSpelledOut(word: string, next: string | undefined, example: string): void {
+  const joined = /^(\d+)([a-z]+)$/i.exec(word)
+  const [amount, unit] = joined ? [joined[1], joined[2]] : /^\d+$/.test(word) ? [word, next] : []
+  if (!amount || !unit) return
+  const suffix = SPELLED_OUT_UNITS.find(([pattern]) => pattern.test(unit))?.[1]
+  if (!suffix || `${amount}${suffix}` === word) return
+  const typed = joined ? word : `${word} ${next}`
+  throw new CommandError(
+    `"${shown(typed)}" is not how durations are written: did you mean ${amount}${suffix}?`,
+    example,
+  )
 }
 
 function grantIdFrom(text: string, example: string): string {

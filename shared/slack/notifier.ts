@@ -85,6 +85,9 @@ export class SlackNotifier implements Notifier {
         )
         if (notice.grant.breakGlass) {
           await this.#post('break-glass alert', config.slack.securityChannel, breakGlassAlert(notice.grant))
+        } else if (notice.grant.autoApprove && config.slack.approvalChannel) {
+          // Granted without anyone deciding, still announced where requests are seen (once).
+          await this.#ask(notice.grant, { asks: 'request' }, [undefined])
         }
         return this.#refreshGrant(notice.grant)
       case 'access-extended':
@@ -125,8 +128,13 @@ export class SlackNotifier implements Notifier {
   /**
    * Sends the approval message to every approver and the approval channel that has no copy of
    * it yet (a retried task sends nothing twice), remembering each copy as soon as it is sent.
+   * An auto-approved grant's copy goes to the approval channel only, showing it granted.
    */
-  async #ask(grant: Grant, asks: Pick<SlackMessageRef, 'asks' | 'extensionRequestedAt'>): Promise<void> {
+  async #ask(
+    grant: Grant,
+    asks: Pick<SlackMessageRef, 'asks' | 'extensionRequestedAt'>,
+    only?: (string | undefined)[],
+  ): Promise<void> {
     const { config, store, slack } = this.#deps
     const current = (await store.get(grant.id)) ?? grant
     const sent = new Set(
@@ -134,8 +142,11 @@ export class SlackNotifier implements Notifier {
         .filter((ref) => ref.asks === asks.asks && ref.extensionRequestedAt === asks.extensionRequestedAt)
         .map((ref) => ref.to ?? 'channel'),
     )
-    const recipients: (string | undefined)[] = [...current.approvers]
-    if (config.slack.approvalChannel) recipients.push(undefined)
+    // Each approver and the approval channel (undefined), unless `only` names fewer.
+    const recipients: (string | undefined)[] = only ?? [
+      ...current.approvers,
+      ...(config.slack.approvalChannel ? [undefined] : []),
+    ]
     const message = approvalCopy(current, asks, config.targets.get(current.target))
     for (const to of recipients) {
       if (sent.has(to ?? 'channel')) continue
@@ -172,7 +183,8 @@ export class SlackNotifier implements Notifier {
 
   async #refreshHomes(users: string[]): Promise<void> {
     for (const user of users) {
-      let shown = ''
+      // An empty Home is published too: it replaces one still showing a decided request.
+      let shown: string | undefined
       for (let pass = 0; pass < RENDER_PASSES; pass++) {
         const contents = await this.#homeContents(user)
         const fingerprint = [...contents.active, ...contents.pending, ...contents.waiting]

@@ -97,7 +97,7 @@ describe.concurrent('the grant workflow (statemachines/grant.asl.json in the loc
     expect(plane.notifier.kinds(grant.id)).toEqual(['approval-requested', 'access-active', 'access-ended'])
     const activeNotice = plane.notifier.notices.find((notice) => notice.kind === 'access-active')
     expect(activeNotice?.kind === 'access-active' && activeNotice.instructions.join('\n')).toContain(
-      'aws ssm start-session --region <region> --target <instance-id>',
+      'aws ssm start-session --region eu-west-1 --target i-0prod0000000000001',
     )
     expect(ended?.history.map((entry) => entry.action)).toEqual([
       'requested',

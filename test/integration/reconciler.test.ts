@@ -94,7 +94,15 @@ describe('the reconciler', () => {
     ])
     expect((await db.store.get(grant.id))?.status).toBe('FAILED')
     expect(plane.backend.policyOf(ALICE, grantPolicyName(grant.id))).toBeUndefined()
-    expect(plane.notifier.notices.at(-1)).toMatchObject({ kind: 'reconciled' })
+    // The requester hears of it as from the workflow; security gets the report.
+    expect(plane.notifier.notices.slice(-2)).toMatchObject([
+      {
+        kind: 'request-closed',
+        grant: { id: grant.id, status: 'FAILED' },
+        reason: 'not activated in time (reconciler)',
+      },
+      { kind: 'reconciled' },
+    ])
   })
 
   it('removes the access of a grant past expiry whose workflow is gone, and ends it', async () => {
@@ -119,6 +127,9 @@ describe('the reconciler', () => {
     expect(plane.backend.sessions.find((open) => open.sessionId === session.sessionId)?.state).toBe(
       'Terminated',
     )
+    expect(plane.notifier.notices.filter((notice) => notice.kind === 'access-ended')).toMatchObject([
+      { grant: { id: grant.id, status: 'EXPIRED' }, sessionsTerminated: 1 },
+    ])
   })
 
   it('retries a throttled removal within the pass', async () => {
@@ -201,6 +212,10 @@ describe('the reconciler', () => {
     })
     expect(findings.map((finding) => finding.what)).toContain('stuck-request-timed-out')
     expect((await db.store.get(pending.id))?.status).toBe('TIMED_OUT')
+    expect(plane.notifier.kinds(pending.id)).toEqual(['request-closed'])
+    // A second pass finds it closed and tells nobody again.
+    await reconcile(depsAt(plane, addSeconds(pending.decideBy, 180)), NO_GRACE)
+    expect(plane.notifier.kinds(pending.id)).toEqual(['request-closed'])
   })
 
   it('starts a lost execution again from where the grant stands: a request approved meanwhile is attached', async () => {

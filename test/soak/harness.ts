@@ -446,6 +446,7 @@ function faultyBackend(
         if (grantId && !removedAt.has(grantId)) removedAt.set(grantId, Date.now())
       }),
     listGrantPolicies: (principal) => call('listGrantPolicies', () => inner.listGrantPolicies(principal)),
+    listInstances: (target) => call('listInstances', () => inner.listInstances(target)),
     listActiveSessions: (principal, target) =>
       call('listActiveSessions', () => inner.listActiveSessions(principal, target)),
     terminateSession: (session) => call('terminateSession', () => inner.terminateSession(session)),

@@ -207,6 +207,11 @@ describe('the functions', () => {
         .filter((action: string) => action.startsWith('iam:'))
         .sort()
     expect(iamActions('attach-access')).toEqual(['iam:PutRolePolicy', 'iam:PutUserPolicy'])
+    // It names the target's instances in the "active" message; it ends no session.
+    expect(statementsOf('attach-access').filter((statement) => statement.Sid === 'FindInstances')).toEqual([
+      { Sid: 'FindInstances', Effect: 'Allow', Action: 'ssm:DescribeInstanceInformation', Resource: '*' },
+    ])
+    expect(JSON.stringify(statementsOf('attach-access'))).not.toContain('ssm:TerminateSession')
     expect(iamActions('extend-access')).toEqual(['iam:PutRolePolicy', 'iam:PutUserPolicy'])
     expect(iamActions('revoke-access')).toEqual(['iam:DeleteRolePolicy', 'iam:DeleteUserPolicy'])
     expect(iamActions('fail-activation')).toEqual(['iam:DeleteRolePolicy', 'iam:DeleteUserPolicy'])

@@ -20,4 +20,29 @@ describe('connection instructions', () => {
     expect(first).toContain('until 2026-11-23T10:30:00Z in eu-west-1, us-east-1.')
     expect(shell).toContain('--region <region>')
   })
+
+  it('name the instances found and connect to the first, in its region', () => {
+    const instances = [
+      { instanceId: 'i-0aaa0000000000001', region: 'us-east-1' },
+      { instanceId: 'i-0bbb0000000000002', region: 'eu-west-1' },
+    ]
+    const [first, shell, , ssh] = connectionInstructions(
+      target,
+      ['eu-west-1', 'us-east-1'],
+      '2026-11-23T10:30:00Z',
+      instances,
+    )
+    expect(first).toContain('Instances: i-0aaa0000000000001 (us-east-1), i-0bbb0000000000002 (eu-west-1).')
+    expect(shell).toBe(
+      'Shell on an instance tagged access-target=prod-db:\n  aws ssm start-session --region us-east-1 --target i-0aaa0000000000001',
+    )
+    expect(ssh).toContain('ec2-user@i-0aaa0000000000001')
+    const many = Array.from({ length: 12 }, (_, n) => ({ instanceId: `i-${n}`, region: 'eu-west-1' }))
+    expect(connectionInstructions(target, ['eu-west-1'], '2026-11-23T10:30:00Z', many)[0]).toContain(
+      'i-9 (eu-west-1) and 2 more.',
+    )
+    expect(connectionInstructions(target, ['eu-west-1'], '2026-11-23T10:30:00Z', [])[0]).toContain(
+      'No instance tagged access-target=prod-db is registered with Session Manager yet.',
+    )
+  })
 })

@@ -84,6 +84,29 @@ describe('/access command text', () => {
     expect(refusal('x'.repeat(4001)).message).toContain('keep it under 4000')
   })
 
+  it('a duration spelled out as people say it is refused with the form they meant', () => {
+    expect(refusal('prod-db 3 hours fixing lag')).toEqual({
+      message: '"3 hours" is not how durations are written: did you mean 3h?',
+      example: '/access prod-db 30m fixing replication lag',
+    })
+    expect(refusal('prod-db 90 mins').message).toBe(
+      '"90 mins" is not how durations are written: did you mean 90m?',
+    )
+    expect(refusal('prod-db 2days').message).toBe(
+      '"2days" is not how durations are written: did you mean 2d?',
+    )
+    expect(refusal('extend g-7kq2m9x4ab 1 hour')).toEqual({
+      message: '"1 hour" is not how durations are written: did you mean 1h?',
+      example: '/access extend g-7kq2m9x4ab 30m',
+    })
+    // A number followed by an ordinary word is still just not a duration.
+    expect(refusal('prod-db 3 hosts are down').message).toMatch(/^"3" has no unit: write 3m for minutes/)
+    expect(parse('prod-db 3h hours of work')).toMatchObject({
+      durationSeconds: 10800,
+      reason: 'hours of work',
+    })
+  })
+
   it('never lets invisible or reserved characters steer parsing', () => {
     // A right-to-left override or a zero-width space inside a target name is removed, not matched around.
     expect(parse('prod\u200B-db 30m')).toMatchObject({ target: 'prod-db' })
