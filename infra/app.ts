@@ -1,4 +1,4 @@
-import { chooseConfigFile, loadConfigFile } from '../shared/config/load.ts'
+import { chooseConfigFile, describeConfigChoice, loadConfigFile } from '../shared/config/load.ts'
 import { KeylessError } from '../shared/errors.ts'
 import { keylessApp } from './keyless-app.ts'
 
@@ -7,8 +7,9 @@ import { keylessApp } from './keyless-app.ts'
  * ($KEYLESS_CONFIG, else ./keyless.config.yaml, else the shipped example), validated before
  * anything is synthesized, with the same path-named errors; the deploy options from CDK context.
  */
-const { file, example } = await chooseConfigFile(undefined, process.env)
-if (example) process.stderr.write(`no keyless.config.yaml here: synthesizing ${file}\n`)
+const choice = await chooseConfigFile(undefined, process.env)
+const { file } = choice
+process.stderr.write(`keyless: synthesizing ${describeConfigChoice(choice)}\n`)
 try {
   keylessApp(await loadConfigFile(file), { configFile: file }).app.synth()
 } catch (error) {

@@ -6,9 +6,9 @@ import { dataDirOf, MAX_VERDICT_BATCH, runningControlPlane } from '../../local/o
 import { InputError, problemOf, readEvents } from '../../shared/alerts/input.ts'
 import { ignoredLine, verdictLine } from '../../shared/alerts/lines.ts'
 import type { AccessEvent } from '../../shared/alerts/record.ts'
-import { type AlertPolicy, alertPolicy, statelessFindings } from '../../shared/alerts/rules.ts'
-import { configPath, loadConfigFile } from '../../shared/config/load.ts'
+import { type AlertPolicy, alertPolicy, RULES, statelessFindings } from '../../shared/alerts/rules.ts'
 import { KeylessError } from '../../shared/errors.ts'
+import { commandConfig } from '../config.ts'
 import type { CliIo } from '../io.ts'
 import { operatorCall } from '../operator-client.ts'
 
@@ -28,18 +28,23 @@ export async function checkEventCommand(
   options: { config?: string },
   io: CliIo,
 ): Promise<void> {
-  const config = await loadConfigFile(configPath(options.config, io.env))
+  const { config } = await commandConfig(options.config, io)
   const source = await open(file, io)
   const out = new LineWriter(io)
   const plane = await runningControlPlane(dataDirOf(io.env))
   const judge = plane
     ? new PlaneJudge(operatorCall(plane), out)
     : new StatelessJudge(alertPolicy(config), out)
-  if (plane)
-    io.err(`keyless: judging with the grants and instances of the local control plane at ${plane.url}\n`)
+  io.err(
+    plane
+      ? `keyless: judging with the grants and instances of the local control plane at ${plane.url}\n`
+      : `keyless: no local control plane runs (${dataDirOf(io.env)}/): only the stateless rules judge (${STATELESS_RULES}); NO_ACTIVE_GRANT and BREAK_GLASS need its grants\n`,
+  )
   let malformed = 0
+  let records = 0
   try {
     for await (const { index, read, record } of readEvents(source)) {
+      records += 1
       if (read.kind === 'malformed') {
         malformed += 1
         io.err(`keyless: record ${index}: ${problemOf(read)}\n`)
@@ -57,6 +62,7 @@ export async function checkEventCommand(
     await judge.flush()
     await out.flush()
   }
+  if (records === 0) throw new KeylessError('NO_RECORDS', 'no records in the input: nothing was evaluated')
   if (malformed > 0) {
     throw new KeylessError(
       'MALFORMED_RECORDS',
@@ -64,6 +70,11 @@ export async function checkEventCommand(
     )
   }
 }
+
+/** The rules check-event applies without a grant store. */
+const STATELESS_RULES = RULES.filter((rule) => rule !== 'NO_ACTIVE_GRANT' && rule !== 'BREAK_GLASS').join(
+  ', ',
+)
 
 interface Judge {
   /** A line that needs no judging (an ignored record), kept in its place. */

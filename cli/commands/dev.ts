@@ -3,8 +3,8 @@ import { z } from 'zod'
 import { startDevServer } from '../../local/dev-server.ts'
 import { INSTANCES_FILE, localInstances } from '../../local/instances.ts'
 import { LOCAL_DATA_DIR, runningControlPlane } from '../../local/operator-api.ts'
-import { chooseConfigFile, DEFAULT_CONFIG_FILE, loadConfigFile } from '../../shared/config/load.ts'
 import { KeylessError } from '../../shared/errors.ts'
+import { commandConfig } from '../config.ts'
 import type { CliIo } from '../io.ts'
 
 const environment = z.object({
@@ -50,8 +50,7 @@ export async function devCommand(options: { config?: string }, io: CliIo): Promi
     throw new KeylessError('INVALID_ENVIRONMENT', `${name}=${shown} is not ${EXAMPLES[name] ?? 'valid'}`)
   }
   await refuseSecondPlane(env.data.KEYLESS_DATA_DIR)
-  const file = await chooseConfig(options.config, io)
-  const config = await loadConfigFile(file)
+  const { config, file } = await commandConfig(options.config, io)
   const log = (message: string, details: Record<string, unknown> = {}) =>
     io.out(`${JSON.stringify({ time: new Date().toISOString(), message, ...details })}\n`)
   const instances = await localInstances(config, env.data.KEYLESS_DATA_DIR)
@@ -103,10 +102,4 @@ async function refuseSecondPlane(dataDir: string): Promise<void> {
     'ALREADY_RUNNING',
     `a keyless control plane already runs on ${dataDir}/ at ${running.url}${running.pid ? ` (pid ${running.pid})` : ''}: stop it first, or set KEYLESS_DATA_DIR to another folder`,
   )
-}
-
-async function chooseConfig(flag: string | undefined, io: CliIo): Promise<string> {
-  const { file, example } = await chooseConfigFile(flag, io.env)
-  if (example) io.out(`no ${DEFAULT_CONFIG_FILE} here: running on ${file}\n`)
-  return file
 }

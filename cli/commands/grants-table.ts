@@ -3,13 +3,13 @@ import { AwsAccessBackend } from '../../shared/access/aws-backend.ts'
 import { createIamClient, ssmClientsByRegion } from '../../shared/aws/access-clients.ts'
 import { createDocumentClient, createSfnClient } from '../../shared/aws/clients.ts'
 import { systemClock } from '../../shared/clock.ts'
-import { configPath, loadConfigFile } from '../../shared/config/load.ts'
 import { revokeGrant } from '../../shared/grants/control.ts'
 import type { Actor } from '../../shared/grants/grant.ts'
 import { doctor, liveGrants, revokeTarget, UNSENT_ALERTS_COUNTED } from '../../shared/grants/operations.ts'
 import { DynamoGrantStore } from '../../shared/store/dynamo-grant-store.ts'
 import { DynamoVerdictStore } from '../../shared/store/dynamo-verdict-store.ts'
 import { AwsWorkflow } from '../../shared/workflow/aws-workflow.ts'
+import { commandConfig } from '../config.ts'
 import type { CliIo } from '../io.ts'
 import type { GrantsOptions, GrantsSource } from './grants.ts'
 
@@ -20,7 +20,7 @@ export function tableSource(options: GrantsOptions & { table: string }, io: CliI
   const overrides = region ? { region } : {}
   const client = createDocumentClient(overrides)
   const store = new DynamoGrantStore(client, options.table)
-  const config = () => loadConfigFile(configPath(options.config, io.env))
+  const config = async () => (await commandConfig(options.config, io)).config
   /** The operator's identity, as IAM itself would log it. */
   const operator = async (): Promise<Actor> => {
     const { Arn } = await new STSClient(overrides).send(new GetCallerIdentityCommand({}))

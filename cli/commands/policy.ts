@@ -1,7 +1,7 @@
 import { parseDuration } from '../../shared/config/duration.ts'
-import { configPath, loadConfigFile } from '../../shared/config/load.ts'
 import { KeylessError } from '../../shared/errors.ts'
 import { type GrantPolicy, grantPolicyFor } from '../../shared/policy/grant-policy.ts'
+import { commandConfig } from '../config.ts'
 import type { CliIo } from '../io.ts'
 
 export interface PolicyOptions {
@@ -17,7 +17,7 @@ export async function policyCommand(target: string, options: PolicyOptions, io: 
   const duration = parseDuration(options.duration)
   if (!duration.ok) throw new KeylessError('INVALID_DURATION', `--duration: ${duration.message}`)
   const activatedAt = options.now === undefined ? new Date() : parseInstant(options.now)
-  const config = await loadConfigFile(configPath(options.config, io.env))
+  const { config } = await commandConfig(options.config, io)
   const grant = grantPolicyFor(config, {
     target,
     principal: options.principal,

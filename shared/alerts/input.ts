@@ -37,7 +37,18 @@ export async function* readCloudTrail(source: Readable): AsyncGenerator<InputRec
       : /^\{\s*"Records"\s*:\s*\[/.test(opening)
         ? 'records'
         : 'values'
+    // Input whose first value is not a JSON object (plain text, a log line, a number) is not
+    // CloudTrail: said once, with the first problem and how many values were read, rather than
+    // as a malformed "record" per word.
+    let notCloudTrail: { start: string; problem: string; values: number } | undefined
+    const refuse = (text: string, problem: string) => {
+      notCloudTrail = { start: text.length > 24 ? `${text.slice(0, 24)}…` : text, problem, values: 1 }
+    }
     for await (const piece of splitElements(body, layout)) {
+      if (notCloudTrail) {
+        if (!('truncated' in piece)) notCloudTrail.values += 1
+        continue
+      }
       if ('truncated' in piece) throw new InputError(`the input ends inside record ${index}: it is cut short`)
       if ('oversized' in piece) {
         yield {
@@ -51,10 +62,24 @@ export async function* readCloudTrail(source: Readable): AsyncGenerator<InputRec
         record = unwrap(JSON.parse(piece.text))
       } catch (error) {
         if (!(error instanceof SyntaxError)) throw error
+        if (index === 0 && layout === 'values') {
+          refuse(piece.text, 'it is not JSON')
+          continue
+        }
         yield { index: index++, invalid: `is not valid JSON (${error.message})` }
         continue
       }
+      if (index === 0 && layout === 'values' && (typeof record !== 'object' || record === null)) {
+        refuse(piece.text, 'it is JSON but not a record')
+        continue
+      }
       yield { index: index++, record }
+    }
+    if (notCloudTrail) {
+      const { start, problem, values } = notCloudTrail
+      throw new InputError(
+        `the input is not CloudTrail JSON: expected records ({…}, one after another), an array of them ([…]) or a log file ({"Records": […]}); it starts with ${JSON.stringify(start)}: ${problem}; ${values} value(s) read, none of them a record`,
+      )
     }
   } catch (error) {
     if (error instanceof InputError) throw error

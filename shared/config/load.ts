@@ -9,28 +9,36 @@ export const DEFAULT_CONFIG_FILE = 'keyless.config.yaml'
 /** The commented example the repository ships: what runs when no config is named or present. */
 export const EXAMPLE_CONFIG_FILE = 'keyless.config.example.yaml'
 
+/** Where the config in use was named: `--config`, `$KEYLESS_CONFIG`, `./keyless.config.yaml`, or nowhere (the example). */
+export type ConfigSource = 'flag' | 'env' | 'default' | 'example'
+
 /**
- * The config `npm start` and `cdk synth` use: `--config`, else `$KEYLESS_CONFIG`, else
- * `./keyless.config.yaml`, else the shipped example (`example: true`), so both work on a fresh
- * clone.
+ * The config every command, `npm start` and `cdk synth` use: `--config`, else `$KEYLESS_CONFIG`,
+ * else `./keyless.config.yaml`, else the shipped example, so each works on a fresh clone.
  */
 export async function chooseConfigFile(
   flag: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
-): Promise<{ file: string; example: boolean }> {
-  if (flag !== undefined || env.KEYLESS_CONFIG !== undefined)
-    return { file: configPath(flag, env), example: false }
+): Promise<{ file: string; source: ConfigSource }> {
+  if (flag !== undefined) return { file: flag, source: 'flag' }
+  if (env.KEYLESS_CONFIG) return { file: env.KEYLESS_CONFIG, source: 'env' }
   try {
     await access(DEFAULT_CONFIG_FILE)
-    return { file: DEFAULT_CONFIG_FILE, example: false }
+    return { file: DEFAULT_CONFIG_FILE, source: 'default' }
   } catch {
-    return { file: EXAMPLE_CONFIG_FILE, example: true }
+    return { file: EXAMPLE_CONFIG_FILE, source: 'example' }
   }
 }
 
-/** SPEC.md: `--config`, else `$KEYLESS_CONFIG`, else `./keyless.config.yaml`. */
-export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return flag ?? env.KEYLESS_CONFIG ?? DEFAULT_CONFIG_FILE
+/** One line saying which config is in use and why: what every command prints on stderr. */
+export function describeConfigChoice({ file, source }: { file: string; source: ConfigSource }): string {
+  const why = {
+    flag: 'named on the command line',
+    env: '$KEYLESS_CONFIG',
+    default: `./${DEFAULT_CONFIG_FILE}`,
+    example: `the shipped example: no ./${DEFAULT_CONFIG_FILE} here`,
+  }[source]
+  return source === 'default' ? `config ${file}` : `config ${file} (${why})`
 }
 
 /** A config file that cannot be used, with every problem in it, each naming its path. */

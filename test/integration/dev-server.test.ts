@@ -138,7 +138,7 @@ describe.concurrent('the local control plane', () => {
       await refused(
         '[{"instanceId": "i-0123456789abcdef0", "region": "eu-west-1", "tags": {}}, {"instanceId": "web-1", "region": "eu-west-1", "tags": {}}]',
       ),
-    ).toEqual({
+    ).toMatchObject({
       code: 1,
       stdout: '',
       stderr: `keyless: ${file}: [1].instanceId is not an EC2 instance id, e.g. i-0123456789abcdef0\n`,

@@ -26,6 +26,9 @@ afterAll(async () => {
 })
 
 const CONFIG = ['--config', 'keyless.config.example.yaml']
+/** What check-event says first when no control plane runs. */
+const stateless = () =>
+  `keyless: no local control plane runs (${join(dir, 'no-plane')}/): only the stateless rules judge (NO_MFA, UNEXPECTED_SOURCE_IP, ACCESS_DENIED, ROOT_ACCESS); NO_ACTIVE_GRANT and BREAK_GLASS need its grants\n`
 const stdin = (text: string | Buffer) => Readable.from([text])
 const lines = (stdout: string) =>
   stdout
@@ -43,7 +46,7 @@ describe('keyless check-event', () => {
       noPlane(),
       stdin(input),
     )
-    expect({ code, stderr }).toEqual({ code: 0, stderr: '' })
+    expect({ code, stderr }).toEqual({ code: 0, stderr: stateless() })
     const out = lines(stdout)
     expect(out.map((line) => line.eventID)).toEqual(unwrapped().map((record) => record.eventID))
     expect(out.find((line) => line.eventName === 'TerminateSession')).toEqual({
@@ -81,7 +84,8 @@ describe('keyless check-event', () => {
     expect(await runKeyless(['check-event', logFile, ...CONFIG], noPlane())).toEqual({
       code: 0,
       stdout: expected,
-      stderr: '',
+      stderr: stateless(),
+      config: 'config keyless.config.example.yaml (named on the command line)',
     })
     const array = await runKeyless(['check-event', ...CONFIG], noPlane(), stdin(JSON.stringify(records)))
     expect(array.stdout).toBe(expected)
@@ -98,6 +102,7 @@ describe('keyless check-event', () => {
     expect(code).toBe(1)
     expect(lines(stdout)).toHaveLength(2)
     expect(stderr.split('\n')).toEqual([
+      stateless().trim(),
       'keyless: record 1: eventID is missing',
       expect.stringMatching(/^keyless: record 2: is not valid JSON/),
       'keyless: 2 record(s) could not be read (above); the others were evaluated',
@@ -120,7 +125,7 @@ describe('keyless check-event', () => {
     )
     expect(code).toBe(1)
     expect(lines(stdout)).toHaveLength(2)
-    expect(stderr.split('\n')[0]).toBe(
+    expect(stderr.split('\n')[1]).toBe(
       `keyless: record 1: is ${Buffer.byteLength(huge)} bytes, over the 1048576 a CloudTrail record can be: skipped`,
     )
   })
@@ -130,7 +135,7 @@ describe('keyless check-event', () => {
     const truncated = await runKeyless(['check-event', ...CONFIG], noPlane(), stdin(cut))
     expect(truncated).toMatchObject({
       code: 1,
-      stderr: 'keyless: the input ends inside record 1: it is cut short\n',
+      stderr: `${stateless()}keyless: the input ends inside record 1: it is cut short\n`,
     })
     expect(lines(truncated.stdout)).toHaveLength(1)
     const corrupt = await runKeyless(
@@ -139,12 +144,36 @@ describe('keyless check-event', () => {
       stdin(Buffer.from([0x1f, 0x8b, 1, 2, 3, 4])),
     )
     expect(corrupt.code).toBe(1)
-    expect(corrupt.stderr).toMatch(/^keyless: the input cannot be read after record 0: .*\n$/)
-    expect(await runKeyless(['check-event', join(dir, 'nope.json'), ...CONFIG], noPlane())).toEqual({
+    expect(corrupt.stderr.slice(stateless().length)).toMatch(
+      /^keyless: the input cannot be read after record 0: .*\n$/,
+    )
+    expect(await runKeyless(['check-event', join(dir, 'nope.json'), ...CONFIG], noPlane())).toMatchObject({
       code: 1,
       stdout: '',
       stderr: `keyless: cannot read ${join(dir, 'nope.json')}: no such file\n`,
     })
+  })
+
+  it('refuses input that is not CloudTrail JSON in one line, and empty input, with exit 1', async () => {
+    const prose = await runKeyless(
+      ['check-event', ...CONFIG],
+      noPlane(),
+      stdin('this is not json at all, just a few words\n'),
+    )
+    expect(prose).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: `${stateless()}keyless: the input is not CloudTrail JSON: expected records ({…}, one after another), an array of them ([…]) or a log file ({"Records": […]}); it starts with "this": it is not JSON; 10 value(s) read, none of them a record\n`,
+    })
+    const numbers = await runKeyless(['check-event', ...CONFIG], noPlane(), stdin('1 2 3'))
+    expect(numbers.stderr).toContain('it starts with "1": it is JSON but not a record; 3 value(s) read')
+    for (const empty of ['', '  \n\n']) {
+      expect(await runKeyless(['check-event', ...CONFIG], noPlane(), stdin(empty))).toMatchObject({
+        code: 1,
+        stdout: '',
+        stderr: `${stateless()}keyless: no records in the input: nothing was evaluated\n`,
+      })
+    }
   })
 })
 

@@ -125,7 +125,7 @@ describe('keyless policy', () => {
     ],
   ])('refuses %j with one line and exit 1', async (args, message) => {
     const result = await keyless([...args, '--config', configFile])
-    expect(result).toEqual({ code: 1, stdout: '', stderr: message })
+    expect(result).toMatchObject({ code: 1, stdout: '', stderr: message })
   })
 
   it('exits 2 on a malformed command line', async () => {
@@ -141,6 +141,7 @@ describe('keyless config validate', () => {
       code: 0,
       stdout: `${configFile} is valid: 2 targets, 1 person, regions eu-west-1, us-east-1\n`,
       stderr: '',
+      config: `config ${configFile} (named on the command line)`,
     })
   })
 
@@ -159,6 +160,7 @@ describe('keyless config validate', () => {
         '  targets.prod-db: unknown key "osuser" (did you mean "osUser"?)',
         '',
       ].join('\n'),
+      config: `config ${broken} (named on the command line)`,
     })
   })
 
@@ -200,7 +202,8 @@ describe('the installed bin', () => {
     await expect(run).rejects.toMatchObject({
       code: 1,
       stdout: '',
-      stderr: 'keyless: There is no target "nope". Targets: prod-db, dev-web.\n',
+      stderr:
+        'keyless: config keyless.config.example.yaml (named on the command line)\nkeyless: There is no target "nope". Targets: prod-db, dev-web.\n',
     })
   })
 })

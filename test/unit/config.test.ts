@@ -2,7 +2,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, configPath, loadConfigFile, parseConfig } from '../../shared/config/load.ts'
+import {
+  ConfigError,
+  chooseConfigFile,
+  describeConfigChoice,
+  loadConfigFile,
+  parseConfig,
+} from '../../shared/config/load.ts'
 import { configFrom, specConfig, specConfigObject } from '../kit/config.ts'
 
 /** The problems a config object is refused with, as the user reads them. */
@@ -442,10 +448,28 @@ describe('config errors name their path and the expected form', () => {
 })
 
 describe('finding the config file', () => {
-  it('prefers --config, then $KEYLESS_CONFIG, then ./keyless.config.yaml', () => {
-    expect(configPath('a.yaml', { KEYLESS_CONFIG: 'b.yaml' })).toBe('a.yaml')
-    expect(configPath(undefined, { KEYLESS_CONFIG: 'b.yaml' })).toBe('b.yaml')
-    expect(configPath(undefined, {})).toBe('keyless.config.yaml')
+  it('prefers --config, then $KEYLESS_CONFIG, then ./keyless.config.yaml, then the example', async () => {
+    // The repository root has no keyless.config.yaml: with nothing named, the example runs.
+    expect(await chooseConfigFile('a.yaml', { KEYLESS_CONFIG: 'b.yaml' })).toEqual({
+      file: 'a.yaml',
+      source: 'flag',
+    })
+    expect(await chooseConfigFile(undefined, { KEYLESS_CONFIG: 'b.yaml' })).toEqual({
+      file: 'b.yaml',
+      source: 'env',
+    })
+    const example = await chooseConfigFile(undefined, {})
+    expect(example).toEqual({ file: 'keyless.config.example.yaml', source: 'example' })
+    expect(describeConfigChoice(example)).toBe(
+      'config keyless.config.example.yaml (the shipped example: no ./keyless.config.yaml here)',
+    )
+    expect(describeConfigChoice({ file: 'b.yaml', source: 'env' })).toBe('config b.yaml ($KEYLESS_CONFIG)')
+    expect(describeConfigChoice({ file: 'a.yaml', source: 'flag' })).toBe(
+      'config a.yaml (named on the command line)',
+    )
+    expect(describeConfigChoice({ file: 'keyless.config.yaml', source: 'default' })).toBe(
+      'config keyless.config.yaml',
+    )
   })
 
   it('loads a file and names a missing one', async () => {
