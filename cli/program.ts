@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises'
 import { Command, CommanderError } from 'commander'
 import { KeylessError } from '../shared/errors.ts'
 import type { GrantsOptions } from './commands/grants.ts'
@@ -27,6 +28,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError('(run keyless --help for usage)')
+    .version(await packageVersion(), '-V, --version', 'print the version of keyless')
 
   program
     .command('policy')
@@ -125,6 +127,16 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   )
 
   where(
+    grants
+      .command('deny')
+      .description('deny one pending request now, recorded with you as the actor; the requester is told')
+      .argument('<id>', 'grant id, e.g. g-7kq2m9x4ab')
+      .option('--reason <text>', 'why, recorded on the grant and told to the requester'),
+  ).action(async (id: string, options: GrantsOptions) =>
+    (await grantsCommands()).grantsDenyCommand(id, options, io),
+  )
+
+  where(
     program
       .command('doctor')
       .description(
@@ -151,15 +163,22 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     tryIt
       .command('access')
       .description('type /access …, e.g. keyless try access prod-db 30m fixing replication lag --as U0ALICE')
-      .argument('[text...]', 'what follows /access'),
+      .argument('[text...]', 'what follows /access, --break-glass included')
+      // What follows /access is Slack's to read: `--break-glass` is part of the text, not an option here.
+      .allowUnknownOption(),
   ).action(async (words: string[], options: TryOptions) =>
     (await tryCommands()).tryAccessCommand(words, options, io),
   )
   asSomeone(
     tryIt
       .command('click')
-      .description('click a button: approve, deny, approve-extension, deny-extension, revoke or cancel')
-      .argument('<button>', 'approve | deny | approve-extension | deny-extension | revoke | cancel')
+      .description(
+        'click a button: approve, deny, approve-extension, deny-extension, revoke, cancel, or extend-15m|30m|1h',
+      )
+      .argument(
+        '<button>',
+        'approve | deny | approve-extension | deny-extension | revoke | cancel | extend-15m | extend-30m | extend-1h',
+      )
       .argument('<grant-id>', 'the grant the button is for, e.g. g-7kq2m9x4ab')
       .option('--channel <id>', 'click it in a message in this channel (default: in App Home)'),
   ).action(async (button: string, grantId: string, options: TryOptions) =>
@@ -186,4 +205,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     else io.err('keyless: set KEYLESS_DEBUG=1 to see where it happened\n')
     return 1
   }
+}
+
+/** The version in the package.json beside the CLI: one source for npm and --version. */
+async function packageVersion(): Promise<string> {
+  const text = await readFile(new URL('../package.json', import.meta.url), 'utf8')
+  return (JSON.parse(text) as { version: string }).version
 }

@@ -8,7 +8,7 @@ import { problemOf } from '../shared/alerts/input.ts'
 import { ignoredLine, verdictLine } from '../shared/alerts/lines.ts'
 import { type AccessEvent, readRecord } from '../shared/alerts/record.ts'
 import { KeylessError } from '../shared/errors.ts'
-import { type ControlDeps, revokeGrant } from '../shared/grants/control.ts'
+import { type ControlDeps, denyRequest, revokeGrant } from '../shared/grants/control.ts'
 import { type Actor, GRANT_ID_PATTERN } from '../shared/grants/grant.ts'
 import { type DoctorReport, liveGrants, type TargetRevocation } from '../shared/grants/operations.ts'
 
@@ -138,19 +138,18 @@ export function operatorApi(control: ControlDeps, token: string, extras: Operato
         else send(response, 200, grant)
         return true
       }
-      if (request.method === 'POST' && verb === 'revoke') {
+      if (request.method === 'POST' && (verb === 'revoke' || verb === 'deny')) {
         const body = revokeBody.safeParse(await readJson(request))
         if (!body.success) {
           send(response, 400, { error: 'expected {"operator": "…", "reason": "…"}' })
           return true
         }
-        const grant = await revokeGrant(
-          control,
-          id,
-          { kind: 'operator', id: body.data.operator },
-          body.data.reason,
+        const act = verb === 'revoke' ? revokeGrant : denyRequest
+        send(
+          response,
+          200,
+          await act(control, id, { kind: 'operator', id: body.data.operator }, body.data.reason),
         )
-        send(response, 200, grant)
         return true
       }
       return notFound(response)

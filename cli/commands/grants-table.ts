@@ -3,7 +3,7 @@ import { AwsAccessBackend } from '../../shared/access/aws-backend.ts'
 import { createIamClient, ssmClientsByRegion } from '../../shared/aws/access-clients.ts'
 import { createDocumentClient, createSfnClient } from '../../shared/aws/clients.ts'
 import { systemClock } from '../../shared/clock.ts'
-import { revokeGrant } from '../../shared/grants/control.ts'
+import { denyRequest, revokeGrant } from '../../shared/grants/control.ts'
 import type { Actor } from '../../shared/grants/grant.ts'
 import { doctor, liveGrants, revokeTarget, UNSENT_ALERTS_COUNTED } from '../../shared/grants/operations.ts'
 import { DynamoGrantStore } from '../../shared/store/dynamo-grant-store.ts'
@@ -41,6 +41,8 @@ export function tableSource(options: GrantsOptions & { table: string }, io: CliI
     // The revoke is recorded before the workflow is woken: if waking it fails, the reconciler acts.
     revoke: async (id, reason) =>
       revokeGrant({ store, workflow, clock: systemClock, warn }, id, await operator(), reason),
+    deny: async (id, reason) =>
+      denyRequest({ store, workflow, clock: systemClock, warn }, id, await operator(), reason),
     revokeTarget: async (target, reason) => {
       const loaded = await config()
       const deps = { config: loaded, store, workflow, clock: systemClock, warn, backend }

@@ -39,6 +39,8 @@ export interface GrantsSource {
   list(all: boolean): Promise<Grant[]>
   show(id: string): Promise<Grant | undefined>
   revoke(id: string, reason: string | undefined): Promise<Grant>
+  /** Denies one pending request, recorded with the operator as the actor. */
+  deny(id: string, reason: string | undefined): Promise<Grant>
   revokeTarget(target: string, reason: string): Promise<TargetRevocation[]>
   doctor(): Promise<DoctorReport>
 }
@@ -130,6 +132,12 @@ export async function grantsRevokeCommand(
   io.out(
     `revoking ${grant.id} (${grant.target} for ${grant.requester}, ${grant.principal}): the policy is removed and open sessions on the target are ended within seconds\n`,
   )
+}
+
+/** `keyless grants deny <id>`: an operator ends one pending request; the requester is told why. */
+export async function grantsDenyCommand(id: string, options: GrantsOptions, io: CliIo): Promise<void> {
+  const grant = await (await source(options, io)).deny(checkedId(id), options.reason)
+  io.out(`denied ${grant.id} (${grant.target} for ${grant.requester}); the requester is told\n`)
 }
 
 /** `keyless grants revoke --all --target <t>`: an incident's cut-off, sessions included. */
@@ -252,6 +260,14 @@ async function localSource(dataDir: string): Promise<GrantsSource> {
     },
     revoke: async (id, reason) => {
       const body = await call(`/operator/grants/${id}/revoke`, {
+        method: 'POST',
+        body: JSON.stringify({ operator: localOperator(), ...(reason ? { reason } : {}) }),
+      })
+      if (body === undefined) throw new KeylessError('GRANT_NOT_FOUND', `There is no grant ${id}.`)
+      return grantSchema.parse(body)
+    },
+    deny: async (id, reason) => {
+      const body = await call(`/operator/grants/${id}/deny`, {
         method: 'POST',
         body: JSON.stringify({ operator: localOperator(), ...(reason ? { reason } : {}) }),
       })

@@ -1,9 +1,10 @@
 import type { KnownBlock } from '@slack/types'
 import { z } from 'zod'
 import { dataDirOf, runningControlPlane } from '../../local/operator-api.ts'
+import { parseDuration } from '../../shared/config/duration.ts'
 import { SLACK_USER_PATTERN } from '../../shared/config/schema.ts'
 import { KeylessError } from '../../shared/errors.ts'
-import { ACTIONS } from '../../shared/slack/actions.ts'
+import { ACTIONS, extendValue } from '../../shared/slack/actions.ts'
 import { readable } from '../../shared/slack/api.ts'
 import {
   buttonBody,
@@ -36,7 +37,10 @@ const BUTTONS: Record<string, string> = {
   revoke: ACTIONS.revoke,
   cancel: ACTIONS.cancel,
 }
-export const TRY_BUTTONS = Object.keys(BUTTONS)
+export const TRY_BUTTONS = [...Object.keys(BUTTONS), 'extend-15m', 'extend-30m', 'extend-1h']
+
+/** The Extend buttons of the expiry warning: `extend-<duration>`, as their labels say (+15m, +30m, +1h). */
+const EXTEND_BUTTON = /^extend-(.+)$/
 
 const slackUser = z.string().regex(SLACK_USER_PATTERN)
 
@@ -56,10 +60,13 @@ export async function tryClickCommand(
   options: TryOptions,
   io: CliIo,
 ): Promise<void> {
-  const action = BUTTONS[button]
+  const extend = EXTEND_BUTTON.exec(button)?.[1]
+  const seconds = extend === undefined ? undefined : parseDuration(extend)
+  const action = seconds?.ok ? `${ACTIONS.extend}:${seconds.seconds}` : BUTTONS[button]
   if (!action)
     throw new KeylessError('INVALID_BUTTON', `"${button}" is not a button; one of ${TRY_BUTTONS.join(', ')}`)
-  await send(io, options, signed(io, buttonBody(user(options), action, grantId, options.channel)))
+  const value = seconds?.ok ? extendValue(grantId, seconds.seconds) : grantId
+  await send(io, options, signed(io, buttonBody(user(options), action, value, options.channel)))
   io.out(
     `${options.as} clicked ${button} on ${grantId}; what they and the others see follows in the output of npm start\n`,
   )

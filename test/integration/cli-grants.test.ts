@@ -140,6 +140,27 @@ describe('keyless grants --table', () => {
     expect(shown.stdout).toContain(`revocation-requested        operator ${OPERATOR}`)
   })
 
+  it('denies a pending request as the caller AWS says it is', async () => {
+    const pending = pendingGrant(config)
+    await db.store.create(pending)
+    const denied = await keyless([
+      'grants',
+      'deny',
+      pending.id,
+      '--reason',
+      'freeze',
+      '--table',
+      db.tableName,
+    ])
+    expect(denied).toMatchObject({ code: 0, stderr: '' })
+    expect((await db.store.get(pending.id))?.history.at(-1)).toMatchObject({
+      action: 'denied',
+      actor: { kind: 'operator', id: OPERATOR },
+      to: 'DENIED',
+      detail: 'freeze',
+    })
+  })
+
   it('refuses a malformed id, an unknown grant and a second revoke with one line each, exit 1', async () => {
     expect(await keyless(['grants', 'show', 'nope', '--table', db.tableName])).toEqual({
       code: 1,

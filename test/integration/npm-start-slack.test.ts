@@ -116,6 +116,8 @@ async function eventually<T>(
   }
 }
 
+const packageJson = async () => JSON.parse(await readFile('package.json', 'utf8')) as { version: string }
+
 const isRunning = (pid: number) => {
   try {
     process.kill(pid, 0)
@@ -223,6 +225,19 @@ describe('npm start, driven through Slack', () => {
       requestedAt: expect.any(String),
       expiresAt: expect.any(String),
     })
+    const asked = await command('U0ALICE', 'prod-db 30m routine')
+    const denied = await keyless(['grants', 'deny', asked.grantId, '--reason', 'not during the freeze'])
+    expect(denied).toMatchObject({
+      code: 0,
+      stdout: `denied ${asked.grantId} (prod-db for U0ALICE); the requester is told\n`,
+      stderr: '',
+    })
+    expect((await keyless(['grants', 'show', asked.grantId])).stdout).toMatch(
+      /denied\s+operator \S+@\S+\s+PENDING → DENIED\s+not during the freeze/,
+    )
+    expect((await keyless(['grants', 'deny', asked.grantId])).stderr).toMatch(
+      new RegExp(`^keyless: Cannot deny ${asked.grantId}: it was denied by operator \\S+ at .*Z\\.\\n$`),
+    )
     const revoked = await keyless(['grants', 'revoke', grantId, '--reason', 'incident 42'])
     expect(revoked).toMatchObject({ code: 0, stderr: '' })
     await eventually(async () => !(await policies())[ALICE_ROLE]?.includes(`keyless-${grantId}`))
@@ -427,8 +442,32 @@ describe('npm start, driven through Slack', () => {
     expect(
       (await runKeyless(['try', 'click', 'frob', 'g-0000000000', '--as', 'U0ALICE'], asTheServer)).stderr,
     ).toBe(
-      'keyless: "frob" is not a button; one of approve, deny, approve-extension, deny-extension, revoke, cancel\n',
+      'keyless: "frob" is not a button; one of approve, deny, approve-extension, deny-extension, revoke, cancel, extend-15m, extend-30m, extend-1h\n',
     )
+    // --break-glass is part of what is typed, unquoted.
+    const glass = await runKeyless(
+      ['try', 'access', 'dev-web', '10m', '--break-glass', 'pager', 'fired', '--as', 'U0BOB'],
+      asTheServer,
+    )
+    expect(glass).toMatchObject({ code: 0, stderr: '' })
+    expect(glass.stdout).toContain('Break-glass access to *dev-web* for 10m is being attached now')
+    const [glassId] = /g-[0-9a-z]{10}/.exec(glass.stdout) ?? []
+    if (!glassId) throw new Error(`no grant id in ${glass.stdout}`)
+    const active = await eventually(async () => {
+      const shown = JSON.parse((await keyless(['grants', 'show', glassId, '--json'])).stdout)
+      return shown.status === 'ACTIVE' && (shown as { expiresAt: string })
+    })
+    // The expiry warning's Extend buttons (dev-web is auto-approved: extended at once).
+    const extend = await runKeyless(
+      ['try', 'click', 'extend-15m', glassId, '--as', 'U0BOB', '--channel', 'D0BOB'],
+      asTheServer,
+    )
+    expect(extend).toMatchObject({ code: 0, stderr: '' })
+    await eventually(async () => {
+      const shown = JSON.parse((await keyless(['grants', 'show', glassId, '--json'])).stdout)
+      return Date.parse(shown.expiresAt) === Date.parse(active.expiresAt) + 15 * 60_000
+    })
+    expect((await keyless(['--version'])).stdout).toBe(`${(await packageJson()).version}\n`)
     // Signed with the development secret, which this server does not use.
     expect((await runKeyless(['try', 'home', '--as', 'U0ALICE'], { KEYLESS_DATA_DIR: dataDir })).stderr).toBe(
       'keyless: the control plane refused the signature: run both with the same SLACK_SIGNING_SECRET, or neither\n',
