@@ -6,6 +6,6 @@ export async function configValidateCommand(file: string | undefined, io: CliIo)
   const { config, file: path } = await commandConfig(file, io)
   const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`
   io.out(
-    `${path} is valid: ${count(config.targets.size, 'target', 'targets')}, ${count(config.people.size, 'person', 'people')}, regions ${config.regions.join(', ')}\n`,
+    `${path} is valid: ${count(config.targets.size, 'target', 'targets')}, ${count(config.people.size, 'person', 'people')}, home region ${config.region}, regions ${config.regions.join(', ')}\n`,
   )
 }

@@ -2,6 +2,7 @@ import { access, readFile } from 'node:fs/promises'
 import { parseDocument } from 'yaml'
 import type { z } from 'zod'
 import { KeylessError } from '../errors.ts'
+import { closest } from './did-you-mean.ts'
 import { type KeylessConfig, keylessConfigSchema, knownKeysAt } from './schema.ts'
 
 export const DEFAULT_CONFIG_FILE = 'keyless.config.yaml'
@@ -89,7 +90,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') {
     return issue.keys
       .map((key) => {
-        const hint = closestKnownKey(key, knownKeysAt(issue.path))
+        const hint = closest(key, knownKeysAt(issue.path))
         return `${path || '(top level)'}: unknown key "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}`
       })
       .join('\n  ')
@@ -110,31 +111,4 @@ export function formatPath(path: readonly PropertyKey[]): string {
     else text += `[${JSON.stringify(String(segment))}]`
   }
   return text
-}
-
-/** A typo hint: the known key within two edits of the unknown one, if there is exactly one best. */
-function closestKnownKey(key: string, candidates: string[]): string | undefined {
-  let best: string | undefined
-  let bestDistance = 3
-  for (const known of candidates) {
-    const distance = editDistance(key.toLowerCase(), known.toLowerCase())
-    if (distance < bestDistance) {
-      best = known
-      bestDistance = distance
-    }
-  }
-  return best
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i]
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1)
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution))
-    }
-    previous = current
-  }
-  return previous[b.length] ?? 0
 }

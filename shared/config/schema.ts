@@ -6,9 +6,10 @@ import {
   PRINCIPAL_ARN_EXAMPLE,
   parsePrincipalArn,
   partitionOf,
-  REGION_PATTERN,
   unmodifiableReason,
 } from '../aws/arn.ts'
+import { REGIONS } from '../aws/regions.ts'
+import { closest } from './did-you-mean.ts'
 import { parseDuration } from './duration.ts'
 
 /**
@@ -77,7 +78,13 @@ const targetName = matching(
   "a target name: letters, digits, '.', '_' or '-', at most 48 (no spaces, quotes, slashes, wildcards or unicode)",
   'prod-db',
 )
-const region = matching(REGION_PATTERN, 'an AWS region', 'eu-west-1')
+const ALL_REGIONS = Object.values(REGIONS).flat()
+const region = z.string(expected('an AWS region')).refine((value) => ALL_REGIONS.includes(value), {
+  error: (issue) => {
+    const hint = typeof issue.input === 'string' ? closest(issue.input, ALL_REGIONS) : undefined
+    return `${show(issue.input)} is not an AWS region${hint ? ` (did you mean ${hint}?)` : ', e.g. eu-west-1'}`
+  },
+})
 
 const cidr = z.string(expected('a CIDR block such as 203.0.113.0/24')).refine(isCidr, {
   error: (issue) => `${show(issue.input)} is not a CIDR block, e.g. 203.0.113.0/24 or 2001:db8::/32`,
@@ -118,7 +125,12 @@ const targetFields = z.strictObject({
   autoApprove: z.boolean(expected('true or false')).optional(),
 })
 
+// Checks across fields run even when a field is malformed, so one run reports every problem;
+// each looks only at fields that are themselves well formed.
+const always = { when: () => true }
+
 const targetInput = targetFields.superRefine((target, ctx) => {
+  if (!Array.isArray(target.access)) return
   const has = (kind: AccessKind) => target.access.includes(kind)
   if (has('port-forward') && !target.ports?.length) {
     ctx.addIssue({
@@ -145,15 +157,15 @@ const targetInput = targetFields.superRefine((target, ctx) => {
     ctx.addIssue({ code: 'custom', path: ['osUser'], message: 'is only allowed with ssh access' })
   }
   // The requester's manager may approve too, so one more approval than listed approvers is reachable.
-  const reachable = (target.approvers?.length ?? 0) + 1
-  if ((target.approvals ?? 1) > reachable) {
+  const reachable = (Array.isArray(target.approvers) ? target.approvers.length : 0) + 1
+  if (typeof target.approvals === 'number' && target.approvals > reachable) {
     ctx.addIssue({
       code: 'custom',
       path: ['approvals'],
       message: `needs ${target.approvals} distinct approvers but at most ${reachable} can approve (the approvers listed plus the requester's manager)`,
     })
   }
-})
+}, always)
 
 const personInput = z.strictObject({
   principal: z
@@ -263,48 +275,79 @@ export interface KeylessConfig {
   people: ReadonlyMap<string, PersonConfig>
 }
 
-export const keylessConfigSchema = configInput
-  .superRefine((config, ctx) => {
-    if (Object.keys(config.targets).length === 0) {
+export const keylessConfigSchema = configInput.superRefine(crossChecks, always).transform(resolve)
+
+/** What no single field can say: accounts, partitions and approvals against the people. */
+function crossChecks(config: ConfigInput, ctx: z.core.$RefinementCtx<ConfigInput>): void {
+  const isMapping = (value: unknown): value is object =>
+    typeof value === 'object' && value !== null && !Array.isArray(value)
+  const entries = <T>(value: unknown) => (isMapping(value) ? Object.entries(value) : []) as [string, T][]
+  const targets = entries<Partial<ConfigInput['targets'][string]> | undefined>(config.targets)
+  const people = entries<Partial<ConfigInput['people'][string]> | undefined>(config.people)
+  if (isMapping(config.targets) && targets.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['targets'], message: 'must define at least one target' })
+  }
+  const account = ACCOUNT_ID_PATTERN.test(String(config.account)) ? config.account : undefined
+  const home = ALL_REGIONS.includes(String(config.region)) ? config.region : undefined
+  const partition = home ? partitionOf(home) : undefined
+  for (const [id, person] of people) {
+    const principal = typeof person?.principal === 'string' ? parsePrincipalArn(person.principal) : undefined
+    if (!principal) continue
+    if (account && principal.account !== account) {
       ctx.addIssue({
         code: 'custom',
-        path: ['targets'],
-        message: 'must define at least one target',
+        path: ['people', id, 'principal'],
+        message: `is in account ${principal.account}, but grants are attached in the configured account ${account}`,
       })
     }
-    const partition = partitionOf(config.region)
-    for (const [id, person] of Object.entries(config.people)) {
-      const principal = parsePrincipalArn(person.principal)
-      if (principal && principal.account !== config.account) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['people', id, 'principal'],
-          message: `is in account ${principal.account}, but grants are attached in the configured account ${config.account}`,
-        })
-      }
-      if (principal && principal.partition !== partition) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['people', id, 'principal'],
-          message: `is in partition ${principal.partition}, but region ${config.region} is in ${partition}`,
-        })
-      }
-      const unmodifiable = principal && unmodifiableReason(principal)
-      if (unmodifiable) {
-        ctx.addIssue({ code: 'custom', path: ['people', id, 'principal'], message: unmodifiable })
-      }
+    if (partition && principal.partition !== partition) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['people', id, 'principal'],
+        message: `is in partition ${principal.partition}, but region ${home} is in ${partition}`,
+      })
     }
-    for (const listed of config.regions ?? []) {
-      if (partitionOf(listed) !== partition) {
+    const unmodifiable = unmodifiableReason(principal)
+    if (unmodifiable)
+      ctx.addIssue({ code: 'custom', path: ['people', id, 'principal'], message: unmodifiable })
+  }
+  if (partition && Array.isArray(config.regions)) {
+    config.regions.forEach((listed, index) => {
+      if (ALL_REGIONS.includes(listed) && partitionOf(listed) !== partition) {
         ctx.addIssue({
           code: 'custom',
-          path: ['regions'],
-          message: `${listed} is in partition ${partitionOf(listed)}, but region ${config.region} is in ${partition}`,
+          path: ['regions', index],
+          message: `${listed} is in partition ${partitionOf(listed)}, but region ${home} is in ${partition}`,
         })
       }
+    })
+  }
+  // Approvals no request could ever gather: for each person who may ask, the target's approvers
+  // and their manager, never themselves. (Fewer than listed + 1 is the target's own check.)
+  if (people.length === 0) return
+  for (const [name, target] of targets) {
+    const approvers = Array.isArray(target?.approvers) ? target.approvers : []
+    const approvals = typeof target?.approvals === 'number' ? target.approvals : 1
+    if (target?.autoApprove === true || approvals > approvers.length + 1) continue
+    const most = Math.max(
+      ...people.map(([id, person]) => {
+        const possible = new Set([
+          ...approvers,
+          ...(typeof person?.manager === 'string' ? [person.manager] : []),
+        ])
+        possible.delete(id)
+        return possible.size
+      }),
+    )
+    if (approvals > most) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['targets', name, 'approvals'],
+        message: `needs ${approvals} distinct approvers, but no request can gather more than ${most} (a request's approvers are the target's and the requester's manager, never the requester)`,
+      })
     }
-  })
-  .transform(resolve)
+  }
+}
 
 function resolve(input: ConfigInput): KeylessConfig {
   const targets = new Map<string, TargetConfig>()

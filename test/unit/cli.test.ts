@@ -139,7 +139,7 @@ describe('keyless config validate', () => {
   it('says a valid file is valid', async () => {
     expect(await keyless(['config', 'validate', configFile])).toEqual({
       code: 0,
-      stdout: `${configFile} is valid: 2 targets, 1 person, regions eu-west-1, us-east-1\n`,
+      stdout: `${configFile} is valid: 2 targets, 1 person, home region eu-west-1, regions eu-west-1, us-east-1\n`,
       stderr: '',
       config: `config ${configFile} (named on the command line)`,
     })
@@ -158,6 +158,7 @@ describe('keyless config validate', () => {
         `keyless: ${broken} is not valid:`,
         '  targets.prod-db.maxDuration: "2x" is not a duration, such as 90s, 30m, 1h30m or 2d (whole units, largest first)',
         '  targets.prod-db: unknown key "osuser" (did you mean "osUser"?)',
+        '  targets.prod-db.osUser: is required with ssh access, e.g. ec2-user',
         '',
       ].join('\n'),
       config: `config ${broken} (named on the command line)`,
@@ -183,7 +184,7 @@ describe('the installed bin', () => {
       },
     )
     expect(stdout).toBe(
-      'keyless.config.example.yaml is valid: 2 targets, 2 people, regions eu-west-1, us-east-1\n',
+      'keyless.config.example.yaml is valid: 2 targets, 2 people, home region eu-west-1, regions eu-west-1, us-east-1\n',
     )
   })
 

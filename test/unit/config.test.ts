@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { REGIONS } from '../../shared/aws/regions.ts'
 import {
   ConfigError,
   chooseConfigFile,
@@ -316,6 +317,35 @@ describe('config errors name their path and the expected form', () => {
       "targets.prod-db.approvals: needs 4 distinct approvers but at most 3 can approve (the approvers listed plus the requester's manager)",
     ],
     [
+      'approvals no request can gather (its approvers and the manager are the requester)',
+      (c) => {
+        c.targets['prod-db'].approvers = ['U0ALICE', 'U0BOB']
+        c.targets['prod-db'].approvals = 2
+      },
+      "targets.prod-db.approvals: needs 2 distinct approvers, but no request can gather more than 1 (a request's approvers are the target's and the requester's manager, never the requester)",
+    ],
+    [
+      'a home region that does not exist',
+      (c) => {
+        c.region = 'eu-wset-1'
+      },
+      'region: "eu-wset-1" is not an AWS region (did you mean eu-west-1?)',
+    ],
+    [
+      'a listed region that does not exist',
+      (c) => {
+        c.regions = ['eu-west-1', 'us-east1']
+      },
+      'regions[1]: "us-east1" is not an AWS region (did you mean us-east-1?)',
+    ],
+    [
+      'a listed region of another partition',
+      (c) => {
+        c.regions = ['eu-west-1', 'cn-north-1']
+      },
+      'regions[1]: cn-north-1 is in partition aws-cn, but region eu-west-1 is in aws',
+    ],
+    [
       'a fractional approval count',
       (c) => {
         c.targets['prod-db'].approvals = 1.5
@@ -410,15 +440,33 @@ describe('config errors name their path and the expected form', () => {
     )
   })
 
-  it('reports every problem at once', () => {
+  it('reports every problem at once, those across fields too', () => {
     const problems = problemsOf(
       withChange((c) => {
         c.account = 'x'
         c.targets['prod-db'].maxDuration = '2x'
         c.targets['dev-web'].acess = ['shell']
+        c.regions = ['eu-west-1', 'us-gov-west-1', 'mars-north-1']
+        c.people.U0ALICE.principal = 'arn:aws:iam::111122223333:role/aws-service-role/x/y'
       }),
     )
-    expect(problems).toHaveLength(3)
+    expect(problems).toEqual([
+      'account: "x" is not a 12-digit AWS account id in quotes, e.g. "111122223333"',
+      'regions[2]: "mars-north-1" is not an AWS region, e.g. eu-west-1',
+      'targets.prod-db.maxDuration: "2x" is not a duration, such as 90s, 30m, 1h30m or 2d (whole units, largest first)',
+      'targets.dev-web: unknown key "acess" (did you mean "access"?)',
+      expect.stringMatching(/^people\.U0ALICE\.principal: is a service-linked role/),
+      'regions[1]: us-gov-west-1 is in partition aws-us-gov, but region eu-west-1 is in aws',
+    ])
+  })
+
+  it('knows the regions aws-cdk-lib knows, partition by partition', async () => {
+    const { RegionInfo } = await import('aws-cdk-lib/region-info')
+    const known = (partition: string) =>
+      RegionInfo.regions.filter((region) => region.partition === partition).map((region) => region.name)
+    for (const [partition, regions] of Object.entries(REGIONS)) {
+      expect([...regions].sort(), partition).toEqual(known(partition).sort())
+    }
   })
 
   it('points YAML syntax errors and duplicate keys at their line', () => {

@@ -123,6 +123,8 @@ describe('requesting a grant', () => {
     raw.targets['prod-db'].approvals = 2
     delete raw.people.U0ALICE.manager
     raw.people.U0MANAGER1 = { principal: 'arn:aws:iam::111122223333:role/m1' }
+    // Bob's manager makes two approvals reachable for him: the config stands, Alice's request cannot.
+    raw.people.U0BOB = { principal: 'arn:aws:iam::111122223333:role/bob-ops', manager: 'U0MANAGER2' }
     const lonely = configFrom(raw)
     expect(refusal(() => pendingGrant(lonely))).toEqual({
       code: 'NO_POSSIBLE_APPROVER',
