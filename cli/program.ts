@@ -144,7 +144,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       )
       .option('--json', 'the report as JSON')
       .option('--config <file>', 'with --table: the deployed config (default: $KEYLESS_CONFIG)')
-      .option('--state-machine <arn>', "with --table: the stack's StateMachineArn, to check executions"),
+      .option('--state-machine <arn>', "with --table: the stack's StateMachineArn, to check executions")
+      .option(
+        '--stack <name>',
+        'a deployed home stack (e.g. Keyless): its outputs name the table and workflow, and Slack, the trail, the alert rule and the reconciler are checked too',
+      ),
   ).action(async (options: GrantsOptions) => (await grantsCommands()).doctorCommand(options, io))
 
   const tryIt = program

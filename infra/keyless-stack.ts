@@ -91,6 +91,8 @@ export class KeylessStack extends Stack {
     })
     new CfnOutput(this, 'GrantTableName', { value: this.grants.table.tableName })
     new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn })
+    // What `keyless doctor --stack` checks besides the above: the alert rule is enabled.
+    new CfnOutput(this, 'AlertRuleName', { value: this.alerts.rule.ruleName })
   }
 }
 

@@ -1,16 +1,20 @@
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail'
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge'
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { AwsAccessBackend } from '../../shared/access/aws-backend.ts'
 import { createIamClient, ssmClientsByRegion } from '../../shared/aws/access-clients.ts'
-import { createDocumentClient, createSfnClient } from '../../shared/aws/clients.ts'
+import { createDocumentClient, createSecretsClient, createSfnClient } from '../../shared/aws/clients.ts'
 import { systemClock } from '../../shared/clock.ts'
 import { denyRequest, revokeGrant } from '../../shared/grants/control.ts'
 import type { Actor } from '../../shared/grants/grant.ts'
 import { doctor, liveGrants, revokeTarget, UNSENT_ALERTS_COUNTED } from '../../shared/grants/operations.ts'
 import { DynamoGrantStore } from '../../shared/store/dynamo-grant-store.ts'
 import { DynamoVerdictStore } from '../../shared/store/dynamo-verdict-store.ts'
+import { DynamoReconcilerRuns } from '../../shared/store/reconciler-runs.ts'
 import { AwsWorkflow } from '../../shared/workflow/aws-workflow.ts'
 import { commandConfig } from '../config.ts'
 import type { CliIo } from '../io.ts'
+import { checkDeployment, cloudFormationClient, type DeploymentCheck, stackOutputs } from './deployment.ts'
 import type { GrantsOptions, GrantsSource } from './grants.ts'
 
 // A deployed table, with the caller's AWS credentials.
@@ -60,5 +64,40 @@ export function tableSource(options: GrantsOptions & { table: string }, io: CliI
         unsentAlerts: async () => (await verdicts.listUnsent(UNSENT_ALERTS_COUNTED)).length,
       })
     },
+  }
+}
+
+/**
+ * `keyless doctor --stack <name>`: the home stack's outputs name the table and the workflow;
+ * then the deployment is checked end to end (Slack, the trail, the alert rule, the reconciler,
+ * the workflow) with the operator's credentials.
+ */
+export async function checkStack(
+  stack: string,
+  options: GrantsOptions,
+  io: CliIo,
+): Promise<{ options: GrantsOptions & { table: string }; checks: DeploymentCheck[] }> {
+  const region = options.region ?? io.env.AWS_REGION
+  const overrides = region ? { region } : {}
+  const outputs = await stackOutputs(cloudFormationClient(region), stack)
+  const client = createDocumentClient(overrides)
+  const runs = new DynamoReconcilerRuns(client, outputs.GrantTableName)
+  const sfn = createSfnClient(overrides)
+  const checks = await checkDeployment(
+    {
+      region: region ?? (await sfn.config.region()),
+      secrets: createSecretsClient(overrides),
+      cloudTrail: new CloudTrailClient(overrides),
+      events: new EventBridgeClient(overrides),
+      sfn,
+      lastReconcilerRun: () => runs.last(),
+      clock: systemClock,
+      ...(io.env.SLACK_API_URL ? { slackApiUrl: io.env.SLACK_API_URL } : {}),
+    },
+    outputs,
+  )
+  return {
+    options: { ...options, table: outputs.GrantTableName, stateMachine: outputs.StateMachineArn },
+    checks,
   }
 }

@@ -13,6 +13,7 @@ import {
 import type { DoctorReport, TargetRevocation } from '../../shared/grants/operations.ts'
 import type { CliIo } from '../io.ts'
 import { operatorCall } from '../operator-client.ts'
+import type { DeploymentCheck } from './deployment.ts'
 
 /**
  * `keyless grants list | show | revoke`: the operator's view of the grants, against the local
@@ -32,6 +33,8 @@ export interface GrantsOptions {
   config?: string
   /** The deployed grant workflow (the stack's StateMachineArn), for the doctor's execution check. */
   stateMachine?: string
+  /** The deployed home stack: the doctor reads its outputs and checks the deployment end to end. */
+  stack?: string
 }
 
 /** Where grants are read and revoked: the local control plane, or a deployed table. */
@@ -178,12 +181,30 @@ async function revokeTargetCommand(id: string | undefined, options: GrantsOption
 
 /** `keyless doctor`: what is wrong with the plane; exit 1 if anything is. */
 export async function doctorCommand(options: GrantsOptions, io: CliIo): Promise<void> {
-  const report = await (await source(options, io)).doctor()
-  if (options.json) io.out(`${JSON.stringify(report, null, 2)}\n`)
-  else io.out(doctorText(report))
-  if (report.problems > 0) {
-    throw new KeylessError('DOCTOR_FOUND_PROBLEMS', `the doctor found ${report.problems} problem(s)`)
+  // With --stack, the stack's outputs name the table and the workflow, and the deployment itself is checked first.
+  const deployed = options.stack
+    ? await (await import('./grants-table.ts')).checkStack(options.stack, options, io)
+    : undefined
+  const report = await (await source(deployed?.options ?? options, io)).doctor()
+  const problems = report.problems + (deployed?.checks.filter((check) => !check.ok).length ?? 0)
+  if (options.json) {
+    io.out(
+      `${JSON.stringify(deployed ? { deployment: deployed.checks, ...report, problems } : report, null, 2)}\n`,
+    )
+  } else {
+    if (deployed) io.out(deploymentText(options.stack ?? '', deployed.checks))
+    io.out(doctorText(report))
   }
+  if (problems > 0) {
+    throw new KeylessError('DOCTOR_FOUND_PROBLEMS', `the doctor found ${problems} problem(s)`)
+  }
+}
+
+function deploymentText(stack: string, checks: DeploymentCheck[]): string {
+  const lines = [`deployment ${stack}:`]
+  for (const { check, ok, detail } of checks)
+    lines.push(`  ${ok ? 'ok     ' : 'PROBLEM'}  ${check}: ${detail}`)
+  return `${lines.join('\n')}\n`
 }
 
 function doctorText(report: DoctorReport): string {

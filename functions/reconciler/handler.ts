@@ -1,11 +1,13 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'
 import middy from '@middy/core'
 import type { AlertSender } from '../../shared/alerts/service.ts'
+import { isoSeconds } from '../../shared/clock.ts'
 import { type ReconcileDeps, reconcile } from '../../shared/grants/reconciler.ts'
 import { SLACK_BUDGET_MS, withSlackBudget } from '../../shared/slack/budget.ts'
+import { DynamoReconcilerRuns } from '../../shared/store/reconciler-runs.ts'
 import { awsDeps } from '../runtime/access-deps.ts'
 import { alertService } from '../runtime/alert-deps.ts'
-import { logger } from '../runtime/aws-deps.ts'
+import { documentClient, logger, tableName } from '../runtime/aws-deps.ts'
 
 /** How many unsent security alerts one run posts (each a Slack call; the next run takes the rest). */
 const UNSENT_ALERTS_PER_RUN = 50
@@ -13,11 +15,13 @@ const UNSENT_ALERTS_PER_RUN = 50
 /**
  * Scheduled (EventBridge, every few minutes): starts lost executions again, makes the world
  * match the grants and reports what it repaired; then posts the security alerts that Slack
- * refused earlier.
+ * refused earlier; and records that it ran (what `keyless doctor --stack` reads).
  */
-export const raw = (deps: ReconcileDeps, alerts?: AlertSender) => async () => {
+export const raw = (deps: ReconcileDeps, alerts?: AlertSender, runs?: DynamoReconcilerRuns) => async () => {
+  const at = isoSeconds(deps.clock.now())
   const findings = await reconcile(deps)
   const unsent = alerts ? await alerts.sendUnsent(UNSENT_ALERTS_PER_RUN) : { posted: 0, left: false }
+  await runs?.record({ at, findings: findings.length, alertsPosted: unsent.posted })
   logger.info('reconciled', {
     findings: findings.length,
     alertsPosted: unsent.posted,
@@ -28,6 +32,10 @@ export const raw = (deps: ReconcileDeps, alerts?: AlertSender) => async () => {
 
 export const handler = middy(() =>
   withSlackBudget(SLACK_BUDGET_MS.reconciler, async () =>
-    raw(await awsDeps(), (await alertService()).sender)(),
+    raw(
+      await awsDeps(),
+      (await alertService()).sender,
+      new DynamoReconcilerRuns(documentClient(), tableName()),
+    )(),
   ),
 ).use(injectLambdaContext(logger))

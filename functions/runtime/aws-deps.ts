@@ -8,6 +8,7 @@ import { loadConfigFile } from '../../shared/config/load.ts'
 import type { TaskDeps } from '../../shared/grants/tasks.ts'
 import { LogNotifier } from '../../shared/notify/log-notifier.ts'
 import { WebSlackApi } from '../../shared/slack/api.ts'
+import { parseSlackSecret, type SlackSecrets } from '../../shared/slack/secret.ts'
 import { createSlackClient } from '../../shared/slack/client.ts'
 import { SlackNotifier } from '../../shared/slack/notifier.ts'
 import { DynamoGrantStore } from '../../shared/store/dynamo-grant-store.ts'
@@ -29,13 +30,6 @@ const environment = z.object({
   // Slack's signing secret and bot token, as JSON in Secrets Manager: never in the environment.
   SLACK_SECRET_ARN: z.string().startsWith('arn:').optional(),
 })
-
-/** What Secrets Manager holds for keyless: `{"signingSecret": "…", "botToken": "xoxb-…"}`. */
-const slackSecretSchema = z.object({
-  signingSecret: z.string().min(1),
-  botToken: z.string().startsWith('xoxb-'),
-})
-export type SlackSecrets = z.infer<typeof slackSecretSchema>
 
 /**
  * How old the Slack secret read from Secrets Manager may be: a rotated secret takes effect
@@ -65,23 +59,6 @@ export async function slackSecrets(): Promise<SlackSecrets | undefined> {
   secretsProvider ??= new SecretsProvider({ awsSdkV3Client: createSecretsClient() })
   const text = await secretsProvider.get(arn, { maxAge: SLACK_SECRET_MAX_AGE_SECONDS })
   return parseSlackSecret(arn, text)
-}
-
-export function parseSlackSecret(arn: string, text: unknown): SlackSecrets {
-  const problem = `the Slack secret ${arn} must be JSON with signingSecret and botToken (xoxb-…)`
-  let json: unknown
-  try {
-    json = JSON.parse(typeof text === 'string' ? text : '')
-  } catch {
-    // JSON.parse's own message quotes the text: never pass it on.
-    throw new Error(`${problem}: it is not JSON`)
-  }
-  const parsed = slackSecretSchema.safeParse(json)
-  if (!parsed.success) {
-    const fields = [...new Set(parsed.error.issues.map((issue) => issue.path.join('.') || '(the whole)'))]
-    throw new Error(`${problem}: ${fields.join(', ')} missing or malformed`)
-  }
-  return parsed.data
 }
 
 /** The bot token as of now, for a Slack client built once per cold start. */

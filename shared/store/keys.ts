@@ -27,6 +27,8 @@ export const TABLE_KEY = { partitionKey: 'pk', sortKey: 'sk' } as const
 export const GRANT_SORT_KEY = 'GRANT'
 export const grantKey = (id: string) => ({ pk: `GRANT#${id}`, sk: GRANT_SORT_KEY })
 export const verdictKey = (eventId: string) => ({ pk: `EVENT#${eventId}`, sk: 'VERDICT' })
+/** The reconciler's last run: one item, overwritten by each run. */
+export const reconcilerRunKey = { pk: 'RECONCILER', sk: 'LAST_RUN' } as const
 
 export const requesterPartition = (requester: string) => `REQUESTER#${requester}`
 export const activeTargetPartition = (target: string) => `TARGET#${target}`

@@ -10,6 +10,7 @@ import type { Grant } from '../../shared/grants/grant.ts'
 import { WebSlackApi } from '../../shared/slack/api.ts'
 import { createSlackClient } from '../../shared/slack/client.ts'
 import { DynamoVerdictStore } from '../../shared/store/dynamo-verdict-store.ts'
+import { DynamoReconcilerRuns } from '../../shared/store/reconciler-runs.ts'
 import { access, envelope, FIXTURES, startSession } from '../kit/cloudtrail.ts'
 import { specConfig } from '../kit/config.ts'
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../kit/dynamo.ts'
@@ -160,6 +161,7 @@ describe('the alert service', () => {
     slack.fail('chat.postMessage', 'service_unavailable')
     const event = aliceOnProdDb({ sourceIPAddress: '198.51.100.29' })
     expect((await service().handle(event)).alert).toBe('unsent')
+    const runs = new DynamoReconcilerRuns(db.client, db.tableName)
     const run = reconcilerRun(
       {
         config,
@@ -170,8 +172,16 @@ describe('the alert service', () => {
         warn: () => {},
       },
       service().sender,
+      runs,
     )
+    expect(await runs.last()).toBeUndefined()
     expect(await run()).toEqual({ findings: 0, alertsPosted: 1 })
+    // Its heartbeat, what `keyless doctor --stack` reads.
+    expect(await runs.last()).toEqual({
+      at: clock.now().toISOString().replace('.000Z', 'Z'),
+      findings: 0,
+      alertsPosted: 1,
+    })
     expect((await verdicts.get(event.eventId))?.alert).toBe('sent')
     expect((await db.store.listAll()).map((listed) => listed.id)).toEqual([grant.id])
   })

@@ -1,14 +1,24 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation'
+import {
+  CloudTrailClient,
+  DescribeTrailsCommand,
+  GetEventSelectorsCommand,
+  GetTrailStatusCommand,
+} from '@aws-sdk/client-cloudtrail'
+import { DescribeRuleCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge'
 import {
   DeleteRolePolicyCommand,
   IAMClient,
   ListRolePoliciesCommand,
   ListUserPoliciesCommand,
 } from '@aws-sdk/client-iam'
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import {
   DescribeExecutionCommand,
+  DescribeStateMachineCommand,
   ExecutionDoesNotExist,
   SendTaskSuccessCommand,
   SFNClient,
@@ -23,10 +33,12 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { mockClient } from 'aws-sdk-client-mock'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { DynamoReconcilerRuns } from '../../shared/store/reconciler-runs.ts'
 import { runKeyless } from '../kit/cli.ts'
 import { configFrom, SPEC_CONFIG_YAML, specConfig } from '../kit/config.ts'
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../kit/dynamo.ts'
 import { activeGrant, advance, at, pendingGrant, workflow } from '../kit/grants.ts'
+import { type SlackRecorder, startSlackRecorder } from '../kit/slack.ts'
 
 /**
  * `keyless grants … --table`: the embedded DynamoDB stands in for the deployed table (the SDK
@@ -341,5 +353,171 @@ describe('an incident and the doctor, against a deployed table', () => {
     expect(text.stdout).toContain(
       'keyless-g-unknown0000 on arn:aws:iam::111122223333:role/alice-ops: no grant has this id',
     )
+  })
+})
+
+describe('keyless doctor --stack: the deployment end to end', () => {
+  const cloudFormation = mockClient(CloudFormationClient)
+  const cloudTrail = mockClient(CloudTrailClient)
+  const events = mockClient(EventBridgeClient)
+  const secrets = mockClient(SecretsManagerClient)
+  const machine = 'arn:aws:states:eu-west-1:111122223333:stateMachine:Keyless-grant-workflow'
+  const secretArn = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:KeylessSlackSecret-abc'
+  let slack: SlackRecorder
+  let now = new Date()
+
+  beforeAll(async () => {
+    slack = await startSlackRecorder()
+    slack.answer('auth.test', { user: 'keyless', team: 'Acme' })
+  })
+  afterAll(async () => {
+    for (const mock of [cloudFormation, cloudTrail, events, secrets]) mock.restore()
+    await slack.close()
+  })
+
+  /** A stack whose every part is fine; each test breaks what it checks. */
+  function healthy() {
+    for (const mock of [cloudFormation, cloudTrail, events, secrets]) mock.reset()
+    sfn.reset()
+    iam.reset()
+    iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: [] })
+    iam.on(ListUserPoliciesCommand).resolves({ PolicyNames: [] })
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' })
+    cloudFormation.on(DescribeStacksCommand, { StackName: 'Keyless' }).resolves({
+      Stacks: [
+        {
+          StackName: 'Keyless',
+          CreationTime: new Date(),
+          StackStatus: 'UPDATE_COMPLETE',
+          Outputs: [
+            { OutputKey: 'GrantTableName', OutputValue: db.tableName },
+            { OutputKey: 'StateMachineArn', OutputValue: machine },
+            { OutputKey: 'SlackSecretArn', OutputValue: secretArn },
+            { OutputKey: 'AlertRuleName', OutputValue: 'Keyless-AlertsRule-1' },
+          ],
+        },
+      ],
+    })
+    secrets
+      .on(GetSecretValueCommand, { SecretId: secretArn })
+      .resolves({ SecretString: JSON.stringify({ signingSecret: 'sssh', botToken: 'xoxb-deployed' }) })
+    cloudTrail.on(DescribeTrailsCommand).resolves({
+      trailList: [
+        {
+          Name: 'org',
+          TrailARN: 'arn:aws:cloudtrail:us-east-1:111122223333:trail/org',
+          IsMultiRegionTrail: true,
+        },
+      ],
+    })
+    cloudTrail.on(GetTrailStatusCommand).resolves({ IsLogging: true })
+    cloudTrail
+      .on(GetEventSelectorsCommand)
+      .resolves({ EventSelectors: [{ IncludeManagementEvents: true, ReadWriteType: 'All' }] })
+    events.on(DescribeRuleCommand, { Name: 'Keyless-AlertsRule-1' }).resolves({ State: 'ENABLED' })
+    sfn.on(DescribeStateMachineCommand, { stateMachineArn: machine }).resolves({
+      stateMachineArn: machine,
+      name: 'Keyless-grant-workflow',
+      status: 'ACTIVE',
+      definition: '{}',
+      roleArn: 'arn:aws:iam::111122223333:role/keyless/x',
+      type: 'STANDARD',
+      creationDate: new Date(),
+    })
+  }
+  const doctorJson = async () => {
+    const result = await runKeyless(['doctor', '--stack', 'Keyless', '--json', '--config', configFile], {
+      ...process.env,
+      SLACK_API_URL: slack.url,
+    })
+    return { ...result, report: JSON.parse(result.stdout) }
+  }
+
+  it('finds a healthy deployment healthy, naming what it checked', async () => {
+    healthy()
+    now = new Date()
+    await new DynamoReconcilerRuns(db.client, db.tableName).record({
+      at: new Date(now.getTime() - 3 * 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      findings: 0,
+      alertsPosted: 0,
+    })
+    const { report } = await doctorJson()
+    expect(report.deployment).toEqual([
+      {
+        check: 'slack',
+        ok: true,
+        detail: 'the secret is set and Slack answers auth.test as keyless in Acme',
+      },
+      { check: 'trail', ok: true, detail: 'trail org logs management events in eu-west-1' },
+      { check: 'alert-rule', ok: true, detail: 'the alert rule Keyless-AlertsRule-1 is enabled' },
+      {
+        check: 'reconciler',
+        ok: true,
+        detail: expect.stringMatching(
+          /^the reconciler last ran \S+Z \(3 min ago\): 0 finding\(s\), 0 alert\(s\) posted$/,
+        ),
+      },
+      { check: 'state-machine', ok: true, detail: 'the grant workflow Keyless-grant-workflow is active' },
+    ])
+    expect(slack.of('auth.test').at(-1)?.args).toBeDefined()
+  })
+
+  it('names each broken part in a sentence and exits 1', async () => {
+    healthy()
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: 'generated-by-cloudformation' })
+    cloudTrail.on(GetTrailStatusCommand).resolves({ IsLogging: false })
+    events.on(DescribeRuleCommand).resolves({ State: 'DISABLED' })
+    sfn
+      .on(DescribeStateMachineCommand)
+      .rejects(Object.assign(new Error('State Machine Does Not Exist'), { name: 'StateMachineDoesNotExist' }))
+    await new DynamoReconcilerRuns(db.client, db.tableName).record({
+      at: '2026-01-01T00:00:00Z',
+      findings: 2,
+      alertsPosted: 0,
+    })
+    const { code, report, stderr } = await doctorJson()
+    expect(report.deployment).toEqual([
+      {
+        check: 'slack',
+        ok: false,
+        detail: `the Slack secret ${secretArn} must be JSON with signingSecret and botToken (xoxb-…): it is not JSON; put the app's credentials there (README "Deploy")`,
+      },
+      {
+        check: 'trail',
+        ok: false,
+        detail:
+          'no logging trail records management events in eu-west-1: EventBridge then receives no StartSession or SendSSHPublicKey, and nothing is alerted (create one, or deploy with -c keyless:createTrail=true)',
+      },
+      {
+        check: 'alert-rule',
+        ok: false,
+        detail: 'the alert rule Keyless-AlertsRule-1 is DISABLED: no access is checked',
+      },
+      {
+        check: 'reconciler',
+        ok: false,
+        detail: expect.stringMatching(
+          /^the reconciler last ran 2026-01-01T00:00:00Z \(\d+ min ago\); it runs every 5 minutes$/,
+        ),
+      },
+      { check: 'state-machine', ok: false, detail: 'State Machine Does Not Exist' },
+    ])
+    expect(report.problems).toBeGreaterThanOrEqual(5)
+    expect(code).toBe(1)
+    expect(stderr).toBe(`keyless: the doctor found ${report.problems} problem(s)\n`)
+    expect(JSON.stringify(report)).not.toContain('generated-by-cloudformation')
+  })
+
+  it('refuses a stack that is not keyless home stack, in one line', async () => {
+    healthy()
+    cloudFormation.on(DescribeStacksCommand).resolves({
+      Stacks: [{ StackName: 'Other', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [] }],
+    })
+    expect(await runKeyless(['doctor', '--stack', 'Other'], process.env)).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr:
+        "keyless: stack Other has no output GrantTableName, StateMachineArn, SlackSecretArn, AlertRuleName: is it keyless's home stack, deployed by this version?\n",
+    })
   })
 })

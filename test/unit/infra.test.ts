@@ -505,8 +505,9 @@ describe('Session documents, schedule and alarms', () => {
     })
   })
 
-  it('outputs the Slack request URL, the secret, the table and the state machine', () => {
+  it('outputs the Slack request URL, the secret, the table, the state machine and the alert rule', () => {
     expect(Object.keys(template.findOutputs('*')).sort()).toEqual([
+      'AlertRuleName',
       'GrantTableName',
       'SlackRequestUrl',
       'SlackSecretArn',
