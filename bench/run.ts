@@ -19,10 +19,12 @@ import { alice, at, bob, pendingGrant, workflow } from '../test/kit/grants.ts'
 import { ALICE, startPlane, workflowConfig } from '../test/kit/plane.ts'
 import { alertFunctionLatency } from './alert-function.ts'
 import { checkEventThroughput } from './alerts.ts'
+import { costs } from './cost.ts'
 import { deployBundles } from './deploy.ts'
 import { reconcilerAtScale } from './reconciler.ts'
 import { median, printTable } from './report.ts'
 import { accessAckLatency, stopTime } from './slack.ts'
+import { slackHangTimes } from './slack-hang.ts'
 
 function policySizes() {
   const kinds = {
@@ -228,6 +230,8 @@ await revocationLag()
 await reconcilerAtScale()
 await accessAckLatency()
 await deployBundles()
+await costs()
+await slackHangTimes()
 await stopTime()
 await alertFunctionLatency()
 await checkEventThroughput()

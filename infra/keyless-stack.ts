@@ -78,6 +78,7 @@ export class KeylessStack extends Stack {
       },
       markRevocationFailed: this.workflow.tasks.MarkRevocationFailedFunctionArn,
       reconciler: this.reconciler.handler,
+      slackApi: this.slack.api,
       failures,
     })
 

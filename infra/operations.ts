@@ -1,4 +1,5 @@
 import { Duration, Validations } from 'aws-cdk-lib'
+import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2'
 import {
   Alarm,
   ComparisonOperator,
@@ -56,8 +57,16 @@ export class FailedInvocations extends Construct {
 /**
  * The alarms an operator needs, each firing on the first occurrence: a grant workflow that
  * failed, a grant whose revocation failed (REVOKE_FAILED: someone may still have access), a
- * repair by the reconciler (the workflow missed something), a function that errored or was
- * throttled, and work left in the failure queue.
+ * repair by the reconciler (the workflow missed something), a function that failed, Slack's
+ * requests answered with a server error, and work left in the failure queue.
+ *
+ * CloudWatch bills every metric an alarm watches ($0.10 a month each), so the functions share
+ * one: each function's log group has a metric filter counting its failures (an error logged,
+ * an invocation that errored, timed out or crashed) into one `keyless/FunctionErrors` metric,
+ * published only when something fails. A throttled function shows where its caller does: a
+ * workflow task's throttling fails the execution once the state machine's retries are spent
+ * (WorkflowFailed), an asynchronous invocation's lands in the failure queue (FailedInvocations),
+ * the Slack function's is a 5xx to Slack (SlackServerErrors).
  */
 export class Operations extends Construct {
   readonly topic: ITopic | undefined
@@ -71,6 +80,7 @@ export class Operations extends Construct {
       functions: Record<string, KeylessFunction>
       markRevocationFailed: KeylessFunction
       reconciler: KeylessFunction
+      slackApi: HttpApi
       failures: FailedInvocations
     },
   ) {
@@ -121,21 +131,38 @@ export class Operations extends Construct {
       props.failures.metricWaiting(),
     )
     for (const [name, fn] of Object.entries(props.functions)) {
-      alarm(
-        `${name}Errors`,
-        `${fn.function.node.path}: errors or throttles`,
-        new MathExpression({
-          expression: 'errors + throttles',
-          usingMetrics: {
-            errors: fn.function.metricErrors(fiveMinutes),
-            throttles: fn.function.metricThrottles(fiveMinutes),
-          },
-          period: Duration.minutes(5),
-        }),
-      )
+      new MetricFilter(this, `${name}Failures`, {
+        logGroup: fn.logGroup,
+        filterPattern: FUNCTION_FAILURE,
+        metricNamespace: 'keyless',
+        metricName: 'FunctionErrors',
+        metricValue: '1',
+      })
     }
+    alarm(
+      'FunctionErrors',
+      'a function failed (an error logged, or an invocation that errored, timed out or crashed): search the functions\' logs for "level":"ERROR" or a non-success status',
+      new Metric({ namespace: 'keyless', metricName: 'FunctionErrors', ...fiveMinutes }),
+    )
+    alarm(
+      'SlackServerErrors',
+      "Slack's requests were answered with a server error (the Slack function failed or was throttled): Slack shows people an error",
+      props.slackApi.metricServerError(fiveMinutes),
+    )
   }
 }
+
+/**
+ * A failure in a function's JSON log: a line logged at ERROR (Powertools, or the runtime's own
+ * report of an unhandled error), or a platform record of an invocation that errored, timed out
+ * or crashed.
+ */
+export const FUNCTION_FAILURE = FilterPattern.any(
+  FilterPattern.stringValue('$.level', '=', 'ERROR'),
+  FilterPattern.stringValue('$.record.status', '=', 'error'),
+  FilterPattern.stringValue('$.record.status', '=', 'timeout'),
+  FilterPattern.stringValue('$.record.status', '=', 'failure'),
+)
 
 /** An alarm on the first occurrence of `metric`, sent to `topic` when there is one. */
 export function keylessAlarm(

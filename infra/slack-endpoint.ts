@@ -31,6 +31,8 @@ export const SLACK_THROTTLE = { rateLimit: 25, burstLimit: 50 }
  */
 export class SlackEndpoint extends Construct {
   readonly handler: KeylessFunction
+  /** The HTTP API Slack calls: its 5xx answers are alarmed (Operations). */
+  readonly api: HttpApi
   readonly requestUrl: string
 
   constructor(scope: Construct, id: string, props: FunctionSurroundings & { failures: IQueue }) {
@@ -75,6 +77,7 @@ export class SlackEndpoint extends Construct {
       description: 'keyless: Slack requests',
       createDefaultStage: false,
     })
+    this.api = api
     api.addRoutes({
       path: SLACK_EVENTS_PATH,
       methods: [HttpMethod.POST],

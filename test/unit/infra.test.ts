@@ -484,15 +484,26 @@ describe('Session documents, schedule and alarms', () => {
     })
   })
 
-  it('alarms on failed workflows, REVOKE_FAILED, repairs, failed invocations and every function', () => {
+  it('alarms on failed workflows, REVOKE_FAILED, repairs, failed invocations, function failures and Slack 5xx, on 8 billed metrics', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm')
-    expect(alarms.length).toBe(4 + Object.keys(GRANT_WORKFLOW_FOLDERS).length + 3)
+    expect(alarms).toHaveLength(6)
+    // CloudWatch bills each metric an alarm watches: a metric math alarm, each metric in it.
+    const billed = alarms.reduce(
+      (sum, [, alarm]) =>
+        sum +
+        (alarm.Properties.Metrics?.filter((metric: { MetricStat?: unknown }) => metric.MetricStat).length ??
+          1),
+      0,
+    )
+    expect(billed).toBe(8)
     const descriptions = alarms.map(([, alarm]) => alarm.Properties.AlarmDescription as string)
     for (const phrase of [
       'workflow execution failed',
       'REVOKE_FAILED',
       'reconciler repaired',
       'failure queue',
+      'a function failed',
+      'server error',
     ]) {
       expect(
         descriptions.some((description) => description.includes(phrase)),
@@ -502,6 +513,30 @@ describe('Session documents, schedule and alarms', () => {
     template.hasResourceProperties('AWS::Logs::MetricFilter', {
       FilterPattern: '{ ($.message = "reconciled") && ($.findings > 0) }',
       MetricTransformations: [Match.objectLike({ MetricValue: '$.findings' })],
+    })
+    // Every function's failures count into one metric, published only when one fails.
+    const failureFilters = ofType('AWS::Logs::MetricFilter').filter(([, filter]) =>
+      filter.Properties.MetricTransformations.some(
+        (metric: { MetricName: string }) => metric.MetricName === 'FunctionErrors',
+      ),
+    )
+    const functions = ofType('AWS::Lambda::Function').filter(([, fn]) => fn.Properties.Environment)
+    expect(failureFilters).toHaveLength(functions.length)
+    for (const [, filter] of failureFilters) {
+      expect(filter.Properties.FilterPattern).toBe(
+        '{ ($.level = "ERROR") || ($.record.status = "error") || ($.record.status = "timeout") || ($.record.status = "failure") }',
+      )
+      expect(filter.Properties.MetricTransformations).toEqual([
+        { MetricNamespace: 'keyless', MetricName: 'FunctionErrors', MetricValue: '1' },
+      ])
+    }
+    const loggedBy = new Set(
+      failureFilters.map(([, filter]) => JSON.stringify(filter.Properties.LogGroupName)),
+    )
+    expect(loggedBy.size).toBe(functions.length)
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: '5xx',
+      Namespace: 'AWS/ApiGateway',
     })
   })
 
