@@ -107,7 +107,7 @@ export class KeylessFunction extends Construct {
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
-        'keyless runs on nodejs22.x by design (SPEC.md "Deploy"): the Node the tests and npm start use; moving to a newer runtime is a deliberate change of both.',
+        'keyless runs on nodejs22.x by design (docs/contract.md "Deploying"): the Node the tests and npm start use; moving to a newer runtime is a deliberate change of both.',
     })
   }
 

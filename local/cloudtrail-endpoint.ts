@@ -9,7 +9,7 @@ import { SLACK_BUDGET_MS, withSlackBudget } from '../shared/slack/budget.ts'
 export const MAX_CLOUDTRAIL_BYTES = 64 * 1024 * 1024
 
 /**
- * `POST /cloudtrail` on the local control plane (SPEC.md): CloudTrail input in any form
+ * `POST /cloudtrail` on the local control plane (docs/contract.md): CloudTrail input in any form
  * `check-event` reads, each access event run through the real alert service (stored, linked
  * to its grant, alerted to the security channel), answered with the verdicts in input order:
  * `{"verdicts": [line…], "errors": [{"record", "problem"}]}`, each line as check-event prints

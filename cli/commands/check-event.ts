@@ -13,7 +13,7 @@ import type { CliIo } from '../io.ts'
 import { operatorCall } from '../operator-client.ts'
 
 /**
- * `keyless check-event [FILE|-] [--config F]` (SPEC.md): every CloudTrail record in, one JSON
+ * `keyless check-event [FILE|-] [--config F]` (docs/contract.md): every CloudTrail record in, one JSON
  * line out, in input order: the verdict of the alert rules, or `"ignored": true` for what they
  * do not cover. A malformed record is reported on stderr with its index and field, and the rest
  * are still evaluated; the exit code is then 1.

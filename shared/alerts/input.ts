@@ -4,7 +4,7 @@ import { type ReadRecord, readRecord } from './record.ts'
 import { type Layout, MAX_ELEMENT_BYTES, splitElements } from './split.ts'
 
 /**
- * CloudTrail input in every form keyless reads (SPEC.md `check-event`): one record, an
+ * CloudTrail input in every form keyless reads (docs/contract.md `check-event`): one record, an
  * EventBridge envelope (`detail-type: AWS API Call via CloudTrail`), a JSON array of either,
  * records one after another (JSON lines), or a CloudTrail log file `{"Records": [...]}`, plain
  * or gzipped as CloudTrail writes it to S3. Records are cut from the stream and parsed one at a

@@ -1,7 +1,7 @@
 import type { Verdict } from './evaluate.ts'
 
 /**
- * A verdict as one JSON line, the shape SPEC.md gives `keyless check-event` (and `POST
+ * A verdict as one JSON line, the shape docs/contract.md gives `keyless check-event` (and `POST
  * /cloudtrail` answers with): who, where, from where, and each rule that fired.
  */
 export function verdictLine(

@@ -4,7 +4,7 @@ import { arnPattern } from './arn-pattern.ts'
 import { AllowedNetworks } from './network.ts'
 import type { AccessEvent } from './record.ts'
 
-/** SPEC.md "Alerts": rule names are stable; alerts, stored findings and the CLI use them. */
+/** docs/contract.md "Alerts": rule names are stable; alerts, stored findings and the CLI use them. */
 export const RULES = [
   'NO_MFA',
   'UNEXPECTED_SOURCE_IP',

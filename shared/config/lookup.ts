@@ -14,7 +14,7 @@ export function findTarget(config: KeylessConfig, name: string): TargetConfig {
   return target
 }
 
-/** SPEC.md: a duration above the target's maximum is refused with the limit named, never cut. */
+/** docs/contract.md: a duration above the target's maximum is refused with the limit named, never cut. */
 export function checkWithinMaximum(target: TargetConfig, durationSeconds: number): void {
   if (!Number.isSafeInteger(durationSeconds) || durationSeconds <= 0) {
     throw new KeylessError('INVALID_DURATION', 'A grant needs a positive duration, such as 30m.')

@@ -13,7 +13,7 @@ import { closest } from './did-you-mean.ts'
 import { parseDuration } from './duration.ts'
 
 /**
- * The schema of `keyless.config.yaml` (SPEC.md "Configuration"). Every object is strict: a typo
+ * The schema of `keyless.config.yaml` (docs/contract.md "The config file"). Every object is strict: a typo
  * in a key must never silently widen or narrow access. The parsed result is the resolved
  * configuration, with defaults applied and durations in seconds.
  */
@@ -36,7 +36,7 @@ const TAG_VALUE_PATTERN = /^[A-Za-z0-9 _.:/=+@-]{1,256}$/
 export const SLACK_USER_PATTERN = /^[UW][A-Z0-9]{2,20}$/
 const SLACK_CHANNEL_PATTERN = /^[CGD][A-Z0-9]{2,20}$/
 const OS_USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/
-// An ARN pattern: IAM ARN characters plus `*`, the only wildcard SPEC.md gives these patterns.
+// An ARN pattern: IAM ARN characters plus `*`, the only wildcard docs/contract.md gives these patterns.
 const ARN_PATTERN_PATTERN = /^arn:[a-z-]*:[a-z0-9*-]*:[a-z0-9*-]*:(?:\d{12}|\*)?:[\w+=,.@/*-]+$/
 
 const show = (value: unknown): string =>

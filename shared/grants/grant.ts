@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { z } from 'zod'
 
-/** SPEC.md "Grant lifecycle". */
+/** docs/contract.md "A grant's life". */
 export const GRANT_STATUSES = [
   'PENDING',
   'APPROVED',

@@ -5,7 +5,7 @@ import type { KeylessConfig, TargetConfig } from '../config/schema.ts'
 import { KeylessError } from '../errors.ts'
 
 /**
- * The IAM policy a grant attaches (SPEC.md "Access kinds"): exactly what the target's access
+ * The IAM policy a grant attaches (docs/contract.md "What a grant allows"): exactly what the target's access
  * kinds need, on instances carrying the target's tag, until the grant's expiry, and nothing
  * else. Every statement carries the expiry, so the policy stops working at expiry even if its
  * removal fails.

@@ -35,7 +35,7 @@ const current = new AsyncLocalStorage<SlackBudget>()
 /**
  * The budgets the composition roots give each invocation, well inside each function's timeout
  * (infra/): workflow tasks 60 s, the alert function 30 s, the Slack function's follow-ups 10 s,
- * the reconciler 4 minutes. README "What Slack can hold up" states them.
+ * the reconciler 4 minutes. README "Operating it" states them.
  */
 export const SLACK_BUDGET_MS = {
   task: 15_000,

@@ -4,7 +4,7 @@ import { GRANT_ID_PATTERN } from '../grants/grant.ts'
 import { cleanTyped, truncate } from './text.ts'
 
 /**
- * `/access …` as people type it (SPEC.md "Slack surface"). Parsing is pure: it knows the
+ * `/access …` as people type it (docs/contract.md "Slack"). Parsing is pure: it knows the
  * target names and nothing else, and every refusal says what was wrong with an example of
  * the right form.
  */

@@ -2,7 +2,7 @@ import { parse } from 'yaml'
 import { parseConfig } from '../../shared/config/load.ts'
 import type { KeylessConfig } from '../../shared/config/schema.ts'
 
-/** The SPEC.md example, as YAML: the baseline every test config starts from. */
+/** The docs/contract.md example, as YAML: the baseline every test config starts from. */
 export const SPEC_CONFIG_YAML = `
 account: "111122223333"
 region: eu-west-1

@@ -29,7 +29,7 @@ function withChange(change: (config: ReturnType<typeof specConfigObject>) => voi
   return config
 }
 
-describe('the SPEC.md example config', () => {
+describe('the example config of the contract', () => {
   it('is valid and resolves defaults', () => {
     const config = specConfig()
     expect(config.partition).toBe('aws')

@@ -17,7 +17,7 @@ function refusal(text: string): { message: string; example: string } {
 }
 
 describe('/access command text', () => {
-  it('reads every form SPEC.md lists', () => {
+  it('reads every form the contract lists', () => {
     expect(parse('')).toEqual({ kind: 'help' })
     expect(parse('  help ')).toEqual({ kind: 'help' })
     expect(parse('targets')).toEqual({ kind: 'targets' })
