@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { keylessApp } from '../infra/keyless-app.ts'
 import { LocalAccessBackend } from '../local/access-backend.ts'
-import { createLocalControlPlane } from '../local/control-plane.ts'
 import { evaluationContext } from '../shared/alerts/evaluate.ts'
 import { AlertService } from '../shared/alerts/service.ts'
 import { systemClock } from '../shared/clock.ts'
@@ -20,12 +19,12 @@ import { reconcile } from '../shared/grants/reconciler.ts'
 import type { Notice, Notifier } from '../shared/notify/notifier.ts'
 import { ACTIONS } from '../shared/slack/actions.ts'
 import { ConsoleSlackApi } from '../shared/slack/api.ts'
-import { SlackNotifier } from '../shared/slack/notifier.ts'
 import { onAccessCommand, onButton } from '../shared/slack/surface.ts'
 import { DynamoVerdictStore } from '../shared/store/dynamo-verdict-store.ts'
 import { DynamoReconcilerRuns } from '../shared/store/reconciler-runs.ts'
 import { access, assumedRole, startSession } from '../test/kit/cloudtrail.ts'
 import { startEmbeddedDynamo } from '../test/kit/dynamo.ts'
+import { startPlaneWithSlack } from '../test/kit/plane.ts'
 import { untilGrant } from '../test/kit/poll.ts'
 
 /**
@@ -221,27 +220,15 @@ async function idleReconcilerRun(): Promise<{ reads: number; writes: number }> {
 async function oneGrant() {
   const config = await loadConfigFile(EXAMPLE_CONFIG_FILE)
   const db = await startEmbeddedDynamo('keyless-cost-grant')
-  const backend = new LocalAccessBackend([
-    { instanceId: 'i-0cost000000000001', region: config.region, tags: { 'access-target': 'prod-db' } },
-  ])
-  const warn = () => {}
-  const notifier = new SlackNotifier({
+  const plane = await startPlaneWithSlack(db, new ConsoleSlackApi(() => {}), {
     config,
-    store: db.store,
-    slack: new ConsoleSlackApi(() => {}),
-    clock: systemClock,
-    warn,
-  })
-  const plane = await createLocalControlPlane({
-    config,
-    store: db.store,
-    backend,
-    notifier,
-    clock: systemClock,
-    warn,
     expiryWarningSeconds: 1,
-    retryIntervalMs: 5,
+    instances: [
+      { instanceId: 'i-0cost000000000001', region: config.region, tags: { 'access-target': 'prod-db' } },
+    ],
   })
+  const { backend, notifier } = plane
+  const warn = () => {}
   try {
     let followUps = 0
     const later: Notifier = {

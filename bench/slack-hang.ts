@@ -6,17 +6,13 @@
  */
 import { performance } from 'node:perf_hooks'
 import type { GrantWorkflowTask } from '../functions/grant-workflow-tasks.ts'
-import { LocalAccessBackend } from '../local/access-backend.ts'
-import { createLocalControlPlane } from '../local/control-plane.ts'
-import { systemClock } from '../shared/clock.ts'
 import { approveRequest, revokeGrant, submitRequest } from '../shared/grants/control.ts'
 import { newClientToken } from '../shared/grants/grant.ts'
 import { WebSlackApi } from '../shared/slack/api.ts'
 import { SLACK_BUDGET_MS } from '../shared/slack/budget.ts'
 import { createSlackClient } from '../shared/slack/client.ts'
-import { SlackNotifier } from '../shared/slack/notifier.ts'
 import { startEmbeddedDynamo } from '../test/kit/dynamo.ts'
-import { INSTANCES, workflowConfig } from '../test/kit/plane.ts'
+import { startPlaneWithSlack, workflowConfig } from '../test/kit/plane.ts'
 import { untilGrant } from '../test/kit/poll.ts'
 import { startSlackRecorder } from '../test/kit/slack.ts'
 import { median, printTable } from './report.ts'
@@ -30,22 +26,10 @@ export async function slackHangTimes(): Promise<void> {
   const slack = await startSlackRecorder()
   slack.hang()
   const times = new Map<GrantWorkflowTask, number[]>()
-  const warn = () => {}
-  const plane = await createLocalControlPlane({
+  const slackApi = new WebSlackApi(createSlackClient('xoxb-bench', { slackApiUrl: slack.url }))
+  const plane = await startPlaneWithSlack(db, slackApi, {
     config,
-    store: db.store,
-    backend: new LocalAccessBackend(INSTANCES),
-    notifier: new SlackNotifier({
-      config,
-      store: db.store,
-      slack: new WebSlackApi(createSlackClient('xoxb-bench', { slackApiUrl: slack.url })),
-      clock: systemClock,
-      warn,
-    }),
-    clock: systemClock,
-    warn,
     slackBudgetMs: BUDGET_MS,
-    retryIntervalMs: 5,
     intercept: (task, run) => async (payload) => {
       const started = performance.now()
       try {

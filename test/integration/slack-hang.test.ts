@@ -1,20 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { LocalAccessBackend } from '../../local/access-backend.ts'
-import { createLocalControlPlane } from '../../local/control-plane.ts'
 import { grantPolicyName } from '../../shared/access/backend.ts'
 import { evaluationContext } from '../../shared/alerts/evaluate.ts'
 import { AlertService } from '../../shared/alerts/service.ts'
-import { addSeconds, type Clock, systemClock } from '../../shared/clock.ts'
+import { addSeconds, type Clock } from '../../shared/clock.ts'
 import { approveRequest, revokeGrant, submitRequest } from '../../shared/grants/control.ts'
 import { newClientToken } from '../../shared/grants/grant.ts'
 import { WebSlackApi } from '../../shared/slack/api.ts'
 import { withSlackBudget } from '../../shared/slack/budget.ts'
 import { createSlackClient } from '../../shared/slack/client.ts'
-import { SlackNotifier } from '../../shared/slack/notifier.ts'
 import { DynamoVerdictStore } from '../../shared/store/dynamo-verdict-store.ts'
 import { access, startSession } from '../kit/cloudtrail.ts'
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../kit/dynamo.ts'
-import { ALICE, INSTANCES, workflowConfig } from '../kit/plane.ts'
+import { ALICE, INSTANCES, startPlaneWithSlack, workflowConfig } from '../kit/plane.ts'
 import { untilGrant } from '../kit/poll.ts'
 import { type SlackRecorder, startSlackRecorder } from '../kit/slack.ts'
 
@@ -45,21 +43,9 @@ async function hangingSlack(): Promise<SlackRecorder> {
 describe.concurrent('a Slack that never answers', () => {
   it('holds up no request, attachment or revocation, and each task sends one request at most', async () => {
     const slack = await hangingSlack()
-    const warnings: string[] = []
-    const warn = (message: string, details: Record<string, unknown>) =>
-      warnings.push(`${message} ${JSON.stringify(details)}`)
     const slackApi = new WebSlackApi(createSlackClient('xoxb-test', { slackApiUrl: slack.url }))
-    const backend = new LocalAccessBackend(INSTANCES)
-    const plane = await createLocalControlPlane({
-      config,
-      store: db.store,
-      backend,
-      notifier: new SlackNotifier({ config, store: db.store, slack: slackApi, clock: systemClock, warn }),
-      clock: systemClock,
-      warn,
-      slackBudgetMs: BUDGET_MS,
-      retryIntervalMs: 5,
-    })
+    const plane = await startPlaneWithSlack(db, slackApi, { config, slackBudgetMs: BUDGET_MS })
+    const { backend, warnings } = plane
     const sentFor = (grantId: string) =>
       slack.calls.filter((call) => JSON.stringify(call.args).includes(grantId)).length
     try {

@@ -1,8 +1,10 @@
-import { LocalAccessBackend } from '../../local/access-backend.ts'
+import { LocalAccessBackend, type LocalInstance } from '../../local/access-backend.ts'
 import { createLocalControlPlane, type LocalControlPlaneParts } from '../../local/control-plane.ts'
 import { systemClock } from '../../shared/clock.ts'
 import type { KeylessConfig } from '../../shared/config/schema.ts'
 import type { Grant, GrantStatus } from '../../shared/grants/grant.ts'
+import type { SlackApi } from '../../shared/slack/api.ts'
+import { SlackNotifier } from '../../shared/slack/notifier.ts'
 import { configFrom, specConfigObject } from './config.ts'
 import { type EmbeddedDynamo, startEmbeddedDynamo } from './dynamo.ts'
 import { RecordingNotifier } from './notifier.ts'
@@ -74,3 +76,34 @@ export async function startPlane(
 }
 
 export type Plane = Awaited<ReturnType<typeof startPlane>>
+
+/**
+ * The grant workflow with the real Slack notifier over `slack` (a loopback Web API's client, or
+ * the console): what people would be sent is sent, with every store read it costs.
+ */
+export async function startPlaneWithSlack(
+  db: EmbeddedDynamo,
+  slack: SlackApi,
+  extra: Partial<Omit<LocalControlPlaneParts, 'store' | 'notifier' | 'backend'>> & {
+    instances?: LocalInstance[]
+  } = {},
+) {
+  const { instances = INSTANCES, ...parts } = extra
+  const config = parts.config ?? workflowConfig()
+  const warnings: string[] = []
+  const warn = (message: string, details: Record<string, unknown>) =>
+    warnings.push(`${message} ${JSON.stringify(details)}`)
+  const backend = new LocalAccessBackend(instances)
+  const notifier = new SlackNotifier({ config, store: db.store, slack, clock: systemClock, warn })
+  const plane = await createLocalControlPlane({
+    clock: systemClock,
+    warn,
+    retryIntervalMs: 5,
+    ...parts,
+    config,
+    store: db.store,
+    backend,
+    notifier,
+  })
+  return { ...plane, backend, notifier, warnings }
+}
