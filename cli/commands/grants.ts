@@ -273,28 +273,23 @@ async function localSource(dataDir: string): Promise<GrantsSource> {
     )
   }
   const call = operatorCall(record)
+  /** An operator's action on one grant (`revoke`, `deny`), recorded with this user as the actor. */
+  const act = async (verb: 'revoke' | 'deny', id: string, reason: string | undefined): Promise<Grant> => {
+    const body = await call(`/operator/grants/${id}/${verb}`, {
+      method: 'POST',
+      body: JSON.stringify({ operator: localOperator(), ...(reason ? { reason } : {}) }),
+    })
+    if (body === undefined) throw new KeylessError('GRANT_NOT_FOUND', `There is no grant ${id}.`)
+    return grantSchema.parse(body)
+  }
   return {
     list: async (all) => z.array(grantSchema).parse(await call(`/operator/grants${all ? '?all=1' : ''}`)),
     show: async (id) => {
       const body = await call(`/operator/grants/${id}`)
       return body === undefined ? undefined : grantSchema.parse(body)
     },
-    revoke: async (id, reason) => {
-      const body = await call(`/operator/grants/${id}/revoke`, {
-        method: 'POST',
-        body: JSON.stringify({ operator: localOperator(), ...(reason ? { reason } : {}) }),
-      })
-      if (body === undefined) throw new KeylessError('GRANT_NOT_FOUND', `There is no grant ${id}.`)
-      return grantSchema.parse(body)
-    },
-    deny: async (id, reason) => {
-      const body = await call(`/operator/grants/${id}/deny`, {
-        method: 'POST',
-        body: JSON.stringify({ operator: localOperator(), ...(reason ? { reason } : {}) }),
-      })
-      if (body === undefined) throw new KeylessError('GRANT_NOT_FOUND', `There is no grant ${id}.`)
-      return grantSchema.parse(body)
-    },
+    revoke: (id, reason) => act('revoke', id, reason),
+    deny: (id, reason) => act('deny', id, reason),
     // The plane's own answers, trusted as the grants are: it is this user's process on loopback.
     revokeTarget: async (target, reason) =>
       (await call(`/operator/targets/${encodeURIComponent(target)}/revoke`, {
