@@ -5,14 +5,16 @@
  * mix: accesses under a grant (stored and linked, nothing posted), accesses outside any grant
  * (stored, posted, marked sent), accesses to instances of no target; then redeliveries.
  */
+
 import { performance } from 'node:perf_hooks'
 import { raw as alertFunction } from '../functions/alerts/handler.ts'
 import { LocalAccessBackend } from '../local/access-backend.ts'
-import { evaluationContext } from '../shared/alerts/evaluate.ts'
-import { AlertService } from '../shared/alerts/service.ts'
-import { systemClock } from '../shared/clock.ts'
-import type { SlackApi } from '../shared/slack/api.ts'
-import { DynamoVerdictStore } from '../shared/store/dynamo-verdict-store.ts'
+import { DynamoVerdictStore } from '../shared/adapters/dynamodb/verdict-store.ts'
+import type { SlackApi } from '../shared/adapters/slack/api.ts'
+import { SlackSecurityChannel } from '../shared/adapters/slack/security-channel.ts'
+import { evaluationContext } from '../shared/core/alerts/evaluate.ts'
+import { AlertService } from '../shared/core/alerts/service.ts'
+import { systemClock } from '../shared/core/clock.ts'
 import { assumedRole, envelope, startSession } from '../test/kit/cloudtrail.ts'
 import { configFrom, specConfigObject } from '../test/kit/config.ts'
 import { startEmbeddedDynamo } from '../test/kit/dynamo.ts'
@@ -44,11 +46,10 @@ export async function alertFunctionLatency(): Promise<void> {
     { instanceId: 'i-0fedcba9876543210', region: 'eu-west-1', tags: {} },
   ])
   const service = new AlertService({
-    config,
     context: evaluationContext(config, instances, db.store),
     grants: db.store,
     verdicts: new DynamoVerdictStore(db.client, db.tableName),
-    slack: NO_SLACK,
+    securityChannel: new SlackSecurityChannel(NO_SLACK, config.slack.securityChannel),
     clock: systemClock,
     warn: () => {},
   })

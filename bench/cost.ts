@@ -6,22 +6,24 @@
  * list prices below. Prints `idle cost, home region`, `idle cost, each other region` and
  * `cost per grant`; README "What it costs" explains the lines.
  */
+
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { keylessApp } from '../infra/keyless-app.ts'
 import { LocalAccessBackend } from '../local/access-backend.ts'
-import { evaluationContext } from '../shared/alerts/evaluate.ts'
-import { AlertService } from '../shared/alerts/service.ts'
-import { systemClock } from '../shared/clock.ts'
-import { EXAMPLE_CONFIG_FILE, loadConfigFile } from '../shared/config/load.ts'
-import { reconcile } from '../shared/grants/reconciler.ts'
-import type { Notice, Notifier } from '../shared/notify/notifier.ts'
-import { ACTIONS } from '../shared/slack/actions.ts'
-import { ConsoleSlackApi } from '../shared/slack/api.ts'
-import { onAccessCommand, onButton } from '../shared/slack/surface.ts'
-import { DynamoVerdictStore } from '../shared/store/dynamo-verdict-store.ts'
-import { DynamoReconcilerRuns } from '../shared/store/reconciler-runs.ts'
+import { ConsoleSlackApi } from '../local/console-slack.ts'
+import { DynamoReconcilerRuns } from '../shared/adapters/dynamodb/reconciler-runs.ts'
+import { DynamoVerdictStore } from '../shared/adapters/dynamodb/verdict-store.ts'
+import { ACTIONS } from '../shared/adapters/slack/actions.ts'
+import { SlackSecurityChannel } from '../shared/adapters/slack/security-channel.ts'
+import { onAccessCommand, onButton } from '../shared/adapters/slack/surface.ts'
+import { evaluationContext } from '../shared/core/alerts/evaluate.ts'
+import { AlertService } from '../shared/core/alerts/service.ts'
+import { systemClock } from '../shared/core/clock.ts'
+import { EXAMPLE_CONFIG_FILE, loadConfigFile } from '../shared/core/config/load.ts'
+import { reconcile } from '../shared/core/grants/reconciler.ts'
+import type { Notice, Notifier } from '../shared/core/notify/notifier.ts'
 import { access, assumedRole, startSession } from '../test/kit/cloudtrail.ts'
 import { startEmbeddedDynamo } from '../test/kit/dynamo.ts'
 import { startPlaneWithSlack } from '../test/kit/plane.ts'
@@ -258,11 +260,10 @@ async function oneGrant() {
     const outcome = await execution?.done
     if (outcome?.status !== 'SUCCEEDED') throw new Error(`the grant's execution ended ${outcome?.status}`)
     const alerts = new AlertService({
-      config,
       context: evaluationContext(config, backend, db.store),
       grants: db.store,
       verdicts: new DynamoVerdictStore(db.client, db.tableName),
-      slack: new ConsoleSlackApi(() => {}),
+      securityChannel: new SlackSecurityChannel(new ConsoleSlackApi(() => {}), config.slack.securityChannel),
       clock: systemClock,
       warn,
     })

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { keylessApp } from '../infra/keyless-app.ts'
-import { EXAMPLE_CONFIG_FILE, loadConfigFile } from '../shared/config/load.ts'
+import { EXAMPLE_CONFIG_FILE, loadConfigFile } from '../shared/core/config/load.ts'
 import { median, printTable } from './report.ts'
 
 const BENCH_DIR = new URL('../.bench/', import.meta.url).pathname

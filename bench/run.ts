@@ -7,12 +7,12 @@
  * Timings on shared machines are noisy: medians over many runs, and ratios, not absolutes.
  */
 import { performance } from 'node:perf_hooks'
-import { grantPolicyName } from '../shared/access/backend.ts'
-import { isoSeconds } from '../shared/clock.ts'
-import { approveRequest, submitRequest } from '../shared/grants/control.ts'
-import { newClientToken } from '../shared/grants/grant.ts'
-import { decide } from '../shared/grants/lifecycle.ts'
-import { buildGrantPolicy, INLINE_POLICY_QUOTA, policySize } from '../shared/policy/grant-policy.ts'
+import { grantPolicyName } from '../shared/core/access/backend.ts'
+import { isoSeconds } from '../shared/core/clock.ts'
+import { approveRequest, submitRequest } from '../shared/core/grants/control.ts'
+import { newClientToken } from '../shared/core/grants/grant.ts'
+import { decide } from '../shared/core/grants/lifecycle.ts'
+import { buildGrantPolicy, INLINE_POLICY_QUOTA, policySize } from '../shared/core/policy/grant-policy.ts'
 import { configFrom, specConfigObject } from '../test/kit/config.ts'
 import { startEmbeddedDynamo } from '../test/kit/dynamo.ts'
 import { alice, at, bob, pendingGrant, workflow } from '../test/kit/grants.ts'

@@ -1,5 +1,5 @@
-import { chooseConfigFile, describeConfigChoice, loadConfigFile } from '../shared/config/load.ts'
-import type { KeylessConfig } from '../shared/config/schema.ts'
+import { chooseConfigFile, describeConfigChoice, loadConfigFile } from '../shared/core/config/load.ts'
+import type { KeylessConfig } from '../shared/core/config/schema.ts'
 import type { CliIo } from './io.ts'
 
 /**

@@ -1,5 +1,5 @@
 import type { ControlPlaneRecord } from '../local/operator-api.ts'
-import { KeylessError } from '../shared/errors.ts'
+import { KeylessError } from '../shared/core/errors.ts'
 
 /**
  * A call to the running local control plane's operator API: its JSON answer, undefined for a

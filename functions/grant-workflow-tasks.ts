@@ -1,5 +1,5 @@
-import type { TaskDeps } from '../shared/grants/tasks.ts'
-import { SLACK_BUDGET_MS, withSlackBudget } from '../shared/slack/budget.ts'
+import { SLACK_BUDGET_MS, withSlackBudget } from '../shared/adapters/slack/budget.ts'
+import type { TaskDeps } from '../shared/core/grants/tasks.ts'
 import * as askForApproval from './ask-for-approval/handler.ts'
 import * as attachAccess from './attach-access/handler.ts'
 import * as extendAccess from './extend-access/handler.ts'

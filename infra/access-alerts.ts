@@ -4,7 +4,7 @@ import { EventBus as EventBusTarget, LambdaFunction } from 'aws-cdk-lib/aws-even
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam'
 import type { IQueue } from 'aws-cdk-lib/aws-sqs'
 import { Construct } from 'constructs'
-import { ACCESS_EVENTS, EVENTBRIDGE_SOURCES } from '../shared/alerts/record.ts'
+import { ACCESS_EVENTS, EVENTBRIDGE_SOURCES } from '../shared/core/alerts/record.ts'
 import { type FunctionSurroundings, KeylessFunction } from './keyless-function.ts'
 import { KEYLESS_ROLE_PATH } from './permissions.ts'
 

@@ -1,5 +1,5 @@
-import { chooseConfigFile, describeConfigChoice, loadConfigFile } from '../shared/config/load.ts'
-import { KeylessError } from '../shared/errors.ts'
+import { chooseConfigFile, describeConfigChoice, loadConfigFile } from '../shared/core/config/load.ts'
+import { KeylessError } from '../shared/core/errors.ts'
 import { keylessApp } from './keyless-app.ts'
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { KeylessError } from '../shared/errors.ts'
+import { KeylessError } from '../shared/core/errors.ts'
 
 /**
  * Choices about the deployment itself, not about access (those live in keyless.config.yaml):

@@ -4,7 +4,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs'
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions'
 import { Construct } from 'constructs'
 import { GRANT_WORKFLOW_FOLDERS, type GrantWorkflowTask } from '../functions/grant-workflow-folders.ts'
-import type { KeylessConfig } from '../shared/config/schema.ts'
+import type { KeylessConfig } from '../shared/core/config/schema.ts'
 import { type FunctionSurroundings, KeylessFunction } from './keyless-function.ts'
 import {
   answerWorkflowStatement,

@@ -1,11 +1,11 @@
 import { RemovalPolicy } from 'aws-cdk-lib'
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb'
 import { Construct } from 'constructs'
-import { INDEXES, TABLE_KEY } from '../shared/store/keys.ts'
+import { INDEXES, TABLE_KEY } from '../shared/adapters/dynamodb/keys.ts'
 
 /**
  * The one table keyless keeps: grants (with their whole history) and the verdicts on access
- * events. Keys and indexes come from `shared/store/keys.ts`, the same constants the local
+ * events. Keys and indexes come from `shared/adapters/dynamodb/keys.ts`, the same constants the local
  * control plane creates its table from, so the deployed table cannot drift from the code.
  * On demand (grants are bursty and few), point-in-time recovery and deletion protection (the
  * history is the audit trail), encrypted, and retained if the stack is deleted. No TTL: grants

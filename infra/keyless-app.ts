@@ -1,7 +1,7 @@
 import { App, type Stack, Validations } from 'aws-cdk-lib'
 import { ManagedPolicy, PermissionsBoundary } from 'aws-cdk-lib/aws-iam'
 import { AwsSolutionsChecks } from 'cdk-nag'
-import type { KeylessConfig } from '../shared/config/schema.ts'
+import type { KeylessConfig } from '../shared/core/config/schema.ts'
 import { type DeployOptions, readDeployOptions } from './deploy-options.ts'
 import { KeylessStack, SatelliteStack } from './keyless-stack.ts'
 import { grantPrincipals } from './permissions.ts'

@@ -1,7 +1,7 @@
 import { CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib'
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager'
 import type { Construct } from 'constructs'
-import type { KeylessConfig } from '../shared/config/schema.ts'
+import type { KeylessConfig } from '../shared/core/config/schema.ts'
 import { AccessAlerts, ForwardAccessEvents } from './access-alerts.ts'
 import { AccessTrail } from './access-trail.ts'
 import type { DeployOptions } from './deploy-options.ts'

@@ -1,8 +1,8 @@
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam'
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs'
-import { KEYLESS_ROLE_PATH, parsePrincipalArn } from '../shared/aws/arn.ts'
-import type { KeylessConfig } from '../shared/config/schema.ts'
-import { KeylessError } from '../shared/errors.ts'
+import { KEYLESS_ROLE_PATH, parsePrincipalArn } from '../shared/core/aws/arn.ts'
+import type { KeylessConfig } from '../shared/core/config/schema.ts'
+import { KeylessError } from '../shared/core/errors.ts'
 
 /**
  * The IAM statements keyless's own roles are built from, one reason each (infra/PERMISSIONS.md

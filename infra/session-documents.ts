@@ -4,8 +4,8 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs'
 import { CfnDocument } from 'aws-cdk-lib/aws-ssm'
 import { AwsCustomResource, PhysicalResourceId } from 'aws-cdk-lib/custom-resources'
 import { Construct } from 'constructs'
-import type { KeylessConfig } from '../shared/config/schema.ts'
-import { portForwardDocumentName, SHELL_DOCUMENT } from '../shared/policy/grant-policy.ts'
+import type { KeylessConfig } from '../shared/core/config/schema.ts'
+import { portForwardDocumentName, SHELL_DOCUMENT } from '../shared/core/policy/grant-policy.ts'
 import { KEYLESS_ROLE_PATH, ownLogsStatement } from './permissions.ts'
 
 // The local port the person picks (0 lets the plugin choose): digits 0–65535, nothing else.

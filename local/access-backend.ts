@@ -6,10 +6,10 @@ import {
   GRANT_POLICY_PREFIX,
   type TargetInstance,
   type TargetInstances,
-} from '../shared/access/backend.ts'
-import type { InstanceInventory } from '../shared/alerts/inventory.ts'
-import type { IamPrincipal } from '../shared/aws/arn.ts'
-import type { PolicyDocument } from '../shared/policy/grant-policy.ts'
+} from '../shared/core/access/backend.ts'
+import type { InstanceInventory } from '../shared/core/alerts/inventory.ts'
+import type { IamPrincipal } from '../shared/core/aws/arn.ts'
+import type { PolicyDocument } from '../shared/core/policy/grant-policy.ts'
 
 export interface LocalInstance {
   instanceId: string

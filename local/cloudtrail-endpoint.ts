@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Transform, type TransformCallback } from 'node:stream'
-import { InputError, problemOf, readEvents } from '../shared/alerts/input.ts'
-import { ignoredLine, verdictLine } from '../shared/alerts/lines.ts'
-import type { AlertService } from '../shared/alerts/service.ts'
-import { SLACK_BUDGET_MS, withSlackBudget } from '../shared/slack/budget.ts'
+import { SLACK_BUDGET_MS, withSlackBudget } from '../shared/adapters/slack/budget.ts'
+import { InputError, problemOf, readEvents } from '../shared/core/alerts/input.ts'
+import { ignoredLine, verdictLine } from '../shared/core/alerts/lines.ts'
+import type { AlertService } from '../shared/core/alerts/service.ts'
 
 /** The most a request may carry (after gzip: what is read off the socket counts). */
 export const MAX_CLOUDTRAIL_BYTES = 64 * 1024 * 1024

@@ -1,11 +1,11 @@
 import { bindGrantWorkflowTasks, type GrantWorkflowTask } from '../functions/grant-workflow-tasks.ts'
-import type { AccessBackend } from '../shared/access/backend.ts'
-import type { Clock } from '../shared/clock.ts'
-import type { KeylessConfig } from '../shared/config/schema.ts'
-import type { ControlDeps } from '../shared/grants/control.ts'
-import type { GrantStore } from '../shared/grants/store.ts'
-import type { TaskDeps } from '../shared/grants/tasks.ts'
-import type { Notifier } from '../shared/notify/notifier.ts'
+import type { AccessBackend } from '../shared/core/access/backend.ts'
+import type { Clock } from '../shared/core/clock.ts'
+import type { KeylessConfig } from '../shared/core/config/schema.ts'
+import type { ControlDeps } from '../shared/core/grants/control.ts'
+import type { GrantStore } from '../shared/core/grants/store.ts'
+import type { TaskDeps } from '../shared/core/grants/tasks.ts'
+import type { Notifier } from '../shared/core/notify/notifier.ts'
 import { LocalWorkflow, loadStateMachine } from './workflow.ts'
 
 export interface LocalControlPlaneParts {

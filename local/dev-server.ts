@@ -8,27 +8,29 @@ import { CreateTableCommand, ResourceInUseException } from '@aws-sdk/client-dyna
 import { type App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt'
 import dynalite from 'dynalite'
 import { boltLogger, createSlackApp } from '../functions/slack/app.ts'
-import { evaluate, evaluationContext } from '../shared/alerts/evaluate.ts'
-import { AlertService } from '../shared/alerts/service.ts'
-import { createDocumentClient } from '../shared/aws/clients.ts'
-import { systemClock } from '../shared/clock.ts'
-import type { KeylessConfig } from '../shared/config/schema.ts'
-import { KeylessError } from '../shared/errors.ts'
-import { doctor, revokeTarget, UNSENT_ALERTS_COUNTED } from '../shared/grants/operations.ts'
-import { reconcile } from '../shared/grants/reconciler.ts'
-import { BackgroundNotifier } from '../shared/notify/background-notifier.ts'
-import { ConsoleSlackApi, type SlackApi, WebSlackApi } from '../shared/slack/api.ts'
-import { SLACK_BUDGET_MS, withSlackBudget } from '../shared/slack/budget.ts'
-import { createSlackClient } from '../shared/slack/client.ts'
-import { SlackNotifier } from '../shared/slack/notifier.ts'
-import { LOCAL_SIGNING_SECRET } from '../shared/slack/requests.ts'
-import { DynamoGrantStore } from '../shared/store/dynamo-grant-store.ts'
-import { DynamoVerdictStore } from '../shared/store/dynamo-verdict-store.ts'
-import { grantTableDefinition } from '../shared/store/table.ts'
+import { createDocumentClient } from '../shared/adapters/aws/clients.ts'
+import { DynamoGrantStore } from '../shared/adapters/dynamodb/grant-store.ts'
+import { grantTableDefinition } from '../shared/adapters/dynamodb/table.ts'
+import { DynamoVerdictStore } from '../shared/adapters/dynamodb/verdict-store.ts'
+import { type SlackApi, WebSlackApi } from '../shared/adapters/slack/api.ts'
+import { SLACK_BUDGET_MS, withSlackBudget } from '../shared/adapters/slack/budget.ts'
+import { createSlackClient } from '../shared/adapters/slack/client.ts'
+import { SlackNotifier } from '../shared/adapters/slack/notifier.ts'
+import { SlackSecurityChannel } from '../shared/adapters/slack/security-channel.ts'
+import { evaluate, evaluationContext } from '../shared/core/alerts/evaluate.ts'
+import { AlertService } from '../shared/core/alerts/service.ts'
+import { systemClock } from '../shared/core/clock.ts'
+import type { KeylessConfig } from '../shared/core/config/schema.ts'
+import { KeylessError } from '../shared/core/errors.ts'
+import { doctor, revokeTarget, UNSENT_ALERTS_COUNTED } from '../shared/core/grants/operations.ts'
+import { reconcile } from '../shared/core/grants/reconciler.ts'
+import { BackgroundNotifier } from '../shared/core/notify/background-notifier.ts'
 import { LocalAccessBackend, type LocalInstance } from './access-backend.ts'
 import { cloudTrailEndpoint } from './cloudtrail-endpoint.ts'
+import { ConsoleSlackApi } from './console-slack.ts'
 import { createLocalControlPlane, type LocalControlPlane } from './control-plane.ts'
 import { CONTROL_PLANE_FILE, operatorApi } from './operator-api.ts'
+import { LOCAL_SIGNING_SECRET } from './slack-requests.ts'
 
 export const LOCAL_TABLE = 'keyless-grants'
 
@@ -160,11 +162,10 @@ async function startPlane(
   const alertContext = evaluationContext(options.config, backend, store)
   const verdicts = new DynamoVerdictStore(client, LOCAL_TABLE)
   const alerts = new AlertService({
-    config: options.config,
     context: alertContext,
     grants: store,
     verdicts,
-    slack: slackApi,
+    securityChannel: new SlackSecurityChannel(slackApi, options.config.slack.securityChannel),
     clock: systemClock,
     warn,
   })

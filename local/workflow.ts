@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions'
-import type { Grant } from '../shared/grants/grant.ts'
+import type { Grant } from '../shared/core/grants/grant.ts'
 import {
   type ExecutionState,
   probeAttempts,
@@ -10,7 +10,7 @@ import {
   type Workflow,
   type WorkflowErrorName,
   WorkflowSignal,
-} from '../shared/workflow/workflow.ts'
+} from '../shared/core/workflow/workflow.ts'
 
 export const GRANT_STATE_MACHINE = new URL('../statemachines/grant.asl.json', import.meta.url)
 

@@ -9,11 +9,11 @@ import {
 import { DescribeRuleCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge'
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { DescribeStateMachineCommand, type SFNClient } from '@aws-sdk/client-sfn'
-import type { Clock } from '../../shared/clock.ts'
-import { KeylessError } from '../../shared/errors.ts'
-import { createSlackClient } from '../../shared/slack/client.ts'
-import { parseSlackSecret } from '../../shared/slack/secret.ts'
-import type { ReconcilerRun } from '../../shared/store/reconciler-runs.ts'
+import type { ReconcilerRun } from '../../shared/adapters/dynamodb/reconciler-runs.ts'
+import { createSlackClient } from '../../shared/adapters/slack/client.ts'
+import { parseSlackSecret } from '../../shared/adapters/slack/secret.ts'
+import type { Clock } from '../../shared/core/clock.ts'
+import { KeylessError } from '../../shared/core/errors.ts'
 
 /**
  * `keyless doctor --stack`: is a deployed plane whole, end to end, without an instance or a

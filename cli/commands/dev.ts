@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { startDevServer } from '../../local/dev-server.ts'
 import { INSTANCES_FILE, localInstances } from '../../local/instances.ts'
 import { LOCAL_DATA_DIR, runningControlPlane } from '../../local/operator-api.ts'
-import { KeylessError } from '../../shared/errors.ts'
+import { KeylessError } from '../../shared/core/errors.ts'
 import { commandConfig } from '../config.ts'
 import type { CliIo } from '../io.ts'
 

@@ -1,21 +1,30 @@
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail'
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge'
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
-import { AwsAccessBackend } from '../../shared/access/aws-backend.ts'
-import { createIamClient, ssmClientsByRegion } from '../../shared/aws/access-clients.ts'
-import { createDocumentClient, createSecretsClient, createSfnClient } from '../../shared/aws/clients.ts'
-import { systemClock } from '../../shared/clock.ts'
-import { denyRequest, revokeGrant } from '../../shared/grants/control.ts'
-import type { Actor } from '../../shared/grants/grant.ts'
-import { doctor, liveGrants, revokeTarget, UNSENT_ALERTS_COUNTED } from '../../shared/grants/operations.ts'
-import { DynamoGrantStore } from '../../shared/store/dynamo-grant-store.ts'
-import { DynamoVerdictStore } from '../../shared/store/dynamo-verdict-store.ts'
-import { DynamoReconcilerRuns } from '../../shared/store/reconciler-runs.ts'
-import { AwsWorkflow } from '../../shared/workflow/aws-workflow.ts'
+import { AwsAccessBackend } from '../../shared/adapters/aws/access-backend.ts'
+import { createIamClient, ssmClientsByRegion } from '../../shared/adapters/aws/access-clients.ts'
+import {
+  createDocumentClient,
+  createSecretsClient,
+  createSfnClient,
+} from '../../shared/adapters/aws/clients.ts'
+import { AwsWorkflow } from '../../shared/adapters/aws/step-functions-workflow.ts'
+import { DynamoGrantStore } from '../../shared/adapters/dynamodb/grant-store.ts'
+import { DynamoReconcilerRuns } from '../../shared/adapters/dynamodb/reconciler-runs.ts'
+import { DynamoVerdictStore } from '../../shared/adapters/dynamodb/verdict-store.ts'
+import { systemClock } from '../../shared/core/clock.ts'
+import { denyRequest, revokeGrant } from '../../shared/core/grants/control.ts'
+import type { Actor } from '../../shared/core/grants/grant.ts'
+import {
+  doctor,
+  liveGrants,
+  revokeTarget,
+  UNSENT_ALERTS_COUNTED,
+} from '../../shared/core/grants/operations.ts'
 import { commandConfig } from '../config.ts'
 import type { CliIo } from '../io.ts'
 import { checkDeployment, cloudFormationClient, type DeploymentCheck, stackOutputs } from './deployment.ts'
-import type { GrantsOptions, GrantsSource } from './grants.ts'
+import type { GrantsOptions, GrantsSource } from './grants-source.ts'
 
 // A deployed table, with the caller's AWS credentials.
 

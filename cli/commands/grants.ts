@@ -1,19 +1,20 @@
 import { hostname, userInfo } from 'node:os'
 import { z } from 'zod'
 import { dataDirOf, runningControlPlane } from '../../local/operator-api.ts'
-import { formatDuration } from '../../shared/config/duration.ts'
-import { KeylessError } from '../../shared/errors.ts'
+import { formatDuration } from '../../shared/core/config/duration.ts'
+import { KeylessError } from '../../shared/core/errors.ts'
 import {
   describeActor,
   GRANT_ID_PATTERN,
   type Grant,
   grantSchema,
   sessionsOf,
-} from '../../shared/grants/grant.ts'
-import type { DoctorReport, TargetRevocation } from '../../shared/grants/operations.ts'
+} from '../../shared/core/grants/grant.ts'
+import type { DoctorReport, TargetRevocation } from '../../shared/core/grants/operations.ts'
 import type { CliIo } from '../io.ts'
 import { operatorCall } from '../operator-client.ts'
 import type { DeploymentCheck } from './deployment.ts'
+import type { GrantsOptions, GrantsSource } from './grants-source.ts'
 
 /**
  * `keyless grants list | show | revoke`: the operator's view of the grants, against the local
@@ -21,32 +22,6 @@ import type { DeploymentCheck } from './deployment.ts'
  * token that lets an operator in), or against a deployed table with `--table` and the usual
  * AWS credentials.
  */
-
-export interface GrantsOptions {
-  table?: string
-  region?: string
-  json?: boolean
-  all?: boolean
-  reason?: string
-  target?: string
-  /** The deployed plane's config (targets, regions, people), for --table operations that need it. */
-  config?: string
-  /** The deployed grant workflow (the stack's StateMachineArn), for the doctor's execution check. */
-  stateMachine?: string
-  /** The deployed home stack: the doctor reads its outputs and checks the deployment end to end. */
-  stack?: string
-}
-
-/** Where grants are read and revoked: the local control plane, or a deployed table. */
-export interface GrantsSource {
-  list(all: boolean): Promise<Grant[]>
-  show(id: string): Promise<Grant | undefined>
-  revoke(id: string, reason: string | undefined): Promise<Grant>
-  /** Denies one pending request, recorded with the operator as the actor. */
-  deny(id: string, reason: string | undefined): Promise<Grant>
-  revokeTarget(target: string, reason: string): Promise<TargetRevocation[]>
-  doctor(): Promise<DoctorReport>
-}
 
 export async function grantsListCommand(options: GrantsOptions, io: CliIo): Promise<void> {
   const grants = await (await source(options, io)).list(options.all === true)

@@ -1,6 +1,6 @@
-import { parseDuration } from '../../shared/config/duration.ts'
-import { KeylessError } from '../../shared/errors.ts'
-import { type GrantPolicy, grantPolicyFor } from '../../shared/policy/grant-policy.ts'
+import { parseDuration } from '../../shared/core/config/duration.ts'
+import { KeylessError } from '../../shared/core/errors.ts'
+import { type GrantPolicy, grantPolicyFor } from '../../shared/core/policy/grant-policy.ts'
 import { commandConfig } from '../config.ts'
 import type { CliIo } from '../io.ts'
 

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { KeylessError } from '../../shared/errors.ts'
+import { KeylessError } from '../../shared/core/errors.ts'
 import type { CliIo } from '../io.ts'
 
 /** The manifest in the repo, and the placeholder request URL it carries. */

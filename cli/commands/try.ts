@@ -1,11 +1,7 @@
 import type { KnownBlock } from '@slack/types'
 import { z } from 'zod'
+import { readable } from '../../local/console-slack.ts'
 import { dataDirOf, runningControlPlane } from '../../local/operator-api.ts'
-import { parseDuration } from '../../shared/config/duration.ts'
-import { SLACK_USER_PATTERN } from '../../shared/config/schema.ts'
-import { KeylessError } from '../../shared/errors.ts'
-import { ACTIONS, extendValue } from '../../shared/slack/actions.ts'
-import { readable } from '../../shared/slack/api.ts'
 import {
   buttonBody,
   commandBody,
@@ -13,7 +9,11 @@ import {
   LOCAL_SIGNING_SECRET,
   type SignedRequest,
   signRequest,
-} from '../../shared/slack/requests.ts'
+} from '../../local/slack-requests.ts'
+import { ACTIONS, extendValue } from '../../shared/adapters/slack/actions.ts'
+import { parseDuration } from '../../shared/core/config/duration.ts'
+import { SLACK_USER_PATTERN } from '../../shared/core/config/schema.ts'
+import { KeylessError } from '../../shared/core/errors.ts'
 import type { CliIo } from '../io.ts'
 
 /**

@@ -1,4 +1,4 @@
-import { askForApproval } from '../../shared/grants/tasks.ts'
+import { askForApproval } from '../../shared/core/grants/tasks.ts'
 import { taskHandler } from '../runtime/task-handler.ts'
 import { waitTask } from '../runtime/task-inputs.ts'
 

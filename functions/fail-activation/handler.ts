@@ -1,4 +1,4 @@
-import { failActivation } from '../../shared/grants/tasks.ts'
+import { failActivation } from '../../shared/core/grants/tasks.ts'
 import { taskHandler } from '../runtime/task-handler.ts'
 import { failureTask } from '../runtime/task-inputs.ts'
 

@@ -1,4 +1,4 @@
-import { markRevocationFailed } from '../../shared/grants/tasks.ts'
+import { markRevocationFailed } from '../../shared/core/grants/tasks.ts'
 import { taskHandler } from '../runtime/task-handler.ts'
 import { failureTask } from '../runtime/task-inputs.ts'
 

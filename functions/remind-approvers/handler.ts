@@ -1,4 +1,4 @@
-import { remindApprovers } from '../../shared/grants/tasks.ts'
+import { remindApprovers } from '../../shared/core/grants/tasks.ts'
 import { taskHandler } from '../runtime/task-handler.ts'
 import { grantTask } from '../runtime/task-inputs.ts'
 

@@ -1,4 +1,4 @@
-import { revokeAccess } from '../../shared/grants/tasks.ts'
+import { revokeAccess } from '../../shared/core/grants/tasks.ts'
 import { taskHandler } from '../runtime/task-handler.ts'
 import { grantTask } from '../runtime/task-inputs.ts'
 

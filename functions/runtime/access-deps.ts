@@ -1,7 +1,7 @@
-import { AwsAccessBackend } from '../../shared/access/aws-backend.ts'
-import { createIamClient, ssmClientsByRegion } from '../../shared/aws/access-clients.ts'
-import type { TaskDeps } from '../../shared/grants/tasks.ts'
-import type { Workflow } from '../../shared/workflow/workflow.ts'
+import { AwsAccessBackend } from '../../shared/adapters/aws/access-backend.ts'
+import { createIamClient, ssmClientsByRegion } from '../../shared/adapters/aws/access-clients.ts'
+import type { TaskDeps } from '../../shared/core/grants/tasks.ts'
+import type { Workflow } from '../../shared/core/workflow/workflow.ts'
 import { commonDeps, memoizeSuccess } from './aws-deps.ts'
 
 /** The tasks' dependencies, with the whole workflow (the reconciler also restarts lost executions). */

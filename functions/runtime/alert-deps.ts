@@ -1,9 +1,10 @@
-import { Ec2Inventory } from '../../shared/alerts/ec2-inventory.ts'
-import { evaluationContext } from '../../shared/alerts/evaluate.ts'
-import { CachedInventory } from '../../shared/alerts/inventory.ts'
-import { AlertService } from '../../shared/alerts/service.ts'
-import { perRegion } from '../../shared/aws/clients.ts'
-import { DynamoVerdictStore } from '../../shared/store/dynamo-verdict-store.ts'
+import { perRegion } from '../../shared/adapters/aws/clients.ts'
+import { Ec2Inventory } from '../../shared/adapters/aws/ec2-inventory.ts'
+import { DynamoVerdictStore } from '../../shared/adapters/dynamodb/verdict-store.ts'
+import { SlackSecurityChannel } from '../../shared/adapters/slack/security-channel.ts'
+import { evaluationContext } from '../../shared/core/alerts/evaluate.ts'
+import { CachedInventory } from '../../shared/core/alerts/inventory.ts'
+import { AlertService } from '../../shared/core/alerts/service.ts'
 import { commonDeps, documentClient, memoizeSuccess, tableName, webSlackApi } from './aws-deps.ts'
 
 /**
@@ -12,8 +13,6 @@ import { commonDeps, documentClient, memoizeSuccess, tableName, webSlackApi } fr
  * cannot do without.
  */
 export const alertService = memoizeSuccess(async (): Promise<AlertService> => {
-  if (!process.env.SLACK_SECRET_ARN)
-    throw new Error('SLACK_SECRET_ARN is required: alerts are posted to Slack')
   const { config, store, clock, warn } = await commonDeps()
   const inventory = new CachedInventory(
     // Imported on the first lookup: see Ec2Inventory.
@@ -23,11 +22,10 @@ export const alertService = memoizeSuccess(async (): Promise<AlertService> => {
     clock,
   )
   return new AlertService({
-    config,
     context: evaluationContext(config, inventory, store),
     grants: store,
     verdicts: new DynamoVerdictStore(documentClient(), tableName()),
-    slack: webSlackApi(),
+    securityChannel: new SlackSecurityChannel(webSlackApi(), config.slack.securityChannel),
     clock,
     warn,
   })

@@ -2,18 +2,21 @@ import { Logger } from '@aws-lambda-powertools/logger'
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets'
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { z } from 'zod'
-import { createDocumentClient, createSecretsClient, createSfnClient } from '../../shared/aws/clients.ts'
-import { systemClock } from '../../shared/clock.ts'
-import { loadConfigFile } from '../../shared/config/load.ts'
-import type { TaskDeps } from '../../shared/grants/tasks.ts'
-import { LogNotifier } from '../../shared/notify/log-notifier.ts'
-import { WebSlackApi } from '../../shared/slack/api.ts'
-import { createSlackClient } from '../../shared/slack/client.ts'
-import { SlackNotifier } from '../../shared/slack/notifier.ts'
-import { parseSlackSecret, type SlackSecrets } from '../../shared/slack/secret.ts'
-import { DynamoGrantStore } from '../../shared/store/dynamo-grant-store.ts'
-import { AwsWorkflow } from '../../shared/workflow/aws-workflow.ts'
-import type { Workflow } from '../../shared/workflow/workflow.ts'
+import {
+  createDocumentClient,
+  createSecretsClient,
+  createSfnClient,
+} from '../../shared/adapters/aws/clients.ts'
+import { AwsWorkflow } from '../../shared/adapters/aws/step-functions-workflow.ts'
+import { DynamoGrantStore } from '../../shared/adapters/dynamodb/grant-store.ts'
+import { WebSlackApi } from '../../shared/adapters/slack/api.ts'
+import { createSlackClient } from '../../shared/adapters/slack/client.ts'
+import { SlackNotifier } from '../../shared/adapters/slack/notifier.ts'
+import { parseSlackSecret, type SlackSecrets } from '../../shared/adapters/slack/secret.ts'
+import { systemClock } from '../../shared/core/clock.ts'
+import { loadConfigFile } from '../../shared/core/config/load.ts'
+import type { TaskDeps } from '../../shared/core/grants/tasks.ts'
+import type { Workflow } from '../../shared/core/workflow/workflow.ts'
 
 /**
  * The composition root of every function in AWS: environment read and checked once, clients
@@ -28,7 +31,7 @@ const environment = z.object({
   // The validated config file is bundled with each function (see infra/).
   KEYLESS_CONFIG: z.string().default('keyless.config.yaml'),
   // Slack's signing secret and bot token, as JSON in Secrets Manager: never in the environment.
-  SLACK_SECRET_ARN: z.string().startsWith('arn:').optional(),
+  SLACK_SECRET_ARN: z.string().startsWith('arn:'),
 })
 
 /**
@@ -50,23 +53,18 @@ let secretsProvider: SecretsProvider | undefined
 
 /**
  * Slack's secrets, at most SLACK_SECRET_MAX_AGE_SECONDS old (Powertools' cache; a failed read
- * is not cached, so the next call asks again); undefined where no secret is configured. The
+ * is not cached, so the next call asks again). The
  * secret's text never appears in an error or a log line, only which of its fields are wrong.
  */
-export async function slackSecrets(): Promise<SlackSecrets | undefined> {
+export async function slackSecrets(): Promise<SlackSecrets> {
   const arn = environment.parse(process.env).SLACK_SECRET_ARN
-  if (!arn) return undefined
   secretsProvider ??= new SecretsProvider({ awsSdkV3Client: createSecretsClient() })
   const text = await secretsProvider.get(arn, { maxAge: SLACK_SECRET_MAX_AGE_SECONDS })
   return parseSlackSecret(arn, text)
 }
 
 /** The bot token as of now, for a Slack client built once per cold start. */
-async function botToken(): Promise<string> {
-  const secrets = await slackSecrets()
-  if (!secrets) throw new Error('SLACK_SECRET_ARN is required to post to Slack')
-  return secrets.botToken
-}
+const botToken = async (): Promise<string> => (await slackSecrets()).botToken
 
 /** The Slack Web API with the current bot token (read on each call through the secret's cache). */
 export function webSlackApi(): WebSlackApi {
@@ -87,9 +85,7 @@ export const commonDeps = memoizeSuccess(async (): Promise<CommonDeps> => {
   return {
     config,
     store,
-    notifier: env.SLACK_SECRET_ARN
-      ? new SlackNotifier({ config, store, slack: webSlackApi(), clock: systemClock, warn })
-      : new LogNotifier((message, details) => logger.info(message, details)),
+    notifier: new SlackNotifier({ config, store, slack: webSlackApi(), clock: systemClock, warn }),
     workflow: new AwsWorkflow(createSfnClient(), env.STATE_MACHINE_ARN),
     clock: systemClock,
     warn,

@@ -1,8 +1,8 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'
 import middy from '@middy/core'
 import type { z } from 'zod'
-import type { TaskDeps } from '../../shared/grants/tasks.ts'
-import { SLACK_BUDGET_MS, withSlackBudget } from '../../shared/slack/budget.ts'
+import { SLACK_BUDGET_MS, withSlackBudget } from '../../shared/adapters/slack/budget.ts'
+import type { TaskDeps } from '../../shared/core/grants/tasks.ts'
 import { awsDeps } from './access-deps.ts'
 import { logger } from './aws-deps.ts'
 

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { GRANT_ID_PATTERN } from '../../shared/grants/grant.ts'
+import { GRANT_ID_PATTERN } from '../../shared/core/grants/grant.ts'
 
 /** What the state machine passes its tasks (statemachines/grant.asl.json's Payloads). */
 

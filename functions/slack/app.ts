@@ -1,13 +1,18 @@
 import { App, type Receiver } from '@slack/bolt'
 import { type Logger, LogLevel } from '@slack/logger'
 import { z } from 'zod'
-import { SLACK_USER_PATTERN } from '../../shared/config/schema.ts'
-import { refusalReply } from '../../shared/slack/messages.ts'
-import { onAccessCommand, onButton, onHomeOpened, type SlackSurfaceDeps } from '../../shared/slack/surface.ts'
+import { refusalReply } from '../../shared/adapters/slack/messages.ts'
+import {
+  onAccessCommand,
+  onButton,
+  onHomeOpened,
+  type SlackSurfaceDeps,
+} from '../../shared/adapters/slack/surface.ts'
+import { SLACK_USER_PATTERN } from '../../shared/core/config/schema.ts'
 
 /**
  * The keyless Slack app on Bolt: one listener per kind of request, each validating what Slack
- * sent and handing it to shared/slack/surface.ts. The receiver decides how requests arrive
+ * sent and handing it to shared/adapters/slack/surface.ts. The receiver decides how requests arrive
  * (AwsLambdaReceiver in Lambda, HTTPReceiver or Socket Mode locally); the listeners are the same.
  */
 export interface SlackAppOptions {

@@ -3,10 +3,10 @@ import middy from '@middy/core'
 import { AwsLambdaReceiver } from '@slack/bolt'
 import type { Logger } from '@slack/logger'
 import { z } from 'zod'
-import { createLambdaClient } from '../../shared/aws/clients.ts'
-import type { Notifier } from '../../shared/notify/notifier.ts'
-import { SLACK_BUDGET_MS, withSlackBudget } from '../../shared/slack/budget.ts'
-import type { SlackSurfaceDeps } from '../../shared/slack/surface.ts'
+import { createLambdaClient } from '../../shared/adapters/aws/clients.ts'
+import { SLACK_BUDGET_MS, withSlackBudget } from '../../shared/adapters/slack/budget.ts'
+import type { SlackSurfaceDeps } from '../../shared/adapters/slack/surface.ts'
+import type { Notifier } from '../../shared/core/notify/notifier.ts'
 import { commonDeps, logger, slackSecrets } from '../runtime/aws-deps.ts'
 import { boltLogger, createSlackApp } from './app.ts'
 import { DEFERRED_KEY, deferredEventSchema, InvokeLaterNotifier } from './later.ts'
@@ -86,10 +86,6 @@ let built: { secrets: string; serve: ReturnType<typeof raw> } | undefined
 
 async function current(): Promise<ReturnType<typeof raw>> {
   const secrets = await slackSecrets()
-  if (!secrets)
-    throw new Error(
-      'SLACK_SECRET_ARN is required: the Slack function checks every request with the signing secret',
-    )
   const fingerprint = `${secrets.signingSecret}\n${secrets.botToken}`
   if (built?.secrets === fingerprint) return built.serve
   const deps = await commonDeps()

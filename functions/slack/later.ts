@@ -1,7 +1,7 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda'
 import { z } from 'zod'
-import { grantSchema } from '../../shared/grants/grant.ts'
-import type { Notice, Notifier } from '../../shared/notify/notifier.ts'
+import { grantSchema } from '../../shared/core/grants/grant.ts'
+import type { Notice, Notifier } from '../../shared/core/notify/notifier.ts'
 
 /**
  * Slack follow-ups in Lambda. The Slack function's HTTP response waits for its listeners, and

@@ -1,4 +1,4 @@
-import { timeOutRequest } from '../../shared/grants/tasks.ts'
+import { timeOutRequest } from '../../shared/core/grants/tasks.ts'
 import { taskHandler } from '../runtime/task-handler.ts'
 import { grantTask } from '../runtime/task-inputs.ts'
 

@@ -1,4 +1,4 @@
-import { warnOfExpiry } from '../../shared/grants/tasks.ts'
+import { warnOfExpiry } from '../../shared/core/grants/tasks.ts'
 import { taskHandler } from '../runtime/task-handler.ts'
 import { expiryTask } from '../runtime/task-inputs.ts'
 

@@ -3,14 +3,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { raw as alertFunction } from '../../functions/alerts/handler.ts'
 import { raw as reconcilerRun } from '../../functions/reconciler/handler.ts'
 import { LocalAccessBackend } from '../../local/access-backend.ts'
-import { evaluationContext } from '../../shared/alerts/evaluate.ts'
-import { AlertService } from '../../shared/alerts/service.ts'
-import type { Clock } from '../../shared/clock.ts'
-import type { Grant } from '../../shared/grants/grant.ts'
-import { WebSlackApi } from '../../shared/slack/api.ts'
-import { createSlackClient } from '../../shared/slack/client.ts'
-import { DynamoVerdictStore } from '../../shared/store/dynamo-verdict-store.ts'
-import { DynamoReconcilerRuns } from '../../shared/store/reconciler-runs.ts'
+import { DynamoReconcilerRuns } from '../../shared/adapters/dynamodb/reconciler-runs.ts'
+import { DynamoVerdictStore } from '../../shared/adapters/dynamodb/verdict-store.ts'
+import { WebSlackApi } from '../../shared/adapters/slack/api.ts'
+import { createSlackClient } from '../../shared/adapters/slack/client.ts'
+import { SlackSecurityChannel } from '../../shared/adapters/slack/security-channel.ts'
+import { evaluationContext } from '../../shared/core/alerts/evaluate.ts'
+import { AlertService } from '../../shared/core/alerts/service.ts'
+import type { Clock } from '../../shared/core/clock.ts'
+import type { Grant } from '../../shared/core/grants/grant.ts'
 import { access, envelope, FIXTURES, startSession } from '../kit/cloudtrail.ts'
 import { specConfig } from '../kit/config.ts'
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../kit/dynamo.ts'
@@ -36,11 +37,13 @@ const warnings: string[] = []
 
 function service(): AlertService {
   return new AlertService({
-    config,
     context: evaluationContext(config, instances, db.store),
     grants: db.store,
     verdicts,
-    slack: new WebSlackApi(createSlackClient('xoxb-test', { slackApiUrl: slack.url })),
+    securityChannel: new SlackSecurityChannel(
+      new WebSlackApi(createSlackClient('xoxb-test', { slackApiUrl: slack.url })),
+      config.slack.securityChannel,
+    ),
     clock,
     warn: (message) => warnings.push(message),
   })

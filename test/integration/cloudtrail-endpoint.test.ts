@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cloudTrailEndpoint } from '../../local/cloudtrail-endpoint.ts'
-import type { AlertService } from '../../shared/alerts/service.ts'
+import type { AlertService } from '../../shared/core/alerts/service.ts'
 import { startSession } from '../kit/cloudtrail.ts'
 
 /** POST /cloudtrail's refusals over real HTTP, with a 1 KB limit so "too large" is cheap to send. */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import { grantPolicyName } from '../../shared/access/backend.ts'
-import { isoSeconds } from '../../shared/clock.ts'
+import { grantPolicyName } from '../../shared/core/access/backend.ts'
+import { isoSeconds } from '../../shared/core/clock.ts'
 import {
   approveExtension,
   approveRequest,
@@ -9,9 +9,9 @@ import {
   requestExtension,
   revokeGrant,
   submitRequest,
-} from '../../shared/grants/control.ts'
-import type { Actor } from '../../shared/grants/grant.ts'
-import { newClientToken } from '../../shared/grants/grant.ts'
+} from '../../shared/core/grants/control.ts'
+import type { Actor } from '../../shared/core/grants/grant.ts'
+import { newClientToken } from '../../shared/core/grants/grant.ts'
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../kit/dynamo.ts'
 import { simulate } from '../kit/iam.ts'
 import { ALICE, BOB, INSTANCES, type Plane, startPlane, workflowConfig } from '../kit/plane.ts'

@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { grantPolicyName } from '../../shared/access/backend.ts'
-import { parsePrincipalArn } from '../../shared/aws/arn.ts'
-import { addSeconds, type Clock } from '../../shared/clock.ts'
-import { approveRequest, submitRequest } from '../../shared/grants/control.ts'
-import { newClientToken } from '../../shared/grants/grant.ts'
+import { grantPolicyName } from '../../shared/core/access/backend.ts'
+import { parsePrincipalArn } from '../../shared/core/aws/arn.ts'
+import { addSeconds, type Clock } from '../../shared/core/clock.ts'
+import { approveRequest, submitRequest } from '../../shared/core/grants/control.ts'
+import { newClientToken } from '../../shared/core/grants/grant.ts'
 import {
   type Executions,
   type ReconcileDeps,
   reconcile,
   restartLostExecution,
-} from '../../shared/grants/reconciler.ts'
-import { buildGrantPolicy } from '../../shared/policy/grant-policy.ts'
+} from '../../shared/core/grants/reconciler.ts'
+import { buildGrantPolicy } from '../../shared/core/policy/grant-policy.ts'
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../kit/dynamo.ts'
 import { activeGrant, advance, at, bob, manager1, pendingGrant, T0, workflow } from '../kit/grants.ts'
 import { ALICE, type Plane, startPlane, workflowConfig } from '../kit/plane.ts'

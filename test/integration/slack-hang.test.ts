@@ -1,15 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { LocalAccessBackend } from '../../local/access-backend.ts'
-import { grantPolicyName } from '../../shared/access/backend.ts'
-import { evaluationContext } from '../../shared/alerts/evaluate.ts'
-import { AlertService } from '../../shared/alerts/service.ts'
-import { addSeconds, type Clock } from '../../shared/clock.ts'
-import { approveRequest, revokeGrant, submitRequest } from '../../shared/grants/control.ts'
-import { newClientToken } from '../../shared/grants/grant.ts'
-import { WebSlackApi } from '../../shared/slack/api.ts'
-import { withSlackBudget } from '../../shared/slack/budget.ts'
-import { createSlackClient } from '../../shared/slack/client.ts'
-import { DynamoVerdictStore } from '../../shared/store/dynamo-verdict-store.ts'
+import { DynamoVerdictStore } from '../../shared/adapters/dynamodb/verdict-store.ts'
+import { WebSlackApi } from '../../shared/adapters/slack/api.ts'
+import { withSlackBudget } from '../../shared/adapters/slack/budget.ts'
+import { createSlackClient } from '../../shared/adapters/slack/client.ts'
+import { SlackSecurityChannel } from '../../shared/adapters/slack/security-channel.ts'
+import { grantPolicyName } from '../../shared/core/access/backend.ts'
+import { evaluationContext } from '../../shared/core/alerts/evaluate.ts'
+import { AlertService } from '../../shared/core/alerts/service.ts'
+import { addSeconds, type Clock } from '../../shared/core/clock.ts'
+import { approveRequest, revokeGrant, submitRequest } from '../../shared/core/grants/control.ts'
+import { newClientToken } from '../../shared/core/grants/grant.ts'
 import { access, startSession } from '../kit/cloudtrail.ts'
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../kit/dynamo.ts'
 import { ALICE, INSTANCES, startPlaneWithSlack, workflowConfig } from '../kit/plane.ts'
@@ -90,11 +91,13 @@ describe.concurrent('a Slack that never answers', () => {
     const verdicts = new DynamoVerdictStore(db.client, db.tableName)
     const warnings: string[] = []
     const alerts = new AlertService({
-      config,
       context: evaluationContext(config, new LocalAccessBackend(INSTANCES), db.store),
       grants: db.store,
       verdicts,
-      slack: new WebSlackApi(createSlackClient('xoxb-test', { slackApiUrl: slack.url })),
+      securityChannel: new SlackSecurityChannel(
+        new WebSlackApi(createSlackClient('xoxb-test', { slackApiUrl: slack.url })),
+        config.slack.securityChannel,
+      ),
       clock,
       warn: (message) => warnings.push(message),
     })

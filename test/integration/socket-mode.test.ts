@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { type DevServer, startDevServer } from '../../local/dev-server.ts'
-import { grantIdFor } from '../../shared/grants/grant.ts'
+import { grantIdFor } from '../../shared/core/grants/grant.ts'
 import { workflowConfig } from '../kit/plane.ts'
 import { type SlackRecorder, startSlackRecorder } from '../kit/slack.ts'
 

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { type AccessEvent, readRecord } from '../../shared/alerts/record.ts'
+import { type AccessEvent, readRecord } from '../../shared/core/alerts/record.ts'
 
 export const FIXTURES = new URL('../fixtures/cloudtrail/', import.meta.url)
 

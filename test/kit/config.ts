@@ -1,6 +1,6 @@
 import { parse } from 'yaml'
-import { parseConfig } from '../../shared/config/load.ts'
-import type { KeylessConfig } from '../../shared/config/schema.ts'
+import { parseConfig } from '../../shared/core/config/load.ts'
+import type { KeylessConfig } from '../../shared/core/config/schema.ts'
 
 /** The docs/contract.md example, as YAML: the baseline every test config starts from. */
 export const SPEC_CONFIG_YAML = `

@@ -2,9 +2,9 @@ import type { AddressInfo } from 'node:net'
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb'
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import dynalite from 'dynalite'
-import { createDocumentClient } from '../../shared/aws/clients.ts'
-import { DynamoGrantStore } from '../../shared/store/dynamo-grant-store.ts'
-import { grantTableDefinition } from '../../shared/store/table.ts'
+import { createDocumentClient } from '../../shared/adapters/aws/clients.ts'
+import { DynamoGrantStore } from '../../shared/adapters/dynamodb/grant-store.ts'
+import { grantTableDefinition } from '../../shared/adapters/dynamodb/table.ts'
 
 export interface EmbeddedDynamo {
   client: DynamoDBDocumentClient

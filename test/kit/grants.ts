@@ -1,13 +1,13 @@
-import { addSeconds } from '../../shared/clock.ts'
-import type { KeylessConfig } from '../../shared/config/schema.ts'
-import type { Actor, Grant } from '../../shared/grants/grant.ts'
+import { addSeconds } from '../../shared/core/clock.ts'
+import type { KeylessConfig } from '../../shared/core/config/schema.ts'
+import type { Actor, Grant } from '../../shared/core/grants/grant.ts'
 import {
   applyTransition,
   decide,
   type GrantEvent,
   type GrantRequest,
   requestGrant,
-} from '../../shared/grants/lifecycle.ts'
+} from '../../shared/core/grants/lifecycle.ts'
 
 export const T0 = new Date('2026-11-23T10:00:00Z')
 export const at = (seconds: number): Date => addSeconds(T0, seconds)

@@ -1,5 +1,5 @@
 import { runSimulation } from '@cloud-copilot/iam-simulate'
-import type { PolicyDocument } from '../../shared/policy/grant-policy.ts'
+import type { PolicyDocument } from '../../shared/core/policy/grant-policy.ts'
 
 export type Decision = 'Allowed' | 'ImplicitlyDenied' | 'ExplicitlyDenied'
 

@@ -1,4 +1,4 @@
-import type { Notice, Notifier } from '../../shared/notify/notifier.ts'
+import type { Notice, Notifier } from '../../shared/core/notify/notifier.ts'
 
 /** Records every notice; `failing` makes every send throw, as a Slack outage would. */
 export class RecordingNotifier implements Notifier {

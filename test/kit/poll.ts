@@ -1,5 +1,5 @@
-import type { Grant } from '../../shared/grants/grant.ts'
-import type { GrantStore } from '../../shared/grants/store.ts'
+import type { Grant } from '../../shared/core/grants/grant.ts'
+import type { GrantStore } from '../../shared/core/grants/store.ts'
 
 /** Polls the store (every 20 ms, at most `timeoutMs`) until the grant satisfies `check`. */
 export async function untilGrant(

@@ -1,4 +1,4 @@
-import { KeylessError } from '../../shared/errors.ts'
+import { KeylessError } from '../../shared/core/errors.ts'
 
 /** The refusal `action` throws: its code and the sentence the user reads. Fails if it is allowed. */
 export function refusal(action: () => unknown): { code: string; message: string } {

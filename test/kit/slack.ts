@@ -7,7 +7,7 @@ import {
   newTriggerId,
   type SignedRequest,
   signRequest,
-} from '../../shared/slack/requests.ts'
+} from '../../local/slack-requests.ts'
 
 /**
  * Slack for tests, on loopback: a Web API that records every call keyless makes (method and

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
-import { addSeconds, isoSeconds } from '../../shared/clock.ts'
-import { buildGrantPolicy, type PolicyDocument, policySize } from '../../shared/policy/grant-policy.ts'
+import { addSeconds, isoSeconds } from '../../shared/core/clock.ts'
+import { buildGrantPolicy, type PolicyDocument, policySize } from '../../shared/core/policy/grant-policy.ts'
 import { configFrom, specConfigObject } from '../kit/config.ts'
 import { type Decision, type SimulatedRequest, simulate, withoutConditionKey } from '../kit/iam.ts'
 

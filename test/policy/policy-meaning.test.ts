@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { addSeconds, isoSeconds } from '../../shared/clock.ts'
-import type { TargetConfig } from '../../shared/config/schema.ts'
+import { addSeconds, isoSeconds } from '../../shared/core/clock.ts'
+import type { TargetConfig } from '../../shared/core/config/schema.ts'
 import {
   buildGrantPolicy,
   explainGrantPolicy,
   type PolicyDocument,
   SSH_DOCUMENT,
-} from '../../shared/policy/grant-policy.ts'
+} from '../../shared/core/policy/grant-policy.ts'
 import { configFrom, specConfigObject } from '../kit/config.ts'
 import { simulate, withoutConditionKey } from '../kit/iam.ts'
 

@@ -6,21 +6,21 @@ import {
   type AccessBackend,
   AccessBackendRetryableError,
   grantIdOfPolicy,
-} from '../../shared/access/backend.ts'
-import { systemClock } from '../../shared/clock.ts'
-import type { KeylessConfig } from '../../shared/config/schema.ts'
+} from '../../shared/core/access/backend.ts'
+import { systemClock } from '../../shared/core/clock.ts'
+import type { KeylessConfig } from '../../shared/core/config/schema.ts'
 import {
   approveRequest,
   type ControlDeps,
   denyRequest,
   revokeGrant,
   submitRequest,
-} from '../../shared/grants/control.ts'
-import { type Actor, type Grant, grantIdFor, isLive } from '../../shared/grants/grant.ts'
-import { liveGrants } from '../../shared/grants/operations.ts'
-import { reconcile } from '../../shared/grants/reconciler.ts'
-import type { Notice, Notifier } from '../../shared/notify/notifier.ts'
-import type { Workflow } from '../../shared/workflow/workflow.ts'
+} from '../../shared/core/grants/control.ts'
+import { type Actor, type Grant, grantIdFor, isLive } from '../../shared/core/grants/grant.ts'
+import { liveGrants } from '../../shared/core/grants/operations.ts'
+import { reconcile } from '../../shared/core/grants/reconciler.ts'
+import type { Notice, Notifier } from '../../shared/core/notify/notifier.ts'
+import type { Workflow } from '../../shared/core/workflow/workflow.ts'
 import { configFrom } from '../kit/config.ts'
 import { startEmbeddedDynamo } from '../kit/dynamo.ts'
 

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { splitElements } from '../../shared/alerts/split.ts'
+import { splitElements } from '../../shared/core/alerts/split.ts'
 import { runKeyless } from '../kit/cli.ts'
 
 const FIXTURES = new URL('../fixtures/cloudtrail/', import.meta.url)

@@ -2,14 +2,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { REGIONS } from '../../shared/aws/regions.ts'
+import { REGIONS } from '../../shared/core/aws/regions.ts'
 import {
   ConfigError,
   chooseConfigFile,
   describeConfigChoice,
   loadConfigFile,
   parseConfig,
-} from '../../shared/config/load.ts'
+} from '../../shared/core/config/load.ts'
 import { configFrom, specConfig, specConfigObject } from '../kit/config.ts'
 
 /** The problems a config object is refused with, as the user reads them. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatDuration, LONGEST_DURATION_SECONDS, parseDuration } from '../../shared/config/duration.ts'
+import { formatDuration, LONGEST_DURATION_SECONDS, parseDuration } from '../../shared/core/config/duration.ts'
 
 describe('parseDuration', () => {
   it.each([

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
-import { grantPolicyFor, INLINE_POLICY_QUOTA, policySize } from '../../shared/policy/grant-policy.ts'
+import { grantPolicyFor, INLINE_POLICY_QUOTA, policySize } from '../../shared/core/policy/grant-policy.ts'
 import { configFrom, specConfig, specConfigObject } from '../kit/config.ts'
 import { refusal } from '../kit/refusal.ts'
 

@@ -1,9 +1,9 @@
 import { DescribeTagsCommand, EC2Client } from '@aws-sdk/client-ec2'
 import { mockClient } from 'aws-sdk-client-mock'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { Ec2Inventory } from '../../shared/alerts/ec2-inventory.ts'
-import { CachedInventory, type InstanceInventory } from '../../shared/alerts/inventory.ts'
-import type { Clock } from '../../shared/clock.ts'
+import { Ec2Inventory } from '../../shared/adapters/aws/ec2-inventory.ts'
+import { CachedInventory, type InstanceInventory } from '../../shared/core/alerts/inventory.ts'
+import type { Clock } from '../../shared/core/clock.ts'
 import { at } from '../kit/grants.ts'
 
 const ec2 = mockClient(EC2Client)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { connectionInstructions } from '../../shared/access/instructions.ts'
+import { connectionInstructions } from '../../shared/core/access/instructions.ts'
 import { specConfig } from '../kit/config.ts'
 
 const target = specConfig().targets.get('prod-db')

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { KeylessError } from '../../shared/errors.ts'
-import { GRANT_ID_PATTERN, type Grant, grantIdFor } from '../../shared/grants/grant.ts'
-import { applyTransition, decide, type GrantEvent, requestGrant } from '../../shared/grants/lifecycle.ts'
+import { KeylessError } from '../../shared/core/errors.ts'
+import { GRANT_ID_PATTERN, type Grant, grantIdFor } from '../../shared/core/grants/grant.ts'
+import { applyTransition, decide, type GrantEvent, requestGrant } from '../../shared/core/grants/lifecycle.ts'
 import { configFrom, specConfig, specConfigObject } from '../kit/config.ts'
 import {
   activeGrant,

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { CommandError, parseAccessCommand } from '../../shared/slack/command.ts'
-import { cleanTyped, mrkdwn, quoted, unescapeSlack } from '../../shared/slack/text.ts'
+import { CommandError, parseAccessCommand } from '../../shared/adapters/slack/command.ts'
+import { cleanTyped, mrkdwn, quoted, unescapeSlack } from '../../shared/adapters/slack/text.ts'
 
 const TARGETS = new Set(['prod-db', 'dev-web', 'list'])
 const parse = (text: string) => parseAccessCommand(text, TARGETS)

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { MANIFEST_FILE, manifestFor, PLACEHOLDER_URL } from '../../cli/commands/slack-manifest.ts'
-import { ConsoleSlackApi, type SlackApi } from '../../shared/slack/api.ts'
+import { ConsoleSlackApi } from '../../local/console-slack.ts'
+import type { SlackApi } from '../../shared/adapters/slack/api.ts'
 import { runKeyless } from '../kit/cli.ts'
 
 const manifest = parse(await readFile(new URL('../../slack/manifest.yaml', import.meta.url), 'utf8'))

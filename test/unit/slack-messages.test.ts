@@ -1,8 +1,4 @@
 import { describe, expect, it } from 'vitest'
-import { connectionInstructions } from '../../shared/access/instructions.ts'
-import type { Verdict } from '../../shared/alerts/evaluate.ts'
-import { addSeconds } from '../../shared/clock.ts'
-import type { Grant, GrantSession } from '../../shared/grants/grant.ts'
 import {
   accessActive,
   accessEnded,
@@ -12,7 +8,11 @@ import {
   homeView,
   requestReply,
   securityAlert,
-} from '../../shared/slack/messages.ts'
+} from '../../shared/adapters/slack/messages.ts'
+import { connectionInstructions } from '../../shared/core/access/instructions.ts'
+import type { Verdict } from '../../shared/core/alerts/evaluate.ts'
+import { addSeconds } from '../../shared/core/clock.ts'
+import type { Grant, GrantSession } from '../../shared/core/grants/grant.ts'
 import { specConfig } from '../kit/config.ts'
 import {
   activeGrant,

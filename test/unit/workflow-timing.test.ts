@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { secondsUntil, startPayload, wholeSecondsBefore } from '../../shared/workflow/workflow.ts'
+import { secondsUntil, startPayload, wholeSecondsBefore } from '../../shared/core/workflow/workflow.ts'
 import { specConfig } from '../kit/config.ts'
 import { advance, at, manager1, pendingGrant, workflow } from '../kit/grants.ts'
 

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { GRANT_ID_PATTERN } from '../grants/grant.ts'
+import { GRANT_ID_PATTERN } from '../../core/grants/grant.ts'
 
 /**
  * The buttons keyless puts in messages and App Home. A button's value carries only what the

@@ -1,6 +1,6 @@
-import { parseDuration } from '../config/duration.ts'
-import { KeylessError } from '../errors.ts'
-import { GRANT_ID_PATTERN } from '../grants/grant.ts'
+import { parseDuration } from '../../core/config/duration.ts'
+import { KeylessError } from '../../core/errors.ts'
+import { GRANT_ID_PATTERN } from '../../core/grants/grant.ts'
 import { cleanTyped, truncate } from './text.ts'
 
 /**

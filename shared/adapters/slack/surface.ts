@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { formatDuration } from '../config/duration.ts'
-import { KeylessError } from '../errors.ts'
+import { formatDuration } from '../../core/config/duration.ts'
+import { KeylessError } from '../../core/errors.ts'
 import {
   approveExtension,
   approveRequest,
@@ -11,10 +11,10 @@ import {
   requestExtension,
   revokeGrant,
   submitRequest,
-} from '../grants/control.ts'
-import { GrantError } from '../grants/errors.ts'
-import type { Actor } from '../grants/grant.ts'
-import type { Notice, Notifier } from '../notify/notifier.ts'
+} from '../../core/grants/control.ts'
+import { GrantError } from '../../core/grants/errors.ts'
+import type { Actor } from '../../core/grants/grant.ts'
+import type { Notice, Notifier } from '../../core/notify/notifier.ts'
 import { ACTIONS, extendValueSchema, grantIdValue } from './actions.ts'
 import { type AccessCommand, CommandError, parseAccessCommand } from './command.ts'
 import {
@@ -31,7 +31,7 @@ import { mention } from './text.ts'
 /**
  * What happens when someone uses keyless in Slack, independent of how the request arrived
  * (Lambda, the local HTTP server, Socket Mode). Each function records the change through
- * `shared/grants/control.ts` and leaves every Slack Web API call to `later`: Slack waits at most
+ * `shared/core/grants/control.ts` and leaves every Slack Web API call to `later`: Slack waits at most
  * three seconds for the response, and in Lambda the response waits for the listener, so
  * nothing slow may happen before it.
  */

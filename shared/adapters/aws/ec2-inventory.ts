@@ -1,5 +1,5 @@
 import type { EC2Client } from '@aws-sdk/client-ec2'
-import type { InstanceInventory } from './inventory.ts'
+import type { InstanceInventory } from '../../core/alerts/inventory.ts'
 
 /**
  * The instance inventory in AWS: EC2 DescribeTags, filtered to the instances of one event and

@@ -7,8 +7,8 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
-import { isoSeconds } from '../clock.ts'
-import { GrantError } from '../grants/errors.ts'
+import { isoSeconds } from '../../core/clock.ts'
+import { GrantError } from '../../core/grants/errors.ts'
 import {
   type Grant,
   type GrantSession,
@@ -16,9 +16,9 @@ import {
   type HistoryEntry,
   type LiveStatus,
   type SlackMessageRef,
-} from '../grants/grant.ts'
-import { applyTransition, type Transition } from '../grants/lifecycle.ts'
-import { type GrantStore, MAX_HISTORY, MAX_SESSIONS } from '../grants/store.ts'
+} from '../../core/grants/grant.ts'
+import { applyTransition, type Transition } from '../../core/grants/lifecycle.ts'
+import { type GrantStore, MAX_HISTORY, MAX_SESSIONS } from '../../core/grants/store.ts'
 import {
   activeTargetPartition,
   dueUpTo,

@@ -1,16 +1,16 @@
 import type { ActionsBlock, Button, HomeView, KnownBlock, SectionBlock } from '@slack/types'
-import type { Verdict } from '../alerts/evaluate.ts'
-import type { Severity } from '../alerts/rules.ts'
-import { formatDuration } from '../config/duration.ts'
-import type { KeylessConfig, TargetConfig } from '../config/schema.ts'
+import type { Verdict } from '../../core/alerts/evaluate.ts'
+import type { Severity } from '../../core/alerts/rules.ts'
+import { formatDuration } from '../../core/config/duration.ts'
+import type { KeylessConfig, TargetConfig } from '../../core/config/schema.ts'
 import {
   type Actor,
   type Grant,
   type HistoryEntry,
   type SlackMessageRef,
   sessionsOf,
-} from '../grants/grant.ts'
-import type { ReconcileFinding } from '../notify/notifier.ts'
+} from '../../core/grants/grant.ts'
+import type { ReconcileFinding } from '../../core/notify/notifier.ts'
 import { ACTIONS, extendValue } from './actions.ts'
 import { EXAMPLES } from './command.ts'
 import { dateFallbacks, mention, mrkdwn, quoted, slackDate, truncate } from './text.ts'

@@ -14,8 +14,6 @@ import {
   type SSMClient,
   TerminateSessionCommand,
 } from '@aws-sdk/client-ssm'
-import type { IamPrincipal } from '../aws/arn.ts'
-import type { PolicyDocument } from '../policy/grant-policy.ts'
 import {
   type AccessBackend,
   AccessBackendError,
@@ -24,7 +22,9 @@ import {
   GRANT_POLICY_PREFIX,
   type TargetInstance,
   type TargetInstances,
-} from './backend.ts'
+} from '../../core/access/backend.ts'
+import type { IamPrincipal } from '../../core/aws/arn.ts'
+import type { PolicyDocument } from '../../core/policy/grant-policy.ts'
 
 /**
  * AccessBackend on IAM and Session Manager. Grants attach as inline policies named

@@ -10,7 +10,7 @@ import {
   TaskDoesNotExist,
   TaskTimedOut,
 } from '@aws-sdk/client-sfn'
-import type { Grant } from '../grants/grant.ts'
+import type { Grant } from '../../core/grants/grant.ts'
 import {
   type ExecutionState,
   probeAttempts,
@@ -18,7 +18,7 @@ import {
   type WaitEvent,
   type Workflow,
   type WorkflowErrorName,
-} from './workflow.ts'
+} from '../../core/workflow/workflow.ts'
 
 /** Workflow on Step Functions: one Standard execution at a time per grant, named by its id and attempt. */
 export class AwsWorkflow implements Workflow {

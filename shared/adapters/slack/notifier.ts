@@ -1,8 +1,8 @@
-import type { Clock } from '../clock.ts'
-import type { KeylessConfig } from '../config/schema.ts'
-import type { Grant, SlackMessageRef } from '../grants/grant.ts'
-import type { GrantStore } from '../grants/store.ts'
-import type { Notice, Notifier } from '../notify/notifier.ts'
+import type { Clock } from '../../core/clock.ts'
+import type { KeylessConfig } from '../../core/config/schema.ts'
+import type { Grant, SlackMessageRef } from '../../core/grants/grant.ts'
+import type { GrantStore } from '../../core/grants/store.ts'
+import type { Notice, Notifier } from '../../core/notify/notifier.ts'
 import type { SlackApi } from './api.ts'
 import {
   accessActive,

@@ -1,5 +1,5 @@
 import type { z } from 'zod'
-import { type Grant, isLive } from '../grants/grant.ts'
+import { type Grant, isLive } from '../../core/grants/grant.ts'
 
 /**
  * Every key of the single table, built in one place (STYLE.md 9). A grant's item is

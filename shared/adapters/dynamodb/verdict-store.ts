@@ -1,8 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
-import type { Verdict } from '../alerts/evaluate.ts'
-import { type StoredVerdict, storedVerdictSchema, type VerdictStore } from '../alerts/verdicts.ts'
-import { isoSeconds } from '../clock.ts'
+import type { Verdict } from '../../core/alerts/evaluate.ts'
+import { type StoredVerdict, storedVerdictSchema, type VerdictStore } from '../../core/alerts/verdicts.ts'
+import { isoSeconds } from '../../core/clock.ts'
 import { INDEXES, parseItem, UNSENT_ALERTS_PARTITION, verdictKey } from './keys.ts'
 import { putIfAbsent } from './put-if-absent.ts'
 

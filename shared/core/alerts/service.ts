@@ -1,20 +1,32 @@
 import { addSeconds, type Clock } from '../clock.ts'
-import type { KeylessConfig } from '../config/schema.ts'
 import type { GrantSession } from '../grants/grant.ts'
 import type { GrantStore } from '../grants/store.ts'
-import type { SlackApi } from '../slack/api.ts'
-import { mayHaveArrived } from '../slack/budget.ts'
-import { securityAlert } from '../slack/messages.ts'
-import { describeSlackError } from '../slack/notifier.ts'
 import { type EvaluationContext, evaluate, type Verdict } from './evaluate.ts'
 import type { AccessEvent } from './record.ts'
 import type { StoredVerdict, VerdictStore } from './verdicts.ts'
 
-/** What posting alerts needs: the verdicts, Slack, the security channel (in the config). */
+/**
+ * Where security alerts are posted: the security channel, as the Slack adapter renders and sends
+ * them (adapters/slack/security-channel.ts).
+ */
+export interface SecurityChannel {
+  /**
+   * Posts the alert of `verdict`. Rejects with an UnconfirmedPostError when the post may have
+   * arrived although no answer came (the sender then must not post it again at once); with any
+   * other error when it certainly did not.
+   */
+  post(verdict: StoredVerdict): Promise<{ channel: string; ts: string }>
+}
+
+/** A post whose answer never came: it may have arrived. */
+export class UnconfirmedPostError extends Error {
+  override name = 'UnconfirmedPost'
+}
+
+/** What posting alerts needs: the verdicts and the security channel. */
 export interface AlertSenderDeps {
-  config: Pick<KeylessConfig, 'slack'>
   verdicts: VerdictStore
-  slack: SlackApi
+  securityChannel: SecurityChannel
   clock: Clock
   warn: (message: string, details: Record<string, unknown>) => void
 }
@@ -114,21 +126,22 @@ export class AlertSender {
 
   /** Posts a claimed alert. */
   async post(verdict: StoredVerdict): Promise<AlertOutcome> {
-    const { slack, verdicts, clock, config } = this.#deps
+    const { securityChannel, verdicts, clock } = this.#deps
     let posted: { channel: string; ts: string }
     try {
-      posted = await slack.postMessage(config.slack.securityChannel, securityAlert(verdict))
+      posted = await securityChannel.post(verdict)
     } catch (error) {
       // Slack may have posted a message it did not confirm: hold the claim until it runs out,
       // so no sender posts it again at once; one Slack refused is given back for the next.
-      const unanswered = mayHaveArrived(error)
+      const unconfirmed = error instanceof UnconfirmedPostError
+      const reason = error instanceof Error ? error.message : String(error)
       this.#deps.warn('security alert not posted; it stays unsent for the next sweep', {
         eventId: verdict.eventId,
         rules: verdict.findings.map((finding) => finding.rule),
-        error: describeSlackError(error),
-        ...(unanswered ? { retryAfter: verdict.claimedUntil } : {}),
+        error: reason,
+        ...(unconfirmed ? { retryAfter: verdict.claimedUntil } : {}),
       })
-      await verdicts.release(verdict.eventId, describeSlackError(error), { keepClaim: unanswered })
+      await verdicts.release(verdict.eventId, reason, { keepClaim: unconfirmed })
       return 'unsent'
     }
     // Should this write fail, the claim runs out and the alert is posted again: at least once.

@@ -1,0 +1,70 @@
+import type { HomeView } from '@slack/types'
+import type { WebClient } from '@slack/web-api'
+import type { SlackMessage } from './messages.ts'
+
+/**
+ * The few Slack Web API calls keyless makes, as a port: `WebSlackApi` sends them with Slack's
+ * own client; `ConsoleSlackApi` (local/) prints them, readably, for a local control plane with
+ * no bot token. Bot scopes used: `chat:write` (all of these) and `commands`; nothing reads users.
+ */
+export interface SlackApi {
+  /** Posts to a channel, or to the app's DM with a user when `channel` is a user id. */
+  postMessage(channel: string, message: SlackMessage): Promise<{ channel: string; ts: string }>
+  updateMessage(where: { channel: string; ts: string }, message: SlackMessage): Promise<void>
+  /** A message only `user` sees, in a channel the app is in. */
+  postEphemeral(channel: string, user: string, message: SlackMessage): Promise<void>
+  publishHome(user: string, view: HomeView): Promise<void>
+}
+
+export class WebSlackApi implements SlackApi {
+  readonly #client: WebClient
+  readonly #token: (() => Promise<string>) | undefined
+
+  /**
+   * `token`, where given, is asked for on every call (a cache in front of Secrets Manager), so
+   * a rotated bot token takes effect without rebuilding anything; else the client's own is used.
+   */
+  constructor(client: WebClient, token?: () => Promise<string>) {
+    this.#client = client
+    this.#token = token
+  }
+
+  async postMessage(channel: string, message: SlackMessage): Promise<{ channel: string; ts: string }> {
+    const result = await this.#client.chat.postMessage({
+      ...(await this.#auth()),
+      channel,
+      text: message.text,
+      blocks: message.blocks,
+    })
+    if (!result.channel || !result.ts)
+      throw new Error(`chat.postMessage to ${channel} returned no channel or ts`)
+    return { channel: result.channel, ts: result.ts }
+  }
+
+  async updateMessage(where: { channel: string; ts: string }, message: SlackMessage): Promise<void> {
+    await this.#client.chat.update({
+      ...(await this.#auth()),
+      ...where,
+      text: message.text,
+      blocks: message.blocks,
+    })
+  }
+
+  async postEphemeral(channel: string, user: string, message: SlackMessage): Promise<void> {
+    await this.#client.chat.postEphemeral({
+      ...(await this.#auth()),
+      channel,
+      user,
+      text: message.text,
+      blocks: message.blocks,
+    })
+  }
+
+  async publishHome(user: string, view: HomeView): Promise<void> {
+    await this.#client.views.publish({ ...(await this.#auth()), user_id: user, view })
+  }
+
+  async #auth(): Promise<{ token?: string }> {
+    return this.#token ? { token: await this.#token() } : {}
+  }
+}
