@@ -23,7 +23,7 @@ import { systemClock } from '../shared/core/clock.ts'
 import type { KeylessConfig } from '../shared/core/config/schema.ts'
 import { KeylessError } from '../shared/core/errors.ts'
 import { doctor, revokeTarget, UNSENT_ALERTS_COUNTED } from '../shared/core/grants/operations.ts'
-import { reconcile } from '../shared/core/grants/reconciler.ts'
+import { reconcilerPass } from '../shared/core/grants/reconciler.ts'
 import { BackgroundNotifier } from '../shared/core/notify/background-notifier.ts'
 import { LocalAccessBackend, type LocalInstance } from './access-backend.ts'
 import { cloudTrailEndpoint } from './cloudtrail-endpoint.ts'
@@ -232,13 +232,13 @@ async function startPlane(
   // Resuming at start is the local plane doing its job: logged here, not reported to security.
   const reconcileOnce = (atStart = false) =>
     withSlackBudget(SLACK_BUDGET_MS.reconciler, async () => {
-      const findings = await reconcile(
-        { ...plane.tasks, workflow: plane.workflow },
-        { graceSeconds: 5, activationGraceSeconds: 60, reportRestarts: !atStart },
-      )
+      const { findings } = await reconcilerPass({ ...plane.tasks, workflow: plane.workflow }, alerts.sender, {
+        graceSeconds: 5,
+        activationGraceSeconds: 60,
+        reportRestarts: !atStart,
+      })
       const resumed = findings.filter((finding) => finding.what === 'execution-restarted').length
       if (atStart && resumed > 0) options.log(`resumed ${resumed} live grants left by the last run`)
-      await alerts.sender.sendUnsent()
     }).catch((error: unknown) => warn('reconciliation failed', { error: String(error) }))
   let reconciling: Promise<unknown> = reconcileOnce(true)
   await reconciling

@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions'
 import type { Grant } from '../shared/core/grants/grant.ts'
+import type { WorkflowSignalName } from '../shared/core/workflow/errors.ts'
 import {
   type ExecutionState,
   probeAttempts,
   startPayload,
   type WaitEvent,
   type Workflow,
-  type WorkflowErrorName,
   WorkflowSignal,
 } from '../shared/core/workflow/workflow.ts'
 
@@ -169,7 +169,7 @@ export class LocalWorkflow implements Workflow {
     waiter?.resolve(output) // a token nobody waits on any more is ignored, as AWS does
   }
 
-  async reject(taskToken: string, error: WorkflowErrorName, cause: string): Promise<void> {
+  async reject(taskToken: string, error: WorkflowSignalName, cause: string): Promise<void> {
     const waiter = this.#waiters.get(taskToken)
     this.#waiters.delete(taskToken)
     waiter?.reject(new WorkflowSignal(error, cause))

@@ -4,13 +4,10 @@ import { DynamoReconcilerRuns } from '../../shared/adapters/dynamodb/reconciler-
 import { SLACK_BUDGET_MS, withSlackBudget } from '../../shared/adapters/slack/budget.ts'
 import type { AlertSender } from '../../shared/core/alerts/service.ts'
 import { isoSeconds } from '../../shared/core/clock.ts'
-import { type ReconcileDeps, reconcile } from '../../shared/core/grants/reconciler.ts'
+import { type ReconcileDeps, reconcilerPass } from '../../shared/core/grants/reconciler.ts'
 import { awsDeps } from '../runtime/access-deps.ts'
 import { alertService } from '../runtime/alert-deps.ts'
 import { documentClient, logger, tableName } from '../runtime/aws-deps.ts'
-
-/** How many unsent security alerts one run posts (each a Slack call; the next run takes the rest). */
-const UNSENT_ALERTS_PER_RUN = 50
 
 /**
  * Scheduled (EventBridge, every few minutes): starts lost executions again, makes the world
@@ -19,15 +16,10 @@ const UNSENT_ALERTS_PER_RUN = 50
  */
 export const raw = (deps: ReconcileDeps, alerts?: AlertSender, runs?: DynamoReconcilerRuns) => async () => {
   const at = isoSeconds(deps.clock.now())
-  const findings = await reconcile(deps)
-  const unsent = alerts ? await alerts.sendUnsent(UNSENT_ALERTS_PER_RUN) : { posted: 0, left: false }
-  await runs?.record({ at, findings: findings.length, alertsPosted: unsent.posted })
-  logger.info('reconciled', {
-    findings: findings.length,
-    alertsPosted: unsent.posted,
-    alertsLeft: unsent.left,
-  })
-  return { findings: findings.length, alertsPosted: unsent.posted }
+  const { findings, alertsPosted, alertsLeft } = await reconcilerPass(deps, alerts)
+  await runs?.record({ at, findings: findings.length, alertsPosted })
+  logger.info('reconciled', { findings: findings.length, alertsPosted, alertsLeft })
+  return { findings: findings.length, alertsPosted }
 }
 
 export const handler = middy(() =>

@@ -3,6 +3,9 @@ import validator from 'asl-validator'
 import { describe, expect, it } from 'vitest'
 import { GRANT_WORKFLOW_TASKS } from '../../functions/grant-workflow-tasks.ts'
 import { GRANT_STATE_MACHINE } from '../../local/workflow.ts'
+import { AccessBackendRetryableError } from '../../shared/core/access/backend.ts'
+import { AlertNotSentError } from '../../shared/core/grants/tasks.ts'
+import { WORKFLOW_ERRORS } from '../../shared/core/workflow/errors.ts'
 
 const definition = JSON.parse(await readFile(GRANT_STATE_MACHINE, 'utf8'))
 type State = {
@@ -19,6 +22,25 @@ describe('statemachines/grant.asl.json', () => {
     const result = validator(definition, { checkPaths: true, checkArn: true })
     expect(result.errorsText('\n')).toBe('')
     expect(result.isValid).toBe(true)
+  })
+
+  it("matches exactly keyless's own error names (beyond AWS's States.* and Lambda.*), each thrown by the code", () => {
+    const named = new Set<string>()
+    const collect = (value: unknown) => {
+      if (Array.isArray(value)) value.forEach(collect)
+      else if (value && typeof value === 'object') {
+        for (const [key, inner] of Object.entries(value)) {
+          if (key === 'ErrorEquals') for (const name of inner as string[]) named.add(name)
+          else collect(inner)
+        }
+      }
+    }
+    collect(definition)
+    const ours = [...named].filter((name) => !/^(States|Lambda)\./.test(name)).sort()
+    expect(ours).toEqual(Object.values(WORKFLOW_ERRORS).sort())
+    // The errors the code throws carry those names.
+    expect(new AccessBackendRetryableError('x').name).toBe(WORKFLOW_ERRORS.accessBackendRetryable)
+    expect(new AlertNotSentError('x').name).toBe(WORKFLOW_ERRORS.alertNotSent)
   })
 
   it('is written in JSONPath, the query language whose Parameters the local runner evaluates', () => {

@@ -11,13 +11,13 @@ import {
   TaskTimedOut,
 } from '@aws-sdk/client-sfn'
 import type { Grant } from '../../core/grants/grant.ts'
+import type { WorkflowSignalName } from '../../core/workflow/errors.ts'
 import {
   type ExecutionState,
   probeAttempts,
   startPayload,
   type WaitEvent,
   type Workflow,
-  type WorkflowErrorName,
 } from '../../core/workflow/workflow.ts'
 
 /** Workflow on Step Functions: one Standard execution at a time per grant, named by its id and attempt. */
@@ -77,7 +77,7 @@ export class AwsWorkflow implements Workflow {
     )
   }
 
-  async reject(taskToken: string, error: WorkflowErrorName, cause: string): Promise<void> {
+  async reject(taskToken: string, error: WorkflowSignalName, cause: string): Promise<void> {
     await ignoringSpentTokens(() => this.#sfn.send(new SendTaskFailureCommand({ taskToken, error, cause })))
   }
 }

@@ -1,6 +1,7 @@
 import type { IamPrincipal } from '../aws/arn.ts'
 import { KeylessError } from '../errors.ts'
 import type { PolicyDocument } from '../policy/grant-policy.ts'
+import { WORKFLOW_ERRORS } from '../workflow/errors.ts'
 
 /** Every policy keyless attaches is named for its grant: one policy per grant, never shared. */
 export const GRANT_POLICY_PREFIX = 'keyless-'
@@ -50,7 +51,7 @@ export interface AccessBackend {
  * is what the state machine's Retry matches on, in AWS and in the local runner alike.
  */
 export class AccessBackendRetryableError extends Error {
-  override name = 'AccessBackendRetryable'
+  override name = WORKFLOW_ERRORS.accessBackendRetryable
 }
 
 /** A failure retrying will not fix (access denied, a quota reached), with a reason an operator can act on. */

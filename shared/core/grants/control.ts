@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.ts'
 import { isoSeconds } from '../clock.ts'
 import type { KeylessConfig } from '../config/schema.ts'
+import { WORKFLOW_ERRORS } from '../workflow/errors.ts'
 import type { Workflow } from '../workflow/workflow.ts'
 import { GrantError } from './errors.ts'
 import { type Actor, type Grant, isLive } from './grant.ts'
@@ -166,7 +167,7 @@ async function recordRefusal(deps: GrantActionDeps, grantId: string, actor: Acto
 
 function closeWait(deps: GrantActionDeps, grant: Grant, how: string): Promise<void> {
   return signal(deps, grant, (token) =>
-    deps.workflow.reject(token, 'RequestClosed', `the request was ${how}`),
+    deps.workflow.reject(token, WORKFLOW_ERRORS.requestClosed, `the request was ${how}`),
   )
 }
 

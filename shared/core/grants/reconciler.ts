@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type AccessBackend, AccessBackendRetryableError, grantIdOfPolicy } from '../access/backend.ts'
+import type { AlertSender } from '../alerts/service.ts'
 import { parsePrincipalArn } from '../aws/arn.ts'
 import { addSeconds } from '../clock.ts'
 import type { Notice, ReconcileFinding } from '../notify/notifier.ts'
@@ -189,6 +190,31 @@ export async function reconcile(
     }
   }
   return findings
+}
+
+/** How many unsent security alerts one pass posts (each a Slack call; the next pass takes the rest). */
+export const UNSENT_ALERTS_PER_PASS = 50
+
+/** What a reconciler pass did: its findings, and the alerts it posted that Slack had refused before. */
+export interface ReconcilerPass {
+  findings: ReconcileFinding[]
+  alertsPosted: number
+  /** Unsent alerts remain (one failed again, or more than a pass posts). */
+  alertsLeft: boolean
+}
+
+/**
+ * One pass of the reconciler, as the scheduled function and the local plane run it: make the
+ * world match the grants (reconcile), then post the security alerts Slack refused earlier.
+ */
+export async function reconcilerPass(
+  deps: ReconcileDeps,
+  alerts: Pick<AlertSender, 'sendUnsent'> | undefined,
+  options: ReconcileOptions = DEFAULT_RECONCILE_OPTIONS,
+): Promise<ReconcilerPass> {
+  const findings = await reconcile(deps, options)
+  const unsent = alerts ? await alerts.sendUnsent(UNSENT_ALERTS_PER_PASS) : { posted: 0, left: false }
+  return { findings, alertsPosted: unsent.posted, alertsLeft: unsent.left }
 }
 
 /**

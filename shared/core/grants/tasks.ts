@@ -8,6 +8,7 @@ import type { KeylessConfig } from '../config/schema.ts'
 import { KeylessError } from '../errors.ts'
 import type { Notice, Notifier } from '../notify/notifier.ts'
 import { policyForGrant } from '../policy/grant-policy.ts'
+import { WORKFLOW_ERRORS } from '../workflow/errors.ts'
 import {
   DEFAULT_EXPIRY_WARNING_SECONDS,
   expiryWaitPayload,
@@ -57,7 +58,11 @@ export async function askForApproval(
   // Decided before the token was stored (a retried task): end the wait the way it was decided.
   if (grant.status === 'APPROVED') return deps.workflow.resume(input.taskToken, { grantId: grant.id })
   if (grant.status !== 'PENDING') {
-    return deps.workflow.reject(input.taskToken, 'RequestClosed', `${grant.id} is ${grant.status}`)
+    return deps.workflow.reject(
+      input.taskToken,
+      WORKFLOW_ERRORS.requestClosed,
+      `${grant.id} is ${grant.status}`,
+    )
   }
   if (!input.asked) await tell(deps, { kind: 'approval-requested', grant })
 }
@@ -65,8 +70,10 @@ export async function askForApproval(
 /** Halfway to the deadline: reminds the approvers still to decide; the wait then runs to the deadline. */
 export async function remindApprovers(deps: TaskDeps, input: { grantId: string }): Promise<WorkflowPayload> {
   const grant = await loadGrant(deps.store, input.grantId)
-  if (grant.status === 'APPROVED') throw new WorkflowSignal('GrantApproved', `${grant.id} was approved`)
-  if (grant.status !== 'PENDING') throw new WorkflowSignal('RequestClosed', `${grant.id} is ${grant.status}`)
+  if (grant.status === 'APPROVED')
+    throw new WorkflowSignal(WORKFLOW_ERRORS.grantApproved, `${grant.id} was approved`)
+  if (grant.status !== 'PENDING')
+    throw new WorkflowSignal(WORKFLOW_ERRORS.requestClosed, `${grant.id} is ${grant.status}`)
   await tell(deps, { kind: 'approval-reminder', grant })
   return {
     grantId: grant.id,
@@ -100,7 +107,10 @@ export async function timeOutRequest(deps: TaskDeps, input: { grantId: string })
     return deps.store.transition(current, decide(current, { type: 'time-out' }, WORKFLOW, now))
   })
   if (grant.status === 'APPROVED') {
-    throw new WorkflowSignal('GrantApproved', `${grant.id} was approved as its request timed out`)
+    throw new WorkflowSignal(
+      WORKFLOW_ERRORS.grantApproved,
+      `${grant.id} was approved as its request timed out`,
+    )
   }
   if (grant.status === 'TIMED_OUT')
     await tell(deps, { kind: 'request-closed', grant, reason: 'no decision in time' })
@@ -115,7 +125,7 @@ export async function attachAccess(deps: TaskDeps, input: { grantId: string }): 
     if (current.status === 'ACTIVE' && !current.revocation) return current // a retry after success
     if (current.status !== 'APPROVED' || current.revocation) {
       throw new WorkflowSignal(
-        'GrantRevoked',
+        WORKFLOW_ERRORS.grantRevoked,
         `${current.id} is ${current.status.toLowerCase()}${current.revocation ? ' and revoked' : ''}`,
       )
     }
@@ -168,7 +178,7 @@ export async function waitForEnd(
 export async function extendAccess(deps: TaskDeps, input: { grantId: string }): Promise<WorkflowPayload> {
   const grant = await loadGrant(deps.store, input.grantId)
   if (grant.status !== 'ACTIVE' || grant.revocation || !grant.expiresAt) {
-    throw new WorkflowSignal('GrantRevoked', `${grant.id} is no longer active`)
+    throw new WorkflowSignal(WORKFLOW_ERRORS.grantRevoked, `${grant.id} is no longer active`)
   }
   const { policy, principal } = policyForGrant(deps.config, grant, grant.expiresAt)
   await deps.backend.attachPolicy(principal, grantPolicyName(grant.id), policy)
@@ -245,7 +255,7 @@ export async function markRevocationFailed(
 
 /** A security alert that must reach the channel did not: the state machine retries the task. */
 export class AlertNotSentError extends Error {
-  override name = 'AlertNotSent'
+  override name = WORKFLOW_ERRORS.alertNotSent
 }
 
 /** Detaches the grant's policy and terminates its principal's sessions on the target; returns how many. */

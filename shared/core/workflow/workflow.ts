@@ -1,5 +1,6 @@
 import { addSeconds, isoSeconds } from '../clock.ts'
 import type { Grant } from '../grants/grant.ts'
+import type { WorkflowSignalName } from './errors.ts'
 
 /**
  * The grant's workflow as the rest of keyless sees it: one execution at a time per grant, and
@@ -40,7 +41,7 @@ export interface WorkflowCallbacks {
   /** Ends a wait successfully (SendTaskSuccess). A token that is no longer waited on is ignored. */
   resume(taskToken: string, output: { grantId: string; event?: WaitEvent }): Promise<void>
   /** Ends a wait with a named error the state machine catches (SendTaskFailure). */
-  reject(taskToken: string, error: WorkflowErrorName, cause: string): Promise<void>
+  reject(taskToken: string, error: WorkflowSignalName, cause: string): Promise<void>
 }
 
 /**
@@ -92,12 +93,9 @@ export async function probeAttempts(
   return latest
 }
 
-/** Error names the state machine routes on. They are part of grant.asl.json's contract. */
-export type WorkflowErrorName = 'RequestClosed' | 'GrantRevoked' | 'GrantApproved'
-
 /** A task's way of telling the state machine which way to go; its name is what Catch matches. */
 export class WorkflowSignal extends Error {
-  constructor(name: WorkflowErrorName, message: string) {
+  constructor(name: WorkflowSignalName, message: string) {
     super(message)
     this.name = name
   }
