@@ -2,15 +2,15 @@ import {
   DeleteRolePolicyCommand,
   DeleteUserPolicyCommand,
   type IAMClient,
-  ListRolePoliciesCommand,
-  ListUserPoliciesCommand,
   NoSuchEntityException,
   PutRolePolicyCommand,
   PutUserPolicyCommand,
+  paginateListRolePolicies,
+  paginateListUserPolicies,
 } from '@aws-sdk/client-iam'
 import {
-  DescribeInstanceInformationCommand,
-  DescribeSessionsCommand,
+  paginateDescribeInstanceInformation,
+  paginateDescribeSessions,
   type SSMClient,
   TerminateSessionCommand,
 } from '@aws-sdk/client-ssm'
@@ -77,39 +77,33 @@ export class AwsAccessBackend implements AccessBackend {
   }
 
   async listGrantPolicies(principal: IamPrincipal): Promise<string[]> {
-    const names: string[] = []
-    let marker: string | undefined
-    do {
-      const page = await call(`list the inline policies of ${principal.arn}`, () =>
+    return call(`list the inline policies of ${principal.arn}`, async () => {
+      const client = { client: this.#iam }
+      const pages =
         principal.kind === 'role'
-          ? this.#iam.send(new ListRolePoliciesCommand({ RoleName: principal.name, Marker: marker }))
-          : this.#iam.send(new ListUserPoliciesCommand({ UserName: principal.name, Marker: marker })),
-      )
-      names.push(...(page.PolicyNames ?? []).filter((name) => name.startsWith(GRANT_POLICY_PREFIX)))
-      marker = page.IsTruncated ? page.Marker : undefined
-    } while (marker)
-    return names
+          ? paginateListRolePolicies(client, { RoleName: principal.name })
+          : paginateListUserPolicies(client, { UserName: principal.name })
+      const names: string[] = []
+      for await (const page of pages) {
+        names.push(...(page.PolicyNames ?? []).filter((name) => name.startsWith(GRANT_POLICY_PREFIX)))
+      }
+      return names
+    })
   }
 
   async listInstances(target: TargetInstances): Promise<TargetInstance[]> {
     const found: TargetInstance[] = []
     for (const region of target.regions) {
-      let next: string | undefined
-      do {
-        const page = await call(
-          `list the instances tagged ${target.tagKey}=${target.tagValue} in ${region}`,
-          () =>
-            this.#ssm(region).send(
-              new DescribeInstanceInformationCommand({
-                Filters: [{ Key: `tag:${target.tagKey}`, Values: [target.tagValue] }],
-                NextToken: next,
-              }),
-            ),
+      await call(`list the instances tagged ${target.tagKey}=${target.tagValue} in ${region}`, async () => {
+        const pages = paginateDescribeInstanceInformation(
+          { client: this.#ssm(region) },
+          { Filters: [{ Key: `tag:${target.tagKey}`, Values: [target.tagValue] }] },
         )
-        for (const info of page.InstanceInformationList ?? [])
-          if (info.InstanceId) found.push({ instanceId: info.InstanceId, region })
-        next = page.NextToken
-      } while (next)
+        for await (const page of pages) {
+          for (const info of page.InstanceInformationList ?? [])
+            if (info.InstanceId) found.push({ instanceId: info.InstanceId, region })
+        }
+      })
     }
     return found
   }
@@ -122,31 +116,30 @@ export class AwsAccessBackend implements AccessBackend {
       const instances = new Set(
         tagged.filter((instance) => instance.region === region).map((instance) => instance.instanceId),
       )
-      let next: string | undefined
       if (instances.size === 0) continue
       // DescribeSessions filters by one owner ARN, but a role's sessions are owned by its
       // assumed-role sessions; list the region's active sessions and match owner and target here.
-      do {
-        const page = await call(`list active sessions in ${region}`, () =>
-          ssm.send(new DescribeSessionsCommand({ State: 'Active', NextToken: next })),
-        )
-        for (const session of page.Sessions ?? []) {
-          if (
-            session.SessionId &&
-            session.Target &&
-            instances.has(session.Target) &&
-            ownedBy(session.Owner, principal)
-          ) {
-            sessions.push({
-              sessionId: session.SessionId,
-              region,
-              target: session.Target,
-              owner: session.Owner ?? '',
-            })
-          }
+      const active = await call(`list active sessions in ${region}`, async () => {
+        const all = []
+        for await (const page of paginateDescribeSessions({ client: ssm }, { State: 'Active' }))
+          all.push(...(page.Sessions ?? []))
+        return all
+      })
+      for (const session of active) {
+        if (
+          session.SessionId &&
+          session.Target &&
+          instances.has(session.Target) &&
+          ownedBy(session.Owner, principal)
+        ) {
+          sessions.push({
+            sessionId: session.SessionId,
+            region,
+            target: session.Target,
+            owner: session.Owner ?? '',
+          })
         }
-        next = page.NextToken
-      } while (next)
+      }
     }
     return sessions
   }

@@ -26,26 +26,23 @@ export class Ec2Inventory implements InstanceInventory {
   ): Promise<Map<string, string>> {
     const found = new Map<string, string>()
     if (instanceIds.length === 0) return found
-    const { DescribeTagsCommand } = await import('@aws-sdk/client-ec2')
-    const client = await this.#clientIn(region)
-    let NextToken: string | undefined
-    do {
-      const page = await client.send(
-        new DescribeTagsCommand({
-          Filters: [
-            { Name: 'resource-type', Values: ['instance'] },
-            { Name: 'resource-id', Values: [...instanceIds] },
-            { Name: 'key', Values: [tagKey] },
-          ],
-          ...(NextToken ? { NextToken } : {}),
-        }),
-      )
+    const { paginateDescribeTags } = await import('@aws-sdk/client-ec2')
+    const pages = paginateDescribeTags(
+      { client: await this.#clientIn(region) },
+      {
+        Filters: [
+          { Name: 'resource-type', Values: ['instance'] },
+          { Name: 'resource-id', Values: [...instanceIds] },
+          { Name: 'key', Values: [tagKey] },
+        ],
+      },
+    )
+    for await (const page of pages) {
       for (const tag of page.Tags ?? []) {
         if (tag.ResourceId && tag.Key === tagKey && tag.Value !== undefined)
           found.set(tag.ResourceId, tag.Value)
       }
-      NextToken = page.NextToken
-    } while (NextToken)
+    }
     return found
   }
 }

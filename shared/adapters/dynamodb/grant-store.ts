@@ -2,9 +2,9 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import {
   type DynamoDBDocumentClient,
   GetCommand,
-  QueryCommand,
+  paginateQuery,
+  paginateScan,
   type QueryCommandInput,
-  ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
 import { isoSeconds } from '../../core/clock.ts'
@@ -258,21 +258,17 @@ export class DynamoGrantStore implements GrantStore {
   async listAll(options: { limit?: number } = {}): Promise<Grant[]> {
     const limit = options.limit ?? 1000
     const grants: Grant[] = []
-    let startKey: Record<string, unknown> | undefined
-    do {
-      const page = await this.#client.send(
-        new ScanCommand({
-          TableName: this.#table,
-          // The table also holds the verdicts on access events.
-          FilterExpression: '#sk = :grant',
-          ExpressionAttributeNames: { '#sk': TABLE_KEY.sortKey },
-          ExpressionAttributeValues: { ':grant': GRANT_SORT_KEY },
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      )
-      for (const item of page.Items ?? []) grants.push(toGrant(item))
-      startKey = page.LastEvaluatedKey
-    } while (startKey)
+    const pages = paginateScan(
+      { client: this.#client },
+      {
+        TableName: this.#table,
+        // The table also holds the verdicts on access events.
+        FilterExpression: '#sk = :grant',
+        ExpressionAttributeNames: { '#sk': TABLE_KEY.sortKey },
+        ExpressionAttributeValues: { ':grant': GRANT_SORT_KEY },
+      },
+    )
+    for await (const page of pages) for (const item of page.Items ?? []) grants.push(toGrant(item))
     // Ids break ties between requests made in the same second, so the order is stable.
     grants.sort((a, b) => b.requestedAt.localeCompare(a.requestedAt) || a.id.localeCompare(b.id))
     return grants.slice(0, limit)
@@ -322,19 +318,15 @@ export class DynamoGrantStore implements GrantStore {
       ScanIndexForward: !options.newestFirst,
     }
     const grants: Grant[] = []
-    let startKey: Record<string, unknown> | undefined
-    do {
-      const page = await this.#client.send(
-        new QueryCommand({
-          ...input,
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-          ...(options.limit ? { Limit: options.limit - grants.length } : {}),
-        }),
-      )
+    const pages = paginateQuery(
+      { client: this.#client, ...(options.limit ? { pageSize: options.limit } : {}) },
+      input,
+    )
+    for await (const page of pages) {
       for (const item of page.Items ?? []) grants.push(toGrant(item))
-      startKey = page.LastEvaluatedKey
-    } while (startKey && (options.limit === undefined || grants.length < options.limit))
-    return grants
+      if (options.limit !== undefined && grants.length >= options.limit) break
+    }
+    return options.limit === undefined ? grants : grants.slice(0, options.limit)
   }
 }
 
