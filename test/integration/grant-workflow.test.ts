@@ -63,8 +63,7 @@ describe.concurrent('the grant workflow (statemachines/grant.asl.json in the loc
       removedAt.push(Date.now())
       return detach(principal, name)
     }
-    // Three seconds: long enough that a loaded machine still checks the access inside the window.
-    const { grant } = await submitRequest(plane.control, request({ durationSeconds: 3 }))
+    const { grant } = await submitRequest(plane.control, request({ durationSeconds: 2 }))
     const asked = await plane.until(grant.id, (current) => current.taskToken !== undefined)
     expect(asked.status).toBe('PENDING')
     expect(plane.notifier.kinds(grant.id)).toEqual(['approval-requested'])
