@@ -198,7 +198,8 @@ export async function revokeAccess(
   // The expiry wait ends up to a second early (whole seconds); access ends at expiry, not before.
   const early =
     before.revocation || !before.expiresAt ? 0 : Date.parse(before.expiresAt) - deps.clock.now().getTime()
-  if (early > 0) await sleep(Math.min(early, MAX_EARLY_MS))
+  // One millisecond more: a timer can fire a millisecond before the wall clock reaches its instant.
+  if (early > 0) await sleep(Math.min(early, MAX_EARLY_MS) + 1)
   const sessionsTerminated = await removeAccess(deps, before)
   const { grant, endedNow } = await endGrant(deps, before.id, WORKFLOW)
   // A restarted execution may find the grant ended already: the requester was told then.
