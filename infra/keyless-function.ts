@@ -33,13 +33,7 @@ export interface KeylessFunctionProps extends FunctionSurroundings {
 }
 
 const PROJECT_ROOT = new URL('../', import.meta.url).pathname
-const TABLE_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:Query',
-  'dynamodb:Scan',
-]
+const TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']
 
 /**
  * One keyless function: Node 22 on arm64, bundled by esbuild with the config, JSON logs kept a

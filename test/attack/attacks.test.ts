@@ -145,7 +145,7 @@ describe.concurrent('attacks through Slack', () => {
       ['dev-web ${aws:x} x', '"${aws:x}" is not a duration'],
       ['dev-web 1e9m x', '"1e9m" is not a duration'],
       ['* 30m x', 'There is no target "*"'],
-    ]) {
+    ] as const) {
       const refused = await request(text)
       expect(refused.text, text).toContain(refusal)
       expect(await plane.db.store.get(refused.grantId)).toBeUndefined()

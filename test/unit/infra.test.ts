@@ -357,7 +357,6 @@ describe('the Slack endpoint', () => {
         'dynamodb:GetItem',
         'dynamodb:PutItem',
         'dynamodb:Query',
-        'dynamodb:Scan',
         'dynamodb:UpdateItem',
         'lambda:InvokeFunction',
         'logs:CreateLogStream',

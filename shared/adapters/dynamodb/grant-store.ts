@@ -20,7 +20,6 @@ import {
 import { applyTransition, type Transition } from '../../core/grants/lifecycle.ts'
 import { type GrantStore, MAX_HISTORY, MAX_SESSIONS } from '../../core/grants/store.ts'
 import {
-  activeTargetPartition,
   dueUpTo,
   GRANT_SORT_KEY,
   grantKey,
@@ -191,10 +190,6 @@ export class DynamoGrantStore implements GrantStore {
     })
   }
 
-  listActiveByTarget(target: string): Promise<Grant[]> {
-    return this.#query('byActiveTarget', activeTargetPartition(target))
-  }
-
   listActivatedByPrincipal(principal: string, from: Date, to: Date): Promise<Grant[]> {
     return this.#query('byPrincipalAccess', principalAccessPartition(principal), {
       sortKey: { from: `${isoSeconds(from)}#`, to: dueUpTo(isoSeconds(to)) },
@@ -272,16 +267,6 @@ export class DynamoGrantStore implements GrantStore {
     // Ids break ties between requests made in the same second, so the order is stable.
     grants.sort((a, b) => b.requestedAt.localeCompare(a.requestedAt) || a.id.localeCompare(b.id))
     return grants.slice(0, limit)
-  }
-
-  listDueForExpiry(now: Date): Promise<Grant[]> {
-    return this.listDue('ACTIVE', now)
-  }
-
-  listDue(status: LiveStatus, now: Date): Promise<Grant[]> {
-    return this.#query('byStatus', statusPartition(status), {
-      sortKey: { to: dueUpTo(isoSeconds(now)) },
-    })
   }
 
   /** Every page of one index partition (or the first `limit` items), as grants. */

@@ -4,13 +4,12 @@ import { type Grant, isLive } from '../../core/grants/grant.ts'
 /**
  * Every key of the single table, built in one place (STYLE.md 9). A grant's item is
  * `GRANT#<id>` / `GRANT`; the verdict on a CloudTrail access event is `EVENT#<eventID>` /
- * `VERDICT`. Four sparse indexes serve the access patterns, and an index attribute is present
+ * `VERDICT`. Three sparse indexes serve the access patterns, and an index attribute is present
  * only while the item belongs in that index.
  */
 
 export const INDEXES = {
   byRequester: { partitionKey: 'requesterPk', sortKey: 'requesterSk' },
-  byActiveTarget: { partitionKey: 'activeTargetPk', sortKey: 'activeTargetSk' },
   /**
    * Every grant that ever held access, by principal and activation time (kept after it ends):
    * the alert function asks which grant covered an access at the time CloudTrail recorded it,
@@ -31,7 +30,6 @@ export const verdictKey = (eventId: string) => ({ pk: `EVENT#${eventId}`, sk: 'V
 export const reconcilerRunKey = { pk: 'RECONCILER', sk: 'LAST_RUN' } as const
 
 export const requesterPartition = (requester: string) => `REQUESTER#${requester}`
-export const activeTargetPartition = (target: string) => `TARGET#${target}`
 export const principalAccessPartition = (principal: string) => `PRINCIPAL#${principal}`
 export const statusPartition = (status: string) => `STATUS#${status}`
 /** Verdicts whose security alert has not been posted yet (Slack failed): in byStatus. */
@@ -41,13 +39,9 @@ export const dueUpTo = (isoTime: string) => `${isoTime}#~`
 
 /** The index attributes `grant` carries: a value for each index it belongs to, undefined otherwise. */
 export function indexAttributes(grant: Grant): Record<string, string | undefined> {
-  const active = grant.status === 'ACTIVE' && grant.expiresAt !== undefined
-  const byExpiry = active ? `${grant.expiresAt}#${grant.id}` : undefined
   return {
     requesterPk: requesterPartition(grant.requester),
     requesterSk: `${grant.requestedAt}#${grant.id}`,
-    activeTargetPk: active ? activeTargetPartition(grant.target) : undefined,
-    activeTargetSk: byExpiry,
     accessPrincipalPk: grant.activatedAt ? principalAccessPartition(grant.principal) : undefined,
     accessPrincipalSk: grant.activatedAt ? `${grant.activatedAt}#${grant.id}` : undefined,
     statusPk: isLive(grant.status) ? statusPartition(grant.status) : undefined,

@@ -37,7 +37,6 @@ export interface GrantStore {
   recordRefusal(grantId: string, entry: HistoryEntry): Promise<boolean>
   /** Newest first. */
   listByRequester(requester: string, options?: { limit?: number }): Promise<Grant[]>
-  listActiveByTarget(target: string): Promise<Grant[]>
   /**
    * The grants of `principal` activated between `from` and `to` (inclusive, any status since:
    * ended grants too), oldest first. How the alert function finds the grant that covered an
@@ -56,21 +55,13 @@ export interface GrantStore {
    * person's view does not cost a read of every pending grant in the organisation.
    */
   listAwaitingDecisionBy(approver: string): Promise<Grant[]>
-  /** Every grant in a live status (the reconciler's view of what may hold access). */
+  /** Every grant in a live status, soonest due first (the reconciler's view of what may hold access). */
   listInStatus(status: LiveStatus): Promise<Grant[]>
   /**
    * Every grant, newest request first, at most `limit`. A full read of the table: for an
    * operator's `keyless grants list --all`, never on a request path.
    */
   listAll(options?: { limit?: number }): Promise<Grant[]>
-  /** ACTIVE grants whose expiry is at or before `now`, soonest first. */
-  listDueForExpiry(now: Date): Promise<Grant[]>
-  /**
-   * Grants in a live status whose due time has come: PENDING by its approval deadline, ACTIVE
-   * by its expiry, APPROVED and REVOKE_FAILED by when they entered that status (they are due
-   * at once: the reconciler decides how long is too long).
-   */
-  listDue(status: LiveStatus, now: Date): Promise<Grant[]>
 }
 
 /** The most history entries a grant keeps; refusals beyond it are logged, not stored. */
