@@ -2,6 +2,7 @@ import {
   DeleteRolePolicyCommand,
   DeleteUserPolicyCommand,
   IAMClient,
+  LimitExceededException,
   ListRolePoliciesCommand,
   NoSuchEntityException,
   PutRolePolicyCommand,
@@ -26,6 +27,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { AwsAccessBackend, ownedBy } from '../../shared/adapters/aws/access-backend.ts'
+import { createIamClient, ssmClientsByRegion } from '../../shared/adapters/aws/access-clients.ts'
 import { AwsWorkflow } from '../../shared/adapters/aws/step-functions-workflow.ts'
 import { AccessBackendError, AccessBackendRetryableError } from '../../shared/core/access/backend.ts'
 import { parsePrincipalArn } from '../../shared/core/aws/arn.ts'
@@ -89,23 +91,35 @@ describe('AwsAccessBackend', () => {
     })
   })
 
-  it('turns throttling and 5xx into a retryable error, and anything else into a final one', async () => {
+  it('turns throttling, transient and 5xx failures into a retryable error, anything else (a quota too) into a final one', async () => {
     iam
       .on(PutRolePolicyCommand)
-      .rejectsOnce(serviceError('Throttling', { $retryable: { throttling: true } }))
+      .rejectsOnce(serviceError('Throttling', { $metadata: { httpStatusCode: 400 } }))
       .rejectsOnce(serviceError('ServiceFailure', { $fault: 'server', $metadata: { httpStatusCode: 500 } }))
-      .rejectsOnce(serviceError('LimitExceeded'))
+      .rejectsOnce(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))
+      .rejectsOnce(
+        new LimitExceededException({ message: 'Maximum policy size of 2048 bytes exceeded', $metadata: {} }),
+      )
       .resolves({})
-    await expect(backend().attachPolicy(role, 'keyless-g-1', policy)).rejects.toBeInstanceOf(
-      AccessBackendRetryableError,
-    )
-    await expect(backend().attachPolicy(role, 'keyless-g-1', policy)).rejects.toMatchObject({
-      name: 'AccessBackendRetryable',
-    })
-    await expect(backend().attachPolicy(role, 'keyless-g-1', policy)).rejects.toBeInstanceOf(
-      AccessBackendError,
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await expect(backend().attachPolicy(role, 'keyless-g-1', policy)).rejects.toBeInstanceOf(
+        AccessBackendRetryableError,
+      )
+    }
+    // IAM's quota on inline policies: no retry makes the policy fit.
+    const quota = await backend()
+      .attachPolicy(role, 'keyless-g-1', policy)
+      .catch((error: unknown) => error)
+    expect(quota).toBeInstanceOf(AccessBackendError)
+    expect((quota as Error).message).toContain(
+      'LimitExceededException: Maximum policy size of 2048 bytes exceeded',
     )
     await expect(backend().attachPolicy(role, 'keyless-g-1', policy)).resolves.toBeUndefined()
+  })
+
+  it('makes one attempt per IAM or Session Manager call: the workflow and the reconciler are the retry layer', async () => {
+    expect(await createIamClient({ region: 'eu-west-1' }).config.maxAttempts()).toBe(1)
+    expect(await ssmClientsByRegion()('eu-west-1').config.maxAttempts()).toBe(1)
   })
 
   it('names the failure an operator must act on', async () => {

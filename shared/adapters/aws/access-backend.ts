@@ -14,6 +14,7 @@ import {
   type SSMClient,
   TerminateSessionCommand,
 } from '@aws-sdk/client-ssm'
+import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry'
 import {
   type AccessBackend,
   AccessBackendError,
@@ -165,17 +166,14 @@ async function call<T>(what: string, send: () => Promise<T>): Promise<T> {
   try {
     return await send()
   } catch (error) {
-    const failure = error as Error & {
-      $retryable?: unknown
-      $fault?: string
-      $metadata?: { httpStatusCode?: number }
-    }
-    const status = failure.$metadata?.httpStatusCode ?? 0
+    const failure = error as Parameters<typeof isThrottlingError>[0]
+    // The SDK's own classification: throttling, transient (timeouts, dropped connections) and
+    // server errors are worth retrying. Except IAM's LimitExceeded, which the SDK counts as
+    // throttling but is a quota (an inline policy too large beside the principal's others):
+    // retrying cannot make it fit, so it fails at once with IAM's reason.
     if (
-      failure.$retryable ||
-      failure.$fault === 'server' ||
-      status >= 500 ||
-      /Throttl|TooManyRequests/.test(failure.name)
+      failure.name !== 'LimitExceededException' &&
+      (isThrottlingError(failure) || isTransientError(failure) || isServerError(failure))
     ) {
       throw new AccessBackendRetryableError(`${what}: ${failure.name}: ${failure.message}`, { cause: error })
     }
