@@ -222,7 +222,7 @@ async function startPlane(
       },
       (error: unknown) => {
         clearTimeout(silent)
-        warn('Socket Mode could not connect to Slack', { error: String(error) })
+        warn('Socket Mode could not connect to Slack', { error })
       },
     )
   }
@@ -239,7 +239,7 @@ async function startPlane(
       })
       const resumed = findings.filter((finding) => finding.what === 'execution-restarted').length
       if (atStart && resumed > 0) options.log(`resumed ${resumed} live grants left by the last run`)
-    }).catch((error: unknown) => warn('reconciliation failed', { error: String(error) }))
+    }).catch((error: unknown) => warn('reconciliation failed', { error }))
   let reconciling: Promise<unknown> = reconcileOnce(true)
   await reconciling
   const timer = setInterval(() => {
@@ -280,7 +280,7 @@ async function startPlane(
           response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}')
       },
       (error: unknown) => {
-        warn('request failed', { path, error: String(error) })
+        warn('request failed', { path, error })
         if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' })
         response.end('{"error":"internal error; see the control plane\'s log"}')
       },

@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { z } from 'zod'
 import { startDevServer } from '../../local/dev-server.ts'
 import { INSTANCES_FILE, localInstances } from '../../local/instances.ts'
+import { logLine } from '../../local/log-line.ts'
 import { LOCAL_DATA_DIR, runningControlPlane } from '../../local/operator-api.ts'
 import { KeylessError } from '../../shared/core/errors.ts'
 import { commandConfig } from '../config.ts'
@@ -52,7 +53,7 @@ export async function devCommand(options: { config?: string }, io: CliIo): Promi
   await refuseSecondPlane(env.data.KEYLESS_DATA_DIR)
   const { config, file } = await commandConfig(options.config, io)
   const log = (message: string, details: Record<string, unknown> = {}) =>
-    io.out(`${JSON.stringify({ time: new Date().toISOString(), message, ...details })}\n`)
+    io.out(`${logLine({ time: new Date().toISOString(), message, ...details })}\n`)
   const instances = await localInstances(config, env.data.KEYLESS_DATA_DIR)
   const server = await startDevServer({
     config,

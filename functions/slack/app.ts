@@ -95,7 +95,7 @@ export function createSlackApp(deps: SlackSurfaceDeps, options: SlackAppOptions)
   })
 
   app.error(async (error) => {
-    deps.error('slack: unhandled error in a listener', { error: String(error) })
+    deps.error('slack: unhandled error in a listener', { error })
   })
   return app
 }

@@ -75,7 +75,7 @@ export function raw(parts: SlackFunctionParts) {
     } catch (error) {
       // The receiver parses the body before it checks the signature: an unsigned body that is
       // not JSON or a form throws. That is a bad request, not a server error.
-      parts.surface.error('slack: unreadable request', { error: String(error) })
+      parts.surface.error('slack: unreadable request', { error })
       return { statusCode: 400, body: '' }
     }
   }

@@ -2,6 +2,7 @@ import type { Clock } from '../../core/clock.ts'
 import type { KeylessConfig } from '../../core/config/schema.ts'
 import type { Grant, SlackMessageRef } from '../../core/grants/grant.ts'
 import type { GrantStore } from '../../core/grants/store.ts'
+import type { Warn } from '../../core/log.ts'
 import type { Notice, Notifier } from '../../core/notify/notifier.ts'
 import type { SlackApi } from './api.ts'
 import {
@@ -26,7 +27,7 @@ export interface SlackNotifierDeps {
   store: GrantStore
   slack: SlackApi
   clock: Clock
-  warn: (message: string, details: Record<string, unknown>) => void
+  warn: Warn
 }
 
 /** How many times copies and views are re-rendered when the grant changed while they were sent. */

@@ -14,6 +14,7 @@ import {
 } from '../../core/grants/control.ts'
 import { GrantError } from '../../core/grants/errors.ts'
 import type { Actor } from '../../core/grants/grant.ts'
+import type { Warn } from '../../core/log.ts'
 import type { Notice, Notifier } from '../../core/notify/notifier.ts'
 import { ACTIONS, extendValueSchema, grantIdValue } from './actions.ts'
 import { type AccessCommand, CommandError, parseAccessCommand } from './command.ts'
@@ -40,7 +41,7 @@ export interface SlackSurfaceDeps {
   /** Slack follow-ups, carried out after the response (another invocation in Lambda, the background locally). */
   later: Notifier
   /** Where an unexpected failure is logged; the person sees only a reference to it. */
-  error: (message: string, details: Record<string, unknown>) => void
+  error: Warn
 }
 
 export interface CommandInput {

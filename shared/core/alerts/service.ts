@@ -1,6 +1,7 @@
 import { addSeconds, type Clock } from '../clock.ts'
 import type { GrantSession } from '../grants/grant.ts'
 import type { GrantStore } from '../grants/store.ts'
+import type { Warn } from '../log.ts'
 import { type EvaluationContext, evaluate, type Verdict } from './evaluate.ts'
 import type { AccessEvent } from './record.ts'
 import type { StoredVerdict, VerdictStore } from './verdicts.ts'
@@ -28,7 +29,7 @@ export interface AlertSenderDeps {
   verdicts: VerdictStore
   securityChannel: SecurityChannel
   clock: Clock
-  warn: (message: string, details: Record<string, unknown>) => void
+  warn: Warn
 }
 
 export interface AlertDeps extends AlertSenderDeps {

@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.ts'
 import { isoSeconds } from '../clock.ts'
 import type { KeylessConfig } from '../config/schema.ts'
+import type { Warn } from '../log.ts'
 import { WORKFLOW_ERRORS } from '../workflow/errors.ts'
 import type { Workflow } from '../workflow/workflow.ts'
 import { GrantError } from './errors.ts'
@@ -21,7 +22,7 @@ export interface ControlDeps {
   store: GrantStore
   workflow: Workflow
   clock: Clock
-  warn: (message: string, details: Record<string, unknown>) => void
+  warn: Warn
 }
 
 /** What acting on an existing grant needs: the rules were fixed on the grant when it was requested. */
@@ -161,7 +162,7 @@ async function recordRefusal(deps: GrantActionDeps, grantId: string, actor: Acto
       deps.warn('refusal not recorded: the grant history is full', { grantId, actor, detail })
     }
   } catch (error) {
-    deps.warn('could not record a refusal', { grantId, detail, error: String(error) })
+    deps.warn('could not record a refusal', { grantId, detail, error })
   }
 }
 
@@ -185,6 +186,6 @@ async function signal(
   try {
     await send(grant.taskToken)
   } catch (error) {
-    deps.warn('could not signal the grant workflow', { grantId: grant.id, error: String(error) })
+    deps.warn('could not signal the grant workflow', { grantId: grant.id, error })
   }
 }

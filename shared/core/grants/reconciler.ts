@@ -186,7 +186,7 @@ export async function reconcile(
     try {
       await deps.notifier.send({ kind: 'reconciled', findings: reported })
     } catch (error) {
-      deps.warn('could not report reconciliation', { findings: findings.length, error: String(error) })
+      deps.warn('could not report reconciliation', { findings: findings.length, error })
     }
   }
   return findings

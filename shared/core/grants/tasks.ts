@@ -6,6 +6,7 @@ import type { Clock } from '../clock.ts'
 import { findTarget } from '../config/lookup.ts'
 import type { KeylessConfig } from '../config/schema.ts'
 import { KeylessError } from '../errors.ts'
+import type { Warn } from '../log.ts'
 import type { Notice, Notifier } from '../notify/notifier.ts'
 import { policyForGrant } from '../policy/grant-policy.ts'
 import { WORKFLOW_ERRORS } from '../workflow/errors.ts'
@@ -36,7 +37,7 @@ export interface TaskDeps {
   workflow: WorkflowCallbacks
   clock: Clock
   /** Where a failure that must not stop the work (a notification) is reported. */
-  warn: (message: string, details: Record<string, unknown>) => void
+  warn: Warn
   /** How long before expiry the requester is warned (default five minutes). */
   expiryWarningSeconds?: number
 }
@@ -143,7 +144,7 @@ export async function attachAccess(deps: TaskDeps, input: { grantId: string }): 
       // Only the message needs them: it falls back to <instance-id>, access is attached all the same.
       deps.warn('could not list the target instances for the access message', {
         grantId: grant.id,
-        error: String(error),
+        error,
       })
       return undefined
     })
@@ -221,7 +222,7 @@ export async function failActivation(
     // The reconciler removes a policy left behind by a FAILED grant.
     deps.warn('could not remove access after a failed activation', {
       grantId: before.id,
-      error: String(error),
+      error,
     })
   }
   const grant = await retryOnConflict(deps.store, input.grantId, async (current) => {
@@ -250,7 +251,10 @@ export async function markRevocationFailed(
   try {
     await deps.notifier.send({ kind: 'revocation-failed', grant, reason: input.reason })
   } catch (error) {
-    throw new AlertNotSentError(`the security alert for ${grant.id} was not sent: ${String(error)}`)
+    const reason = error instanceof Error ? error.message : String(error)
+    throw new AlertNotSentError(`the security alert for ${grant.id} was not sent: ${reason}`, {
+      cause: error,
+    })
   }
 }
 
@@ -326,7 +330,7 @@ export async function tell(deps: Pick<TaskDeps, 'notifier' | 'warn'>, notice: No
   try {
     await deps.notifier.send(notice)
   } catch (error) {
-    deps.warn('notification failed', { kind: notice.kind, error: String(error) })
+    deps.warn('notification failed', { kind: notice.kind, error })
   }
 }
 

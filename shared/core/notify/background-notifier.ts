@@ -1,3 +1,4 @@
+import type { Warn } from '../log.ts'
 import type { Notice, Notifier } from './notifier.ts'
 
 /**
@@ -7,10 +8,10 @@ import type { Notice, Notifier } from './notifier.ts'
  */
 export class BackgroundNotifier implements Notifier {
   readonly #inner: Notifier
-  readonly #warn: (message: string, details: Record<string, unknown>) => void
+  readonly #warn: Warn
   readonly #running = new Set<Promise<void>>()
 
-  constructor(inner: Notifier, warn: (message: string, details: Record<string, unknown>) => void) {
+  constructor(inner: Notifier, warn: Warn) {
     this.#inner = inner
     this.#warn = warn
   }
@@ -18,9 +19,7 @@ export class BackgroundNotifier implements Notifier {
   async send(notice: Notice): Promise<void> {
     const running = this.#inner
       .send(notice)
-      .catch((error: unknown) =>
-        this.#warn('background notice failed', { kind: notice.kind, error: String(error) }),
-      )
+      .catch((error: unknown) => this.#warn('background notice failed', { kind: notice.kind, error }))
       .finally(() => this.#running.delete(running))
     this.#running.add(running)
   }
