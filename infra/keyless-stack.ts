@@ -77,7 +77,6 @@ export class KeylessStack extends Stack {
         Reconciler: this.reconciler.handler,
       },
       markRevocationFailed: this.workflow.tasks.MarkRevocationFailedFunctionArn,
-      reconciler: this.reconciler.handler,
       slackApi: this.slack.api,
       failures,
     })

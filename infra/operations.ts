@@ -15,6 +15,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions'
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs'
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions'
 import { Construct } from 'constructs'
+import { KEYLESS_METRICS } from '../functions/runtime/metrics.ts'
 import type { KeylessFunction } from './keyless-function.ts'
 
 /** Where the alarms go: a new topic mailing `email`, an existing topic, or nowhere (the console). */
@@ -79,7 +80,6 @@ export class Operations extends Construct {
       /** Every function, by a name for its alarm. */
       functions: Record<string, KeylessFunction>
       markRevocationFailed: KeylessFunction
-      reconciler: KeylessFunction
       slackApi: HttpApi
       failures: FailedInvocations
     },
@@ -109,21 +109,15 @@ export class Operations extends Construct {
       'a grant is REVOKE_FAILED: access may remain; keyless doctor lists it, the reconciler retries it',
       props.markRevocationFailed.function.metricInvocations(fiveMinutes),
     )
-    const repairs = new MetricFilter(this, 'ReconcilerRepairs', {
-      logGroup: props.reconciler.logGroup,
-      // functions/reconciler/handler.ts logs {"message": "reconciled", "findings": n} every run.
-      filterPattern: FilterPattern.all(
-        FilterPattern.stringValue('$.message', '=', 'reconciled'),
-        FilterPattern.numberValue('$.findings', '>', 0),
-      ),
-      metricNamespace: 'keyless',
-      metricName: 'ReconcilerRepairs',
-      metricValue: '$.findings',
-    })
     alarm(
       'ReconcilerRepaired',
       'the reconciler repaired grants the workflow missed: its report is in the security channel',
-      new Metric({ namespace: repairs.metric().namespace, metricName: 'ReconcilerRepairs', ...fiveMinutes }),
+      new Metric({
+        namespace: KEYLESS_METRICS.namespace,
+        metricName: KEYLESS_METRICS.reconcilerRepairs,
+        dimensionsMap: { service: KEYLESS_METRICS.service },
+        ...fiveMinutes,
+      }),
     )
     alarm(
       'FailedInvocations',
@@ -134,15 +128,15 @@ export class Operations extends Construct {
       new MetricFilter(this, `${name}Failures`, {
         logGroup: fn.logGroup,
         filterPattern: FUNCTION_FAILURE,
-        metricNamespace: 'keyless',
-        metricName: 'FunctionErrors',
+        metricNamespace: KEYLESS_METRICS.namespace,
+        metricName: KEYLESS_METRICS.functionErrors,
         metricValue: '1',
       })
     }
     alarm(
       'FunctionErrors',
       'a function failed (an error logged, or an invocation that errored, timed out or crashed): search the functions\' logs for "level":"ERROR" or a non-success status',
-      new Metric({ namespace: 'keyless', metricName: 'FunctionErrors', ...fiveMinutes }),
+      new Metric({ namespace: KEYLESS_METRICS.namespace, metricName: KEYLESS_METRICS.functionErrors, ...fiveMinutes }),
     )
     alarm(
       'SlackServerErrors',

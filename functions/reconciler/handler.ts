@@ -1,4 +1,5 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics'
 import middy from '@middy/core'
 import { DynamoReconcilerRuns } from '../../shared/adapters/dynamodb/reconciler-runs.ts'
 import { SLACK_BUDGET_MS, withSlackBudget } from '../../shared/adapters/slack/budget.ts'
@@ -8,26 +9,48 @@ import { type ReconcileDeps, reconcilerPass } from '../../shared/core/grants/rec
 import { awsDeps } from '../runtime/access-deps.ts'
 import { alertService } from '../runtime/alert-deps.ts'
 import { documentClient, logger, tableName } from '../runtime/aws-deps.ts'
+import { KEYLESS_METRICS } from '../runtime/metrics.ts'
+
+/** What a run reports to besides its log: the unsent alerts' sender, its own record, the repairs metric. */
+export interface ReconcilerOutputs {
+  alerts?: AlertSender
+  runs?: DynamoReconcilerRuns
+  /** Called with how many repairs a run made, when it made any (the `ReconcilerRepairs` metric). */
+  repaired?: (count: number) => void
+}
 
 /**
  * Scheduled (EventBridge, every few minutes): starts lost executions again, makes the world
  * match the grants and reports what it repaired; then posts the security alerts that Slack
  * refused earlier; and records that it ran (what `keyless doctor --stack` reads).
  */
-export const raw = (deps: ReconcileDeps, alerts?: AlertSender, runs?: DynamoReconcilerRuns) => async () => {
-  const at = isoSeconds(deps.clock.now())
-  const { findings, alertsPosted, alertsLeft } = await reconcilerPass(deps, alerts)
-  await runs?.record({ at, findings: findings.length, alertsPosted })
-  logger.info('reconciled', { findings: findings.length, alertsPosted, alertsLeft })
-  return { findings: findings.length, alertsPosted }
+export const raw =
+  (deps: ReconcileDeps, outputs: ReconcilerOutputs = {}) =>
+  async (): Promise<{ findings: number; alertsPosted: number }> => {
+    const at = isoSeconds(deps.clock.now())
+    const { findings, alertsPosted, alertsLeft } = await reconcilerPass(deps, outputs.alerts)
+    if (findings.length > 0) outputs.repaired?.(findings.length)
+    await outputs.runs?.record({ at, findings: findings.length, alertsPosted })
+    logger.info('reconciled', { findings: findings.length, alertsPosted, alertsLeft })
+    return { findings: findings.length, alertsPosted }
+  }
+
+/**
+ * The repairs as a CloudWatch metric (Powertools' embedded metric format, in the function's log):
+ * published only when a run repaired something, so it costs nothing while all is well.
+ */
+const metrics = new Metrics({ namespace: KEYLESS_METRICS.namespace, serviceName: KEYLESS_METRICS.service })
+const repaired = (count: number) => {
+  metrics.addMetric(KEYLESS_METRICS.reconcilerRepairs, MetricUnit.Count, count)
+  metrics.publishStoredMetrics()
 }
 
 export const handler = middy(() =>
   withSlackBudget(SLACK_BUDGET_MS.reconciler, async () =>
-    raw(
-      await awsDeps(),
-      (await alertService()).sender,
-      new DynamoReconcilerRuns(documentClient(), tableName()),
-    )(),
+    raw(await awsDeps(), {
+      alerts: (await alertService()).sender,
+      runs: new DynamoReconcilerRuns(documentClient(), tableName()),
+      repaired,
+    })(),
   ),
 ).use(injectLambdaContext(logger))

@@ -165,6 +165,7 @@ describe('the alert service', () => {
     const event = aliceOnProdDb({ sourceIPAddress: '198.51.100.29' })
     expect((await service().handle(event)).alert).toBe('unsent')
     const runs = new DynamoReconcilerRuns(db.client, db.tableName)
+    const repaired: number[] = []
     const run = reconcilerRun(
       {
         config,
@@ -174,8 +175,7 @@ describe('the alert service', () => {
         clock,
         warn: () => {},
       },
-      service().sender,
-      runs,
+      { alerts: service().sender, runs, repaired: (count) => repaired.push(count) },
     )
     expect(await runs.last()).toBeUndefined()
     expect(await run()).toEqual({ findings: 0, alertsPosted: 1 })
@@ -187,6 +187,8 @@ describe('the alert service', () => {
     })
     expect((await verdicts.get(event.eventId))?.alert).toBe('sent')
     expect((await db.store.listAll()).map((listed) => listed.id)).toEqual([grant.id])
+    // Nothing repaired, so no repairs metric.
+    expect(repaired).toEqual([])
   })
 
   it('while one sender holds an alert, another leaves it; after the claim runs out, it may take it', async () => {

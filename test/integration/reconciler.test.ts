@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { raw as reconcilerRun } from '../../functions/reconciler/handler.ts'
+import { DynamoReconcilerRuns } from '../../shared/adapters/dynamodb/reconciler-runs.ts'
 import { grantPolicyName } from '../../shared/core/access/backend.ts'
 import { parsePrincipalArn } from '../../shared/core/aws/arn.ts'
 import { addSeconds, type Clock } from '../../shared/core/clock.ts'
@@ -130,6 +132,22 @@ describe('the reconciler', () => {
     expect(plane.notifier.notices.filter((notice) => notice.kind === 'access-ended')).toMatchObject([
       { grant: { id: grant.id, status: 'EXPIRED' }, sessionsTerminated: 1 },
     ])
+  })
+
+  it('as the scheduled function runs it: the repairs counted for their metric, the run recorded', async () => {
+    const plane = await startPlane(config, {}, db)
+    const grant = activeGrant(config, { clientToken: 'scheduled-run' }) // expires T0+1860s, no workflow
+    await db.store.create(grant)
+    const repaired: number[] = []
+    const runs = new DynamoReconcilerRuns(db.client, db.tableName)
+    const run = reconcilerRun(depsAt(plane, at(1860 + 180)), {
+      runs,
+      repaired: (count) => repaired.push(count),
+    })
+    expect(await run()).toEqual({ findings: 1, alertsPosted: 0 })
+    expect(repaired).toEqual([1])
+    expect(await runs.last()).toEqual({ at: '2026-11-23T10:34:00Z', findings: 1, alertsPosted: 0 })
+    expect((await db.store.get(grant.id))?.status).toBe('EXPIRED')
   })
 
   it('retries a throttled removal within the pass', async () => {
