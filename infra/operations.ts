@@ -136,7 +136,11 @@ export class Operations extends Construct {
     alarm(
       'FunctionErrors',
       'a function failed (an error logged, or an invocation that errored, timed out or crashed): search the functions\' logs for "level":"ERROR" or a non-success status',
-      new Metric({ namespace: KEYLESS_METRICS.namespace, metricName: KEYLESS_METRICS.functionErrors, ...fiveMinutes }),
+      new Metric({
+        namespace: KEYLESS_METRICS.namespace,
+        metricName: KEYLESS_METRICS.functionErrors,
+        ...fiveMinutes,
+      }),
     )
     alarm(
       'SlackServerErrors',
