@@ -1,4 +1,5 @@
 import { parseDuration } from '../../core/config/duration.ts'
+import { noSuchTarget } from '../../core/config/lookup.ts'
 import { KeylessError } from '../../core/errors.ts'
 import { GRANT_ID_PATTERN } from '../../core/grants/grant.ts'
 import { cleanTyped, truncate } from './text.ts'
@@ -89,7 +90,7 @@ export function parseAccessCommand(text: string, targets: ReadonlySet<string>): 
   }
   if (!isTarget) {
     throw new CommandError(
-      `There is no target "${shown(first)}". Targets: ${[...targets].join(', ')} (see \`/access targets\`).`,
+      `${noSuchTarget(shown(first), targets).slice(0, -1)} (see \`/access targets\`).`,
       EXAMPLES.request,
     )
   }

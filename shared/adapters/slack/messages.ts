@@ -1,6 +1,7 @@
 import type { ActionsBlock, Button, HomeView, KnownBlock, SectionBlock } from '@slack/types'
 import type { Verdict } from '../../core/alerts/evaluate.ts'
 import type { Severity } from '../../core/alerts/rules.ts'
+import { isoSeconds } from '../../core/clock.ts'
 import { formatDuration } from '../../core/config/duration.ts'
 import type { KeylessConfig, TargetConfig } from '../../core/config/schema.ts'
 import {
@@ -10,6 +11,7 @@ import {
   type SlackMessageRef,
   sessionsOf,
 } from '../../core/grants/grant.ts'
+import { STATUS_WORDS } from '../../core/grants/lifecycle.ts'
 import type { ReconcileFinding } from '../../core/notify/notifier.ts'
 import { ACTIONS, extendValue } from './actions.ts'
 import { EXAMPLES } from './command.ts'
@@ -478,7 +480,7 @@ export function homeView(contents: HomeContents, now: Date): HomeView {
   blocks.push(
     { type: 'divider' },
     context(
-      `Ask with \`${EXAMPLES.request}\` · \`/access help\` · updated ${slackDate(nowIso(now), '{time}')}`,
+      `Ask with \`${EXAMPLES.request}\` · \`/access help\` · updated ${slackDate(isoSeconds(now), '{time}')}`,
     ),
   )
   return { type: 'home', blocks }
@@ -538,18 +540,6 @@ export function outcome(grant: Grant): string {
   }
 }
 
-const STATUS_WORDS: Record<Grant['status'], string> = {
-  PENDING: 'is waiting for approval',
-  APPROVED: 'was approved',
-  ACTIVE: 'is active',
-  EXPIRED: 'expired',
-  REVOKED: 'was revoked',
-  DENIED: 'was denied',
-  CANCELLED: 'was cancelled',
-  TIMED_OUT: 'timed out',
-  FAILED: 'failed to activate',
-  REVOKE_FAILED: 'could not be revoked',
-}
 const plainStatus = (grant: Grant) => STATUS_WORDS[grant.status]
 
 function grantLine(grant: Grant, now: Date): string {
@@ -581,9 +571,6 @@ function who(actor: Actor): string {
 }
 
 const describeBy = (entry: HistoryEntry) => `${who(entry.actor)} ${slackDate(entry.at)}`
-
-const nowIso = (now: Date) =>
-  new Date(Math.floor(now.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z')
 
 function decisionButtons(
   grantId: string,

@@ -2,15 +2,14 @@ import { KeylessError } from '../errors.ts'
 import { formatDuration } from './duration.ts'
 import type { KeylessConfig, TargetConfig } from './schema.ts'
 
+/** The one sentence for a target that does not exist, listing the ones that do. */
+export const noSuchTarget = (name: string, targets: Iterable<string>): string =>
+  `There is no target "${name}". Targets: ${[...targets].join(', ')}.`
+
 /** The configured target called `name`, or a refusal that lists the ones there are. */
 export function findTarget(config: KeylessConfig, name: string): TargetConfig {
   const target = config.targets.get(name)
-  if (!target) {
-    throw new KeylessError(
-      'UNKNOWN_TARGET',
-      `There is no target "${name}". Targets: ${[...config.targets.keys()].join(', ')}.`,
-    )
-  }
+  if (!target) throw new KeylessError('UNKNOWN_TARGET', noSuchTarget(name, config.targets.keys()))
   return target
 }
 

@@ -327,7 +327,8 @@ function checkExtensionFits(grant: Grant, durationSeconds: number): string {
   return isoSeconds(new Date(wanted))
 }
 
-const STATUS_WORDS: Record<GrantStatus, string> = {
+/** How a grant's status reads after "it" or "the grant": one wording for refusals and messages alike. */
+export const STATUS_WORDS: Record<GrantStatus, string> = {
   PENDING: 'is waiting for approval',
   APPROVED: 'is approved and being activated',
   ACTIVE: 'is active',

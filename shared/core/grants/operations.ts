@@ -1,7 +1,7 @@
 import type { AccessBackend } from '../access/backend.ts'
 import type { Clock } from '../clock.ts'
+import { findTarget } from '../config/lookup.ts'
 import type { KeylessConfig } from '../config/schema.ts'
-import { KeylessError } from '../errors.ts'
 import type { Workflow } from '../workflow/workflow.ts'
 import { type ControlDeps, denyRequest, revokeGrant } from './control.ts'
 import { GrantError } from './errors.ts'
@@ -47,12 +47,7 @@ export async function revokeTarget(
   actor: Actor,
   reason: string,
 ): Promise<TargetRevocation[]> {
-  if (!deps.config.targets.has(target)) {
-    throw new KeylessError(
-      'UNKNOWN_TARGET',
-      `There is no target "${target}". Targets: ${[...deps.config.targets.keys()].join(', ')}.`,
-    )
-  }
+  findTarget(deps.config, target) // refuses a target that does not exist
   const onTarget = (await liveGrants(deps.store)).filter((grant) => grant.target === target)
   const results: TargetRevocation[] = []
   for (const found of onTarget) {
