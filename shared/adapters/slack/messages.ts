@@ -11,7 +11,7 @@ import {
   type SlackMessageRef,
   sessionsOf,
 } from '../../core/grants/grant.ts'
-import { STATUS_WORDS } from '../../core/grants/lifecycle.ts'
+import { extensionRoom, STATUS_WORDS } from '../../core/grants/lifecycle.ts'
 import type { ReconcileFinding } from '../../core/notify/notifier.ts'
 import { ACTIONS, extendValue } from './actions.ts'
 import { EXAMPLES } from './command.ts'
@@ -551,12 +551,6 @@ function grantLine(grant: Grant, now: Date): string {
 }
 
 /** Seconds an extension may still add: up to the target's maximum counted from activation. */
-export function extensionRoom(grant: Grant): number {
-  if (!grant.activatedAt || !grant.expiresAt) return 0
-  const latest = Date.parse(grant.activatedAt) + grant.maxDurationSeconds * 1000
-  return Math.max(0, Math.floor((latest - Date.parse(grant.expiresAt)) / 1000))
-}
-
 function timeLeft(grant: Grant, now: Date): string {
   const seconds = grant.expiresAt ? Math.round((Date.parse(grant.expiresAt) - now.getTime()) / 1000) : 0
   if (seconds <= 0) return 'no time'

@@ -311,20 +311,26 @@ export function applyTransition(grant: Grant, transition: Transition): Grant {
   return next
 }
 
-/** An extension never reaches past the target's maximum counted from activation. */
-function checkExtensionFits(grant: Grant, durationSeconds: number): string {
+/**
+ * How many seconds an extension may still add: an extension never reaches past the target's
+ * maximum counted from activation. The Extend buttons offer what fits; a request beyond it is refused.
+ */
+export function extensionRoom(grant: Grant): number {
   const activatedAt = grant.activatedAt ?? grant.requestedAt
   const currentExpiry = grant.expiresAt ?? activatedAt
   const latest = addSeconds(activatedAt, grant.maxDurationSeconds).getTime()
-  const wanted = addSeconds(currentExpiry, durationSeconds).getTime()
-  if (wanted > latest) {
-    const room = Math.floor((latest - Date.parse(currentExpiry)) / 1000)
+  return Math.max(0, Math.floor((latest - Date.parse(currentExpiry)) / 1000))
+}
+
+function checkExtensionFits(grant: Grant, durationSeconds: number): string {
+  const room = extensionRoom(grant)
+  if (durationSeconds > room) {
     throw new GrantError(
       'EXTENSION_OVER_LIMIT',
       `+${formatDuration(durationSeconds)} would run past ${grant.target}'s maximum of ${formatDuration(grant.maxDurationSeconds)} from activation; ${room > 0 ? `at most +${formatDuration(room)} is possible` : 'no more time is possible'}.`,
     )
   }
-  return isoSeconds(new Date(wanted))
+  return isoSeconds(addSeconds(grant.expiresAt ?? grant.activatedAt ?? grant.requestedAt, durationSeconds))
 }
 
 /** How a grant's status reads after "it" or "the grant": one wording for refusals and messages alike. */
