@@ -129,173 +129,224 @@ export interface Transition {
   entry: HistoryEntry
 }
 
+/** What every decision step is given: the grant, who acts and when, and how to make the transition. */
+interface Step {
+  grant: Grant
+  actor: Actor
+  now: Date
+  /** `now` to the whole second, as every grant time is kept. */
+  at: string
+  move: (
+    to: GrantStatus,
+    action: GrantAction,
+    set?: GrantChanges,
+    detail?: string,
+    remove?: (keyof GrantChanges)[],
+  ) => Transition
+}
+
 /** Decides what `event` by `actor` does to `grant` at `now`, or refuses with a GrantError. */
 export function decide(grant: Grant, event: GrantEvent, actor: Actor, now: Date): Transition {
   const at = isoSeconds(now)
-  const move = (
-    to: GrantStatus,
-    action: GrantAction,
-    set: GrantChanges = {},
-    detail?: string,
-    remove: (keyof GrantChanges)[] = [],
-  ): Transition => ({
+  const move: Step['move'] = (to, action, set = {}, detail, remove = []) => ({
     from: grant.status,
     to,
     set,
     remove,
     entry: { at, actor, action, from: grant.status, to, ...(detail ? { detail } : {}) },
   })
+  const step = DECISIONS[event.type] as (step: Step, event: GrantEvent) => Transition
+  return step({ grant, actor, now, at, move }, event)
+}
 
-  switch (event.type) {
-    case 'approve': {
-      expectPending(grant, 'approve')
-      const approver = expectApprover(grant, actor, 'approve')
-      expectBeforeDeadline(grant, now)
-      if (grant.approvals.some((approval) => approval.by === approver)) {
-        throw new GrantError(
-          'ALREADY_APPROVED',
-          `You have already approved ${grant.id}; it needs another approver.`,
-        )
-      }
-      const approvals = [...grant.approvals, { by: approver, at }]
-      const enough = approvals.length >= grant.requiredApprovals
-      return move(enough ? 'APPROVED' : 'PENDING', enough ? 'approved' : 'approval-recorded', {
-        approvals,
-      })
-    }
-    case 'deny': {
-      expectPending(grant, 'deny')
-      // An operator may close a request too (an incident: `keyless grants revoke --all`); a
-      // denial only ever takes access away.
-      if (actor.kind !== 'operator') expectApprover(grant, actor, 'deny')
-      return move('DENIED', 'denied', { endedAt: at }, event.reason)
-    }
-    case 'cancel': {
-      expectPending(grant, 'cancel')
-      expectRequester(grant, actor, 'cancel')
-      return move('CANCELLED', 'cancelled', { endedAt: at })
-    }
-    case 'time-out': {
-      expectSystem(actor, 'time out')
-      expectPending(grant, 'time out')
-      if (now.getTime() < Date.parse(grant.decideBy)) {
-        throw new GrantError(
-          'INVALID_STATE',
-          `${grant.id} is still within its approval window (until ${grant.decideBy}).`,
-        )
-      }
-      return move('TIMED_OUT', 'timed-out', { endedAt: at })
-    }
-    case 'activate': {
-      expectSystem(actor, 'activate')
-      expectStatus(grant, ['APPROVED'], 'activate')
-      if (grant.revocation) {
-        throw new GrantError('INVALID_STATE', `${grant.id} was revoked before its access was attached.`)
-      }
-      // The approval wait's token is spent; the expiry wait stores its own.
-      return move(
-        'ACTIVE',
-        'activated',
-        { activatedAt: at, expiresAt: isoSeconds(addSeconds(at, grant.durationSeconds)) },
-        undefined,
-        ['taskToken'],
-      )
-    }
-    case 'fail-activation': {
-      expectSystem(actor, 'fail')
-      expectStatus(grant, ['APPROVED'], 'fail')
-      return move('FAILED', 'activation-failed', { endedAt: at }, event.reason)
-    }
-    case 'request-revocation': {
-      expectStatus(grant, ['APPROVED', 'ACTIVE'], 'revoke')
-      if (actor.kind === 'slack' && actor.id !== grant.requester && !grant.approvers.includes(actor.id)) {
-        throw new GrantError('NOT_ALLOWED', `Only the requester or an approver of ${grant.id} may revoke it.`)
-      }
-      if (grant.revocation) {
-        throw new GrantError(
-          'ALREADY_DECIDED',
-          `${grant.id} is already being revoked (by ${describeActor(grant.revocation.by)}).`,
-        )
-      }
-      return move(
-        grant.status,
-        'revocation-requested',
-        {
-          revocation: { by: actor, at, ...(event.reason ? { reason: event.reason } : {}) },
-        },
-        event.reason,
-      )
-    }
-    case 'end': {
-      if (actor.kind === 'slack') throw notAllowed(grant, 'end')
-      expectStatus(grant, [...ACCESS_STATUSES], 'end')
-      if (grant.revocation) return move('REVOKED', 'revoked', { endedAt: at }, undefined, ['taskToken'])
-      if (grant.expiresAt === undefined || now.getTime() < Date.parse(grant.expiresAt)) {
-        throw new GrantError(
-          'NOT_YET_EXPIRED',
-          `${grant.id} has not expired and nobody revoked it; it cannot end yet.`,
-        )
-      }
-      return move('EXPIRED', 'expired', { endedAt: at }, undefined, ['taskToken'])
-    }
-    case 'fail-revocation': {
-      expectSystem(actor, 'fail revocation of')
-      expectStatus(grant, [...ACCESS_STATUSES], 'fail revocation of')
-      return move('REVOKE_FAILED', 'revocation-failed', {}, event.reason)
-    }
-    case 'request-extension': {
-      expectStatus(grant, ['ACTIVE'], 'extend')
-      expectRequester(grant, actor, 'extend')
-      if (grant.revocation)
-        throw new GrantError('INVALID_STATE', `${grant.id} is being revoked; it cannot be extended.`)
-      if (grant.extension) {
-        throw new GrantError(
-          'EXTENSION_PENDING',
-          `${grant.id} already has an extension waiting for approval.`,
-        )
-      }
-      checkExtensionFits(grant, event.durationSeconds)
-      return move(
-        'ACTIVE',
-        'extension-requested',
-        {
-          extension: { durationSeconds: event.durationSeconds, requestedAt: at, approvals: [] },
-        },
-        `+${formatDuration(event.durationSeconds)}`,
-      )
-    }
-    case 'approve-extension': {
-      expectStatus(grant, ['ACTIVE'], 'approve an extension of')
-      const extension = grant.extension
-      if (!extension)
-        throw new GrantError('NO_EXTENSION_PENDING', `${grant.id} has no extension waiting for approval.`)
-      let approvals = extension.approvals
-      if (actor.kind === 'system' && grant.autoApprove) {
-        approvals = [...approvals, { by: actor.id, at }]
-      } else {
-        const approver = expectApprover(grant, actor, 'approve an extension of')
-        if (approvals.some((approval) => approval.by === approver)) {
-          throw new GrantError('ALREADY_APPROVED', `You have already approved this extension of ${grant.id}.`)
-        }
-        approvals = [...approvals, { by: approver, at }]
-      }
-      const enough = actor.kind === 'system' || approvals.length >= grant.requiredApprovals
-      if (!enough) {
-        return move('ACTIVE', 'extension-approval-recorded', {
-          extension: { ...extension, approvals },
-        })
-      }
-      const expiresAt = checkExtensionFits(grant, extension.durationSeconds)
-      return move('ACTIVE', 'extended', { expiresAt }, `until ${expiresAt}`, ['extension'])
-    }
-    case 'deny-extension': {
-      expectStatus(grant, ['ACTIVE'], 'deny an extension of')
-      if (!grant.extension)
-        throw new GrantError('NO_EXTENSION_PENDING', `${grant.id} has no extension waiting for approval.`)
-      expectApprover(grant, actor, 'deny an extension of')
-      return move('ACTIVE', 'extension-denied', {}, event.reason, ['extension'])
-    }
+/** One small step per event, each naming the rules it applies. */
+const DECISIONS: {
+  [Type in GrantEvent['type']]: (step: Step, event: Extract<GrantEvent, { type: Type }>) => Transition
+} = {
+  approve,
+  deny,
+  cancel,
+  'time-out': timeOut,
+  activate,
+  'fail-activation': failActivation,
+  'request-revocation': requestRevocation,
+  end,
+  'fail-revocation': failRevocation,
+  'request-extension': requestExtension,
+  'approve-extension': approveExtension,
+  'deny-extension': denyExtension,
+}
+
+function approve({ grant, actor, now, at, move }: Step): Transition {
+  expectPending(grant, 'approve')
+  const approver = expectApprover(grant, actor, 'approve')
+  expectBeforeDeadline(grant, now)
+  if (grant.approvals.some((approval) => approval.by === approver)) {
+    throw new GrantError(
+      'ALREADY_APPROVED',
+      `You have already approved ${grant.id}; it needs another approver.`,
+    )
   }
+  const approvals = [...grant.approvals, { by: approver, at }]
+  const enough = approvals.length >= grant.requiredApprovals
+  return move(enough ? 'APPROVED' : 'PENDING', enough ? 'approved' : 'approval-recorded', {
+    approvals,
+  })
+}
+
+function deny({ grant, actor, at, move }: Step, event: Extract<GrantEvent, { type: 'deny' }>): Transition {
+  expectPending(grant, 'deny')
+  // An operator may close a request too (an incident: `keyless grants revoke --all`); a
+  // denial only ever takes access away.
+  if (actor.kind !== 'operator') expectApprover(grant, actor, 'deny')
+  return move('DENIED', 'denied', { endedAt: at }, event.reason)
+}
+
+function cancel({ grant, actor, at, move }: Step): Transition {
+  expectPending(grant, 'cancel')
+  expectRequester(grant, actor, 'cancel')
+  return move('CANCELLED', 'cancelled', { endedAt: at })
+}
+
+function timeOut({ grant, actor, now, at, move }: Step): Transition {
+  expectSystem(actor, 'time out')
+  expectPending(grant, 'time out')
+  if (now.getTime() < Date.parse(grant.decideBy)) {
+    throw new GrantError(
+      'INVALID_STATE',
+      `${grant.id} is still within its approval window (until ${grant.decideBy}).`,
+    )
+  }
+  return move('TIMED_OUT', 'timed-out', { endedAt: at })
+}
+
+function activate({ grant, actor, at, move }: Step): Transition {
+  expectSystem(actor, 'activate')
+  expectStatus(grant, ['APPROVED'], 'activate')
+  if (grant.revocation) {
+    throw new GrantError('INVALID_STATE', `${grant.id} was revoked before its access was attached.`)
+  }
+  // The approval wait's token is spent; the expiry wait stores its own.
+  return move(
+    'ACTIVE',
+    'activated',
+    { activatedAt: at, expiresAt: isoSeconds(addSeconds(at, grant.durationSeconds)) },
+    undefined,
+    ['taskToken'],
+  )
+}
+
+function failActivation(
+  { grant, actor, at, move }: Step,
+  event: Extract<GrantEvent, { type: 'fail-activation' }>,
+): Transition {
+  expectSystem(actor, 'fail')
+  expectStatus(grant, ['APPROVED'], 'fail')
+  return move('FAILED', 'activation-failed', { endedAt: at }, event.reason)
+}
+
+function requestRevocation(
+  { grant, actor, at, move }: Step,
+  event: Extract<GrantEvent, { type: 'request-revocation' }>,
+): Transition {
+  expectStatus(grant, ['APPROVED', 'ACTIVE'], 'revoke')
+  if (actor.kind === 'slack' && actor.id !== grant.requester && !grant.approvers.includes(actor.id)) {
+    throw new GrantError('NOT_ALLOWED', `Only the requester or an approver of ${grant.id} may revoke it.`)
+  }
+  if (grant.revocation) {
+    throw new GrantError(
+      'ALREADY_DECIDED',
+      `${grant.id} is already being revoked (by ${describeActor(grant.revocation.by)}).`,
+    )
+  }
+  return move(
+    grant.status,
+    'revocation-requested',
+    {
+      revocation: { by: actor, at, ...(event.reason ? { reason: event.reason } : {}) },
+    },
+    event.reason,
+  )
+}
+
+function end({ grant, actor, now, at, move }: Step): Transition {
+  if (actor.kind === 'slack') throw notAllowed(grant, 'end')
+  expectStatus(grant, [...ACCESS_STATUSES], 'end')
+  if (grant.revocation) return move('REVOKED', 'revoked', { endedAt: at }, undefined, ['taskToken'])
+  if (grant.expiresAt === undefined || now.getTime() < Date.parse(grant.expiresAt)) {
+    throw new GrantError(
+      'NOT_YET_EXPIRED',
+      `${grant.id} has not expired and nobody revoked it; it cannot end yet.`,
+    )
+  }
+  return move('EXPIRED', 'expired', { endedAt: at }, undefined, ['taskToken'])
+}
+
+function failRevocation(
+  { grant, actor, move }: Step,
+  event: Extract<GrantEvent, { type: 'fail-revocation' }>,
+): Transition {
+  expectSystem(actor, 'fail revocation of')
+  expectStatus(grant, [...ACCESS_STATUSES], 'fail revocation of')
+  return move('REVOKE_FAILED', 'revocation-failed', {}, event.reason)
+}
+
+function requestExtension(
+  { grant, actor, at, move }: Step,
+  event: Extract<GrantEvent, { type: 'request-extension' }>,
+): Transition {
+  expectStatus(grant, ['ACTIVE'], 'extend')
+  expectRequester(grant, actor, 'extend')
+  if (grant.revocation)
+    throw new GrantError('INVALID_STATE', `${grant.id} is being revoked; it cannot be extended.`)
+  if (grant.extension) {
+    throw new GrantError('EXTENSION_PENDING', `${grant.id} already has an extension waiting for approval.`)
+  }
+  checkExtensionFits(grant, event.durationSeconds)
+  return move(
+    'ACTIVE',
+    'extension-requested',
+    {
+      extension: { durationSeconds: event.durationSeconds, requestedAt: at, approvals: [] },
+    },
+    `+${formatDuration(event.durationSeconds)}`,
+  )
+}
+
+function approveExtension({ grant, actor, at, move }: Step): Transition {
+  expectStatus(grant, ['ACTIVE'], 'approve an extension of')
+  const extension = grant.extension
+  if (!extension)
+    throw new GrantError('NO_EXTENSION_PENDING', `${grant.id} has no extension waiting for approval.`)
+  let approvals = extension.approvals
+  if (actor.kind === 'system' && grant.autoApprove) {
+    approvals = [...approvals, { by: actor.id, at }]
+  } else {
+    const approver = expectApprover(grant, actor, 'approve an extension of')
+    if (approvals.some((approval) => approval.by === approver)) {
+      throw new GrantError('ALREADY_APPROVED', `You have already approved this extension of ${grant.id}.`)
+    }
+    approvals = [...approvals, { by: approver, at }]
+  }
+  const enough = actor.kind === 'system' || approvals.length >= grant.requiredApprovals
+  if (!enough) {
+    return move('ACTIVE', 'extension-approval-recorded', {
+      extension: { ...extension, approvals },
+    })
+  }
+  const expiresAt = checkExtensionFits(grant, extension.durationSeconds)
+  return move('ACTIVE', 'extended', { expiresAt }, `until ${expiresAt}`, ['extension'])
+}
+
+function denyExtension(
+  { grant, actor, move }: Step,
+  event: Extract<GrantEvent, { type: 'deny-extension' }>,
+): Transition {
+  expectStatus(grant, ['ACTIVE'], 'deny an extension of')
+  if (!grant.extension)
+    throw new GrantError('NO_EXTENSION_PENDING', `${grant.id} has no extension waiting for approval.`)
+  expectApprover(grant, actor, 'deny an extension of')
+  return move('ACTIVE', 'extension-denied', {}, event.reason, ['extension'])
 }
 
 /** The grant as it is after `transition`: what the store writes, computed the same way everywhere. */
