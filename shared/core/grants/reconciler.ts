@@ -52,144 +52,206 @@ export async function reconcile(
   deps: ReconcileDeps,
   options: ReconcileOptions = DEFAULT_RECONCILE_OPTIONS,
 ): Promise<ReconcileFinding[]> {
-  const now = deps.clock.now()
-  const findings: ReconcileFinding[] = []
-  const graceAgo = addSeconds(now, -options.graceSeconds)
-  const repair = async (
-    grant: Grant,
-    what: ReconcileFinding['what'],
-    detail: string,
-    fix: () => Promise<void>,
-  ) => {
-    try {
-      await fix()
-      findings.push({ what, grantId: grant.id, principal: grant.principal, detail })
-    } catch (error) {
-      if (error instanceof GrantError && error.code === 'CONFLICT') return // another run or the workflow got there
-      findings.push({
-        what: 'repair-failed',
-        grantId: grant.id,
-        principal: grant.principal,
-        detail: `${detail}: ${String(error)}`,
-      })
-    }
-  }
-  // What the requester of each grant this pass ended is told, once the AWS work is all done:
-  // the same notices the workflow would have sent.
-  const notices: Notice[] = []
-  const revoke = async (grant: Grant) => {
-    const sessionsTerminated = await retryingThrottles(() => removeAccess(deps, grant))
-    const { grant: ended, endedNow } = await endGrant(deps, grant.id, RECONCILER)
-    if (ended.status !== 'EXPIRED' && ended.status !== 'REVOKED') {
-      throw new Error(`${grant.id} is ${ended.status} after its access was removed`)
-    }
-    if (endedNow) notices.push({ kind: 'access-ended', grant: ended, sessionsTerminated })
-  }
-  /** Ends a request the reconciler closes (`event`), telling the requester if this pass closed it. */
-  const close = async (grant: Grant, event: GrantEvent, reason: string) => {
-    let closedNow = false
-    const after = await retryOnConflict(deps.store, grant.id, async (current) => {
-      closedNow = current.status === grant.status
-      return closedNow ? deps.store.transition(current, decide(current, event, RECONCILER, now)) : current
-    })
-    if (closedNow) notices.push({ kind: 'request-closed', grant: after, reason })
-  }
-  const beforeGrace = (instant: string | undefined) =>
-    instant !== undefined && Date.parse(instant) <= graceAgo.getTime()
-
+  const pass = new Pass(deps, options)
   // Each status is read once; what was read also names the principals the orphan sweep checks.
-  const pending = await deps.store.listInStatus('PENDING')
-  const active = await deps.store.listInStatus('ACTIVE')
-  const approved = await deps.store.listInStatus('APPROVED')
-  const revokeFailed = await deps.store.listInStatus('REVOKE_FAILED')
-  const activationCutoff = addSeconds(now, -options.activationGraceSeconds).getTime()
-  const overdue = (grant: Grant): boolean =>
-    grant.status === 'ACTIVE'
-      ? beforeGrace(grant.expiresAt) || beforeGrace(grant.revocation?.at)
-      : grant.status === 'APPROVED'
-        ? Date.parse(lastChange(grant)) <= activationCutoff
-        : beforeGrace(grant.decideBy)
+  const live = await pass.readLiveGrants()
+  await pass.restartLostExecutions(live)
+  await pass.removeOverdueAccess(live.active)
+  await pass.retryFailedRevocations(live.revokeFailed)
+  await pass.failStuckActivations(live.approved)
+  await pass.timeOutStuckRequests(live.pending)
+  await pass.removeOrphanPolicies([...live.active, ...live.approved, ...live.revokeFailed])
+  await pass.tellRequesters()
+  await pass.report()
+  return pass.findings
+}
 
-  // A lost execution is replaced first: the workflow then does what is due, with its own
-  // messages and retries. What is overdue already is repaired below instead, at once.
-  if (deps.workflow) {
-    for (const grant of [...pending, ...approved, ...active].filter((candidate) => !overdue(candidate))) {
+interface LiveGrants {
+  pending: Grant[]
+  approved: Grant[]
+  active: Grant[]
+  revokeFailed: Grant[]
+}
+
+/** One reconciler pass: its time, what it found, and what the requesters of the grants it ended are told. */
+class Pass {
+  readonly findings: ReconcileFinding[] = []
+  readonly #deps: ReconcileDeps
+  readonly #options: ReconcileOptions
+  readonly #now: Date
+  /** Told once the AWS work is all done: the same notices the workflow would have sent. */
+  readonly #notices: Notice[] = []
+
+  constructor(deps: ReconcileDeps, options: ReconcileOptions) {
+    this.#deps = deps
+    this.#options = options
+    this.#now = deps.clock.now()
+  }
+
+  async readLiveGrants(): Promise<LiveGrants> {
+    const { store } = this.#deps
+    return {
+      pending: await store.listInStatus('PENDING'),
+      active: await store.listInStatus('ACTIVE'),
+      approved: await store.listInStatus('APPROVED'),
+      revokeFailed: await store.listInStatus('REVOKE_FAILED'),
+    }
+  }
+
+  /**
+   * A lost execution is replaced first: the workflow then does what is due, with its own
+   * messages and retries. What is overdue already is repaired by the steps after, at once.
+   */
+  async restartLostExecutions({ pending, approved, active }: LiveGrants): Promise<void> {
+    const { workflow, store } = this.#deps
+    if (!workflow) return
+    for (const grant of [...pending, ...approved, ...active].filter(
+      (candidate) => !this.#overdue(candidate),
+    )) {
       try {
-        const started = await restartLostExecution(
-          { store: deps.store, workflow: deps.workflow },
-          grant.id,
-          now,
-        )
+        const started = await restartLostExecution({ store, workflow }, grant.id, this.#now)
         if (started) {
-          findings.push({
-            what: 'execution-restarted',
-            grantId: grant.id,
-            principal: grant.principal,
-            detail: `${grant.status}: no running execution; started ${started}`,
-          })
+          this.#found(
+            grant,
+            'execution-restarted',
+            `${grant.status}: no running execution; started ${started}`,
+          )
         }
       } catch (error) {
-        findings.push({
-          what: 'repair-failed',
-          grantId: grant.id,
-          principal: grant.principal,
-          detail: `could not restart its execution: ${String(error)}`,
-        })
+        this.#found(grant, 'repair-failed', `could not restart its execution: ${String(error)}`)
       }
     }
   }
 
-  for (const grant of active) {
-    if (beforeGrace(grant.expiresAt)) {
-      await repair(grant, 'expired-access-removed', `expired at ${grant.expiresAt}, still active`, () =>
-        revoke(grant),
-      )
-    } else if (beforeGrace(grant.revocation?.at)) {
-      await repair(
-        grant,
-        'expired-access-removed',
-        `revocation asked at ${grant.revocation?.at}, not carried out`,
-        () => revoke(grant),
-      )
+  /** ACTIVE grants past expiry, or whose revocation was not carried out, beyond the workflow's grace. */
+  async removeOverdueAccess(active: Grant[]): Promise<void> {
+    for (const grant of active) {
+      if (this.#beforeGrace(grant.expiresAt)) {
+        await this.#repair(
+          grant,
+          'expired-access-removed',
+          `expired at ${grant.expiresAt}, still active`,
+          () => this.#revoke(grant),
+        )
+      } else if (this.#beforeGrace(grant.revocation?.at)) {
+        await this.#repair(
+          grant,
+          'expired-access-removed',
+          `revocation asked at ${grant.revocation?.at}, not carried out`,
+          () => this.#revoke(grant),
+        )
+      }
     }
   }
-  for (const grant of revokeFailed) {
-    await repair(grant, 'revocation-retried', 'removal retried after REVOKE_FAILED', () => revoke(grant))
-  }
-  for (const grant of approved.filter(overdue)) {
-    await repair(
-      grant,
-      'stuck-activation-failed',
-      `approved at ${lastChange(grant)}, never activated`,
-      async () => {
-        await retryingThrottles(() => removeAccess(deps, grant))
-        const reason = 'not activated in time (reconciler)'
-        await close(grant, { type: 'fail-activation', reason }, reason)
-      },
-    )
-  }
-  for (const grant of pending.filter(overdue)) {
-    await repair(grant, 'stuck-request-timed-out', `undecided since ${grant.decideBy}`, () =>
-      close(grant, { type: 'time-out' }, 'no decision in time'),
-    )
-  }
-  findings.push(
-    ...(await removeOrphanPolicies(deps, [...active, ...approved, ...revokeFailed], now, options)),
-  )
 
-  for (const notice of notices) await tell(deps, notice)
-  const reported =
-    options.reportRestarts === false
-      ? findings.filter((finding) => finding.what !== 'execution-restarted')
-      : findings
-  if (reported.length > 0) {
-    try {
-      await deps.notifier.send({ kind: 'reconciled', findings: reported })
-    } catch (error) {
-      deps.warn('could not report reconciliation', { findings: findings.length, error })
+  async retryFailedRevocations(revokeFailed: Grant[]): Promise<void> {
+    for (const grant of revokeFailed) {
+      await this.#repair(grant, 'revocation-retried', 'removal retried after REVOKE_FAILED', () =>
+        this.#revoke(grant),
+      )
     }
   }
-  return findings
+
+  /** APPROVED grants that never became active: whatever was attached is removed, the grant FAILED. */
+  async failStuckActivations(approved: Grant[]): Promise<void> {
+    for (const grant of approved.filter((candidate) => this.#overdue(candidate))) {
+      await this.#repair(
+        grant,
+        'stuck-activation-failed',
+        `approved at ${lastChange(grant)}, never activated`,
+        async () => {
+          await retryingThrottles(() => removeAccess(this.#deps, grant))
+          const reason = 'not activated in time (reconciler)'
+          await this.#close(grant, { type: 'fail-activation', reason }, reason)
+        },
+      )
+    }
+  }
+
+  /** Requests past their deadline with no workflow to time them out. */
+  async timeOutStuckRequests(pending: Grant[]): Promise<void> {
+    for (const grant of pending.filter((candidate) => this.#overdue(candidate))) {
+      await this.#repair(grant, 'stuck-request-timed-out', `undecided since ${grant.decideBy}`, () =>
+        this.#close(grant, { type: 'time-out' }, 'no decision in time'),
+      )
+    }
+  }
+
+  async removeOrphanPolicies(holding: Grant[]): Promise<void> {
+    this.findings.push(...(await removeOrphanPolicies(this.#deps, holding, this.#now, this.#options)))
+  }
+
+  async tellRequesters(): Promise<void> {
+    for (const notice of this.#notices) await tell(this.#deps, notice)
+  }
+
+  /** What was repaired goes to the security channel (restarts only where they are faults). */
+  async report(): Promise<void> {
+    const reported =
+      this.#options.reportRestarts === false
+        ? this.findings.filter((finding) => finding.what !== 'execution-restarted')
+        : this.findings
+    if (reported.length === 0) return
+    try {
+      await this.#deps.notifier.send({ kind: 'reconciled', findings: reported })
+    } catch (error) {
+      this.#deps.warn('could not report reconciliation', { findings: this.findings.length, error })
+    }
+  }
+
+  #found(grant: Grant, what: ReconcileFinding['what'], detail: string): void {
+    this.findings.push({ what, grantId: grant.id, principal: grant.principal, detail })
+  }
+
+  async #repair(grant: Grant, what: ReconcileFinding['what'], detail: string, fix: () => Promise<void>) {
+    try {
+      await fix()
+      this.#found(grant, what, detail)
+    } catch (error) {
+      if (error instanceof GrantError && error.code === 'CONFLICT') return // another run or the workflow got there
+      this.#found(grant, 'repair-failed', `${detail}: ${String(error)}`)
+    }
+  }
+
+  async #revoke(grant: Grant): Promise<void> {
+    const sessionsTerminated = await retryingThrottles(() => removeAccess(this.#deps, grant))
+    const { grant: ended, endedNow } = await endGrant(this.#deps, grant.id, RECONCILER)
+    if (ended.status !== 'EXPIRED' && ended.status !== 'REVOKED') {
+      throw new Error(`${grant.id} is ${ended.status} after its access was removed`)
+    }
+    if (endedNow) this.#notices.push({ kind: 'access-ended', grant: ended, sessionsTerminated })
+  }
+
+  /** Ends a request the reconciler closes (`event`), telling the requester if this pass closed it. */
+  async #close(grant: Grant, event: GrantEvent, reason: string): Promise<void> {
+    const { store } = this.#deps
+    let closedNow = false
+    const after = await retryOnConflict(store, grant.id, async (current) => {
+      closedNow = current.status === grant.status
+      return closedNow ? store.transition(current, decide(current, event, RECONCILER, this.#now)) : current
+    })
+    if (closedNow) this.#notices.push({ kind: 'request-closed', grant: after, reason })
+  }
+
+  #beforeGrace(instant: string | undefined): boolean {
+    return (
+      instant !== undefined &&
+      Date.parse(instant) <= addSeconds(this.#now, -this.#options.graceSeconds).getTime()
+    )
+  }
+
+  /** Past what the workflow was given to do it itself: expiry or revocation, activation, the deadline. */
+  #overdue(grant: Grant): boolean {
+    if (grant.status === 'ACTIVE')
+      return this.#beforeGrace(grant.expiresAt) || this.#beforeGrace(grant.revocation?.at)
+    if (grant.status === 'APPROVED') {
+      return (
+        Date.parse(lastChange(grant)) <=
+        addSeconds(this.#now, -this.#options.activationGraceSeconds).getTime()
+      )
+    }
+    return this.#beforeGrace(grant.decideBy)
+  }
 }
 
 /** How many unsent security alerts one pass posts (each a Slack call; the next pass takes the rest). */
