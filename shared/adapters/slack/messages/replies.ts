@@ -1,0 +1,63 @@
+import { formatDuration } from '../../../core/config/duration.ts'
+import type { KeylessConfig } from '../../../core/config/schema.ts'
+import type { Grant } from '../../../core/grants/grant.ts'
+import { EXAMPLES } from '../command.ts'
+import { mention, mrkdwn } from '../text.ts'
+
+import { describeAccess, grantLine, message, type SlackMessage } from './pieces.ts'
+
+/** Replies to `/access` (ephemeral, in the command's HTTP response). */
+
+export function requestReply(grant: Grant, created: boolean): SlackMessage {
+  const again = created ? '' : ' (Slack sent this request twice; it was recorded once.)'
+  if (grant.breakGlass) {
+    return message(
+      `:rotating_light: Break-glass access to *${grant.target}* for ${formatDuration(grant.durationSeconds)} is being attached now; the security channel has been told. Grant \`${grant.id}\`.${again}`,
+    )
+  }
+  if (grant.autoApprove) {
+    return message(
+      `:white_check_mark: *${grant.target}* is auto-approved: access for ${formatDuration(grant.durationSeconds)} is being attached; you will get a message with how to connect. Grant \`${grant.id}\`.${again}`,
+    )
+  }
+  return message(
+    `:inbox_tray: Asked ${grant.approvers.map(mention).join(', ')} for ${formatDuration(grant.durationSeconds)} on *${grant.target}*${grant.requiredApprovals > 1 ? ` (${grant.requiredApprovals} approvals needed)` : ''}. The clock starts when access is attached. Grant \`${grant.id}\`; \`/access cancel ${grant.id}\` to withdraw it.${again}`,
+  )
+}
+
+export function helpReply(config: KeylessConfig): SlackMessage {
+  return message(
+    [
+      '*keyless* gives you short-lived access to AWS instances, approved by a person.',
+      `• \`${EXAMPLES.request}\` — ask for a target for a while, with a reason`,
+      `• \`${EXAMPLES.breakGlass}\` — emergency: no approval, the security channel is told`,
+      '• `/access list` — your grants · `/access targets` — what you can ask for',
+      `• \`${EXAMPLES.revoke}\` — end access now · \`${EXAMPLES.extend}\` — ask for more time`,
+      `• \`${EXAMPLES.cancel}\` — withdraw a request still waiting for approval`,
+      `Durations: 90s, 30m, 1h30m, 2d. Requests nobody decides end after ${formatDuration(config.approvalTimeoutSeconds)}.`,
+    ].join('\n'),
+  )
+}
+
+export function targetsReply(config: KeylessConfig): SlackMessage {
+  const lines = [...config.targets.values()].map(
+    (target) =>
+      `• *${target.name}*${target.description ? ` — ${mrkdwn(target.description)}` : ''}: ${describeAccess(target)}; up to ${formatDuration(target.maxDurationSeconds)}; ${target.autoApprove ? 'auto-approved' : `${target.approvals} approval${target.approvals > 1 ? 's' : ''}`}`,
+  )
+  return message(`Targets you may ask for:\n${lines.join('\n')}`)
+}
+
+export function listReply(grants: Grant[], now: Date): SlackMessage {
+  if (grants.length === 0) return message('You have no grants yet. Try `/access help`.')
+  return message(`Your latest grants:\n${grants.map((grant) => `• ${grantLine(grant, now)}`).join('\n')}`)
+}
+
+/** A refusal, with the right form underneath when there is one. */
+export function refusalReply(text: string, example?: string): SlackMessage {
+  return message(`:warning: ${mrkdwn(text)}${example ? `\nFor example: \`${example}\`` : ''}`)
+}
+
+/** One line for the person who clicked or typed, after their action took effect. */
+export function doneReply(text: string): SlackMessage {
+  return message(text)
+}

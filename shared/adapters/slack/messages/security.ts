@@ -1,0 +1,119 @@
+import type { Verdict } from '../../../core/alerts/evaluate.ts'
+import type { Severity } from '../../../core/alerts/rules.ts'
+import { formatDuration } from '../../../core/config/duration.ts'
+import type { Grant } from '../../../core/grants/grant.ts'
+import type { ReconcileFinding } from '../../../core/notify/notifier.ts'
+import { mention, quoted, slackDate, truncate } from '../text.ts'
+
+import { context, field, header, type SlackMessage, section } from './pieces.ts'
+
+/** The security channel. */
+
+export function breakGlassAlert(grant: Grant): SlackMessage {
+  return {
+    text: `Break-glass access: ${grant.requester} on ${grant.target}`,
+    blocks: [
+      header(`:rotating_light: Break-glass access · ${grant.target}`),
+      section(
+        `${mention(grant.requester)} took *${formatDuration(grant.durationSeconds)}* on *${grant.target}* without approval, as \`${grant.principal}\`, until ${grant.expiresAt ? slackDate(grant.expiresAt) : 'expiry'}.`,
+      ),
+      section(`*Reason*\n>${quoted(grant.reason)}`),
+      context(
+        `Grant \`${grant.id}\` is marked for review. Revoke it with \`/access revoke ${grant.id}\` or \`keyless grants revoke ${grant.id}\`.`,
+      ),
+    ],
+  }
+}
+
+export function revocationFailedAlert(grant: Grant, reason: string): SlackMessage {
+  return {
+    text: `REVOKE_FAILED: ${grant.principal} may still hold access to ${grant.target}`,
+    blocks: [
+      header(`:warning: Access could not be removed · ${grant.target}`),
+      section(
+        `keyless could not remove grant \`${grant.id}\` from \`${grant.principal}\` (${mention(grant.requester)}): ${quoted(truncate(reason, 1000))}`,
+      ),
+      context(
+        `The policy \`keyless-${grant.id}\` stops working at ${grant.expiresAt ?? 'its expiry'} by its own condition. The reconciler retries; to act now, remove it by hand and run \`keyless grants show ${grant.id}\`.`,
+      ),
+    ],
+  }
+}
+
+const FINDING_WORDS: Record<ReconcileFinding['what'], string> = {
+  'expired-access-removed': 'access left after expiry or revocation removed',
+  'orphan-policy-removed': 'policy with no live grant removed',
+  'stuck-activation-failed': 'approved grant never activated: failed',
+  'stuck-request-timed-out': 'undecided request timed out',
+  'revocation-retried': 'failed removal retried',
+  'execution-restarted': 'lost workflow execution started again',
+  'repair-failed': 'repair failed',
+}
+
+export function reconciledAlert(findings: ReconcileFinding[]): SlackMessage {
+  const lines = findings
+    .slice(0, 20)
+    .map(
+      (finding) =>
+        `• ${FINDING_WORDS[finding.what]}: \`${finding.principal}\`${finding.grantId ? ` grant \`${finding.grantId}\`` : ''}${finding.policyName ? ` policy \`${finding.policyName}\`` : ''} — ${quoted(truncate(finding.detail, 300))}`,
+    )
+  if (findings.length > 20) lines.push(`…and ${findings.length - 20} more (see the reconciler's log).`)
+  return {
+    text: `keyless reconciler repaired ${findings.length} thing(s)`,
+    blocks: [header(':wrench: keyless reconciler'), section(lines.join('\n'))],
+  }
+}
+
+const SEVERITY_MARK: Record<Severity, string> = {
+  critical: ':red_circle:',
+  high: ':large_orange_circle:',
+  medium: ':large_yellow_circle:',
+}
+
+/**
+ * One access event's alert for the security channel: who (the person and the principal),
+ * which instance and target, from where, with MFA or not, the rules it raised, the grant if
+ * any, and what to do. Everything from the CloudTrail record is shown as data (escaped).
+ */
+export function securityAlert(verdict: Verdict): SlackMessage {
+  // Worst first: the header is what a phone's notification shows.
+  const findings = [...verdict.findings].sort((a, b) => bySeverity(a.severity, b.severity))
+  const rules = findings.map((finding) => finding.rule)
+  const where = verdict.target ?? verdict.instances[0] ?? 'no instance named'
+  const principal = `\`${quoted(verdict.principal ?? 'unknown principal')}\``
+  const who = verdict.people.length
+    ? `${verdict.people.map(mention).join(', ')} as ${principal}`
+    : `${principal}, not a principal of any person in keyless's config`
+  const worst = findings[0]?.severity ?? 'medium'
+  return {
+    text: `Security alert ${rules.join(', ')}: ${quoted(verdict.principal ?? 'unknown principal')} on ${quoted(where)}`,
+    blocks: [
+      header(`${SEVERITY_MARK[worst]} ${rules.join(', ')} · ${where}`),
+      section(`*Who* ${who}`),
+      {
+        type: 'section',
+        fields: [
+          field('Instance', verdict.instances.map((id) => `\`${quoted(id)}\``).join(', ') || '_none named_'),
+          field('Target', verdict.target ? `*${verdict.target}*` : '_none: no configured target’s tag_'),
+          field('From', quoted(verdict.sourceIPAddress ?? 'unknown')),
+          field('MFA', verdict.mfa ? 'yes' : '*no*'),
+          field(
+            'Event',
+            `${quoted(verdict.eventName)} in ${quoted(verdict.region ?? 'an unknown region')}, account ${quoted(verdict.account ?? 'unknown')}${verdict.denied ? `, refused (${quoted(verdict.denied)})` : ''}`,
+          ),
+          field('When', slackDate(verdict.eventTime)),
+          field('Grant', verdict.grantId ? `\`${verdict.grantId}\`` : '_none_'),
+        ],
+      },
+      ...findings.map((finding) =>
+        section(
+          `${SEVERITY_MARK[finding.severity]} *${finding.rule}* (${finding.severity}): ${quoted(finding.detail)}\n_What to do:_ ${quoted(finding.action)}`,
+        ),
+      ),
+      context(`CloudTrail event \`${quoted(verdict.eventId)}\``),
+    ],
+  }
+}
+
+const SEVERITY_ORDER: readonly Severity[] = ['critical', 'high', 'medium']
+const bySeverity = (a: Severity, b: Severity) => SEVERITY_ORDER.indexOf(a) - SEVERITY_ORDER.indexOf(b)
