@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto'
-import { formatDuration } from '../../core/config/duration.ts'
 import { KeylessError } from '../../core/errors.ts'
 import {
   approveExtension,
@@ -19,6 +18,7 @@ import type { Notice, Notifier } from '../../core/notify/notifier.ts'
 import { ACTIONS, extendValueSchema, grantIdValue } from './actions.ts'
 import { type AccessCommand, CommandError, parseAccessCommand } from './command.ts'
 import {
+  DONE,
   doneReply,
   helpReply,
   listReply,
@@ -27,7 +27,6 @@ import {
   type SlackMessage,
   targetsReply,
 } from './messages.ts'
-import { mention } from './text.ts'
 
 /**
  * What happens when someone uses keyless in Slack, independent of how the request arrived
@@ -130,25 +129,17 @@ export async function onButton(deps: SlackSurfaceDeps, input: ButtonInput): Prom
       case ACTIONS.approve: {
         const grant = await approveRequest(deps.control, grantId, actor)
         await later(deps, { kind: 'grant-updated', grant })
-        return reply(
-          grant.status === 'APPROVED'
-            ? `You approved \`${grant.id}\`: ${mention(grant.requester)} gets *${grant.target}* for ${formatDuration(grant.durationSeconds)} once access is attached.`
-            : `Your approval of \`${grant.id}\` is recorded; it needs ${grant.requiredApprovals - grant.approvals.length} more.`,
-        )
+        return reply(DONE.approved(grant))
       }
       case ACTIONS.deny: {
         const grant = await denyRequest(deps.control, grantId, actor)
         await later(deps, { kind: 'request-closed', grant })
-        return reply(`You denied \`${grant.id}\`; ${mention(grant.requester)} has been told.`)
+        return reply(DONE.denied(grant))
       }
       case ACTIONS.approveExtension: {
         const grant = await approveExtension(deps.control, grantId, actor)
         await later(deps, { kind: 'grant-updated', grant })
-        return reply(
-          grant.extension
-            ? `Your approval of the extension of \`${grant.id}\` is recorded; it needs more approvals.`
-            : `You approved the extension of \`${grant.id}\`: it now ends at ${grant.expiresAt}.`,
-        )
+        return reply(DONE.extensionApproved(grant))
       }
       case ACTIONS.denyExtension: {
         const grant = await denyExtension(deps.control, grantId, actor)
@@ -156,16 +147,16 @@ export async function onButton(deps: SlackSurfaceDeps, input: ButtonInput): Prom
         await later(deps, {
           kind: 'reply',
           user: grant.requester,
-          text: `${mention(input.user)} denied more time on \`${grant.id}\` (*${grant.target}*); it still ends at ${grant.expiresAt}.`,
+          text: DONE.extensionDeniedToRequester(grant, input.user),
         })
-        return reply(`You denied the extension of \`${grant.id}\`.`)
+        return reply(DONE.extensionDenied(grant))
       }
       case ACTIONS.revoke:
         return reply(await revoke(deps, grantId, actor))
       case ACTIONS.cancel:
         return reply(await cancel(deps, grantId, actor))
       default:
-        return reply('That button is not one keyless knows; nothing was changed.')
+        return reply(DONE.unknownButton)
     }
   } catch (error) {
     const message = refusal(deps, error, { user: input.user, action: input.action })
@@ -186,10 +177,10 @@ async function extend(
 ): Promise<string> {
   const grant = await requestExtension(deps.control, grantId, actor, durationSeconds)
   if (!grant.extension) {
-    return `Extended \`${grant.id}\` (*${grant.target}*): access now ends at ${grant.expiresAt}.`
+    return DONE.extended(grant)
   }
   await later(deps, { kind: 'extension-requested', grant })
-  return `Asked ${grant.approvers.map(mention).join(', ')} for +${formatDuration(durationSeconds)} on \`${grant.id}\` (*${grant.target}*).`
+  return DONE.extensionAsked(grant, durationSeconds)
 }
 
 /** Revoke, from `/access revoke` or a Revoke button: recorded, then everyone's view updated. */
@@ -201,14 +192,14 @@ async function revoke(
 ): Promise<string> {
   const grant = await revokeGrant(deps.control, grantId, actor, reason)
   await later(deps, { kind: 'grant-updated', grant })
-  return `Revoking \`${grant.id}\` (*${grant.target}* for ${mention(grant.requester)}): the policy is removed and open sessions on the target are ended within seconds.`
+  return DONE.revoking(grant)
 }
 
 /** Cancel, from `/access cancel` or a Cancel button in App Home. */
 async function cancel(deps: SlackSurfaceDeps, grantId: string, actor: Actor): Promise<string> {
   const grant = await cancelRequest(deps.control, grantId, actor)
   await later(deps, { kind: 'grant-updated', grant })
-  return `Cancelled your request \`${grant.id}\` for *${grant.target}*.`
+  return DONE.cancelled(grant)
 }
 
 /**

@@ -61,3 +61,30 @@ export function refusalReply(text: string, example?: string): SlackMessage {
 export function doneReply(text: string): SlackMessage {
   return message(text)
 }
+
+/**
+ * The one line a click or command's actor is told of what it did (sent as a follow-up, in the
+ * channel they acted in, else as a DM); and what a requester hears of a denied extension.
+ */
+export const DONE = {
+  approved: (grant: Grant): string =>
+    grant.status === 'APPROVED'
+      ? `You approved \`${grant.id}\`: ${mention(grant.requester)} gets *${grant.target}* for ${formatDuration(grant.durationSeconds)} once access is attached.`
+      : `Your approval of \`${grant.id}\` is recorded; it needs ${grant.requiredApprovals - grant.approvals.length} more.`,
+  denied: (grant: Grant): string => `You denied \`${grant.id}\`; ${mention(grant.requester)} has been told.`,
+  extensionApproved: (grant: Grant): string =>
+    grant.extension
+      ? `Your approval of the extension of \`${grant.id}\` is recorded; it needs more approvals.`
+      : `You approved the extension of \`${grant.id}\`: it now ends at ${grant.expiresAt}.`,
+  extensionDenied: (grant: Grant): string => `You denied the extension of \`${grant.id}\`.`,
+  extensionDeniedToRequester: (grant: Grant, by: string): string =>
+    `${mention(by)} denied more time on \`${grant.id}\` (*${grant.target}*); it still ends at ${grant.expiresAt}.`,
+  extended: (grant: Grant): string =>
+    `Extended \`${grant.id}\` (*${grant.target}*): access now ends at ${grant.expiresAt}.`,
+  extensionAsked: (grant: Grant, durationSeconds: number): string =>
+    `Asked ${grant.approvers.map(mention).join(', ')} for +${formatDuration(durationSeconds)} on \`${grant.id}\` (*${grant.target}*).`,
+  revoking: (grant: Grant): string =>
+    `Revoking \`${grant.id}\` (*${grant.target}* for ${mention(grant.requester)}): the policy is removed and open sessions on the target are ended within seconds.`,
+  cancelled: (grant: Grant): string => `Cancelled your request \`${grant.id}\` for *${grant.target}*.`,
+  unknownButton: 'That button is not one keyless knows; nothing was changed.',
+} as const
