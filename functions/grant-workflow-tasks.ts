@@ -32,15 +32,18 @@ export const GRANT_WORKFLOW_TASKS = {
 
 export type { GrantWorkflowTask }
 
-/** Every task bound to its raw handler with `deps`, each run with a Slack budget as in Lambda. */
+/**
+ * Every task bound to its raw handler with the plane's task dependencies (`deps`, read at each
+ * run: the local plane is assembled after its runner), each run with a Slack budget as in Lambda.
+ */
 export function bindGrantWorkflowTasks(
-  deps: TaskDeps,
+  deps: () => TaskDeps,
   slackBudgetMs: number = SLACK_BUDGET_MS.task,
 ): Record<GrantWorkflowTask, (payload: unknown) => Promise<unknown>> {
   const bound = {} as Record<GrantWorkflowTask, (payload: unknown) => Promise<unknown>>
   for (const [name, raw] of Object.entries(GRANT_WORKFLOW_TASKS)) {
-    const run = raw(deps) as (payload: unknown) => Promise<unknown>
-    bound[name as GrantWorkflowTask] = (payload) => withSlackBudget(slackBudgetMs, () => run(payload))
+    const run = raw as (deps: TaskDeps) => (payload: unknown) => Promise<unknown>
+    bound[name as GrantWorkflowTask] = (payload) => withSlackBudget(slackBudgetMs, () => run(deps())(payload))
   }
   return bound
 }

@@ -2,10 +2,10 @@ import { bindGrantWorkflowTasks, type GrantWorkflowTask } from '../functions/gra
 import type { AccessBackend } from '../shared/core/access/backend.ts'
 import type { Clock } from '../shared/core/clock.ts'
 import type { KeylessConfig } from '../shared/core/config/schema.ts'
-import type { ControlDeps } from '../shared/core/grants/control.ts'
 import type { GrantStore } from '../shared/core/grants/store.ts'
 import type { TaskDeps } from '../shared/core/grants/tasks.ts'
 import type { Notifier } from '../shared/core/notify/notifier.ts'
+import { assemblePlane, type Plane } from '../shared/core/plane.ts'
 import { LocalWorkflow, loadStateMachine } from './workflow.ts'
 
 export interface LocalControlPlaneParts {
@@ -28,12 +28,9 @@ export interface LocalControlPlaneParts {
   ) => (payload: unknown) => Promise<unknown>
 }
 
-export interface LocalControlPlane {
+/** The plane (control, tasks, reconcile: see assemblePlane) and the local runner it runs on. */
+export interface LocalControlPlane extends Plane {
   workflow: LocalWorkflow
-  /** What the workflow's tasks receive. */
-  tasks: TaskDeps
-  /** What Slack and the CLI act through. */
-  control: ControlDeps
 }
 
 /**
@@ -42,10 +39,15 @@ export interface LocalControlPlane {
  */
 export async function createLocalControlPlane(parts: LocalControlPlaneParts): Promise<LocalControlPlane> {
   const definition = await loadStateMachine()
-  const { retryIntervalMs, intercept, slackBudgetMs, ...shared } = parts
-  // The tasks end waits through the workflow that runs them: bind first, then point back.
-  const tasks: TaskDeps = { ...shared, workflow: { resume: async () => {}, reject: async () => {} } }
-  const bound = Object.entries(bindGrantWorkflowTasks(tasks, slackBudgetMs)).map(([name, run]) => [
+  const { retryIntervalMs, intercept, slackBudgetMs, ...adapters } = parts
+  // The tasks end waits through the workflow that runs them: the runner is given the tasks bound
+  // to the plane, which is assembled (assemblePlane, as in Lambda) once the runner exists.
+  let plane: Plane | undefined
+  const tasksOfPlane = (): TaskDeps => {
+    if (!plane) throw new Error('a task ran before the local control plane was assembled')
+    return plane.tasks
+  }
+  const bound = Object.entries(bindGrantWorkflowTasks(tasksOfPlane, slackBudgetMs)).map(([name, run]) => [
     name,
     intercept ? intercept(name as GrantWorkflowTask, run) : run,
   ])
@@ -53,10 +55,6 @@ export async function createLocalControlPlane(parts: LocalControlPlaneParts): Pr
     ...(retryIntervalMs === undefined ? {} : { retryIntervalMs }),
     ...(parts.expiryWarningSeconds === undefined ? {} : { expiryWarningSeconds: parts.expiryWarningSeconds }),
   })
-  tasks.workflow = workflow
-  return {
-    workflow,
-    tasks,
-    control: { config: parts.config, store: parts.store, workflow, clock: parts.clock, warn: parts.warn },
-  }
+  plane = assemblePlane({ ...adapters, workflow })
+  return { ...plane, workflow }
 }

@@ -232,7 +232,7 @@ async function startPlane(
   // Resuming at start is the local plane doing its job: logged here, not reported to security.
   const reconcileOnce = (atStart = false) =>
     withSlackBudget(SLACK_BUDGET_MS.reconciler, async () => {
-      const { findings } = await reconcilerPass({ ...plane.tasks, workflow: plane.workflow }, alerts.sender, {
+      const { findings } = await reconcilerPass(plane.reconcile, alerts.sender, {
         graceSeconds: 5,
         activationGraceSeconds: 60,
         reportRestarts: !atStart,

@@ -1,6 +1,7 @@
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail'
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge'
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
+import { logLine } from '../../local/log-line.ts'
 import { AwsAccessBackend } from '../../shared/adapters/aws/access-backend.ts'
 import { createIamClient, ssmClientsByRegion } from '../../shared/adapters/aws/access-clients.ts'
 import {
@@ -21,6 +22,7 @@ import {
   revokeTarget,
   UNSENT_ALERTS_COUNTED,
 } from '../../shared/core/grants/operations.ts'
+import { assembleControl } from '../../shared/core/plane.ts'
 import { commandConfig } from '../config.ts'
 import type { CliIo } from '../io.ts'
 import { checkDeployment, cloudFormationClient, type DeploymentCheck, stackOutputs } from './deployment.ts'
@@ -41,7 +43,7 @@ export function tableSource(options: GrantsOptions & { table: string }, io: CliI
   }
   const warn = (message: string, details: Record<string, unknown>) =>
     io.err(
-      `keyless: warning: ${message} (${JSON.stringify(details)}); the reconciler carries out what was recorded\n`,
+      `keyless: warning: ${message} (${logLine(details)}); the reconciler carries out what was recorded\n`,
     )
   // Ending a wait needs only the task token the grant holds; nothing is started from here.
   const workflow = new AwsWorkflow(createSfnClient(overrides), options.stateMachine ?? '')
@@ -58,8 +60,8 @@ export function tableSource(options: GrantsOptions & { table: string }, io: CliI
       denyRequest({ store, workflow, clock: systemClock, warn }, id, await operator(), reason),
     revokeTarget: async (target, reason) => {
       const loaded = await config()
-      const deps = { config: loaded, store, workflow, clock: systemClock, warn, backend }
-      return revokeTarget(deps, target, await operator(), reason)
+      const control = assembleControl({ config: loaded, store, workflow, clock: systemClock, warn })
+      return revokeTarget({ ...control, backend }, target, await operator(), reason)
     },
     doctor: async () => {
       const loaded = await config()

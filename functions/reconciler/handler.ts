@@ -47,7 +47,7 @@ const repaired = (count: number) => {
 
 export const handler = middy(() =>
   withSlackBudget(SLACK_BUDGET_MS.reconciler, async () =>
-    raw(await awsDeps(), {
+    raw((await awsDeps()).reconcile, {
       alerts: (await alertService()).sender,
       runs: new DynamoReconcilerRuns(documentClient(), tableName()),
       repaired,

@@ -15,8 +15,7 @@ import { SlackNotifier } from '../../shared/adapters/slack/notifier.ts'
 import { parseSlackSecret, type SlackSecrets } from '../../shared/adapters/slack/secret.ts'
 import { systemClock } from '../../shared/core/clock.ts'
 import { loadConfigFile } from '../../shared/core/config/load.ts'
-import type { TaskDeps } from '../../shared/core/grants/tasks.ts'
-import type { Workflow } from '../../shared/core/workflow/workflow.ts'
+import type { PlaneAdapters } from '../../shared/core/plane.ts'
 
 /**
  * The composition root of every function in AWS: environment read and checked once, clients
@@ -73,11 +72,8 @@ export function webSlackApi(): WebSlackApi {
 }
 let slackApi: WebSlackApi | undefined
 
-/** What every function needs: the config, the grant store, the workflow, the notifier. */
-export type CommonDeps = Omit<TaskDeps, 'backend' | 'workflow'> & { workflow: Workflow }
-
-/** For functions that never touch IAM or SSM (the Slack function): no such clients are built. */
-export const commonDeps = memoizeSuccess(async (): Promise<CommonDeps> => {
+/** The adapters every function's plane is assembled from (shared/core/plane.ts); built once per cold start. */
+export const commonDeps = memoizeSuccess(async (): Promise<PlaneAdapters> => {
   const env = environment.parse(process.env)
   const config = await loadConfigFile(env.KEYLESS_CONFIG)
   const warn = (message: string, details: Record<string, unknown>) => logger.warn(message, details)

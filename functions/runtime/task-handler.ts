@@ -25,7 +25,7 @@ export function taskHandler<Schema extends z.ZodType, Output>(
     // Every line this invocation logs names its grant; the keys are reset after it.
     const grantId = (event as { grantId?: unknown } | null)?.grantId
     if (typeof grantId === 'string') logger.appendKeys({ grantId })
-    return withSlackBudget(SLACK_BUDGET_MS.task, async () => raw(await awsDeps())(event))
+    return withSlackBudget(SLACK_BUDGET_MS.task, async () => raw((await awsDeps()).tasks)(event))
   }).use(injectLambdaContext(logger, { resetKeys: true }))
   return { raw, handler }
 }

@@ -7,6 +7,7 @@ import { createLambdaClient } from '../../shared/adapters/aws/clients.ts'
 import { SLACK_BUDGET_MS, withSlackBudget } from '../../shared/adapters/slack/budget.ts'
 import type { SlackSurfaceDeps } from '../../shared/adapters/slack/surface.ts'
 import type { Notifier } from '../../shared/core/notify/notifier.ts'
+import { assembleControl } from '../../shared/core/plane.ts'
 import { commonDeps, logger, slackSecrets } from '../runtime/aws-deps.ts'
 import { boltLogger, createSlackApp } from './app.ts'
 import { DEFERRED_KEY, deferredEventSchema, InvokeLaterNotifier } from './later.ts'
@@ -92,7 +93,7 @@ async function current(): Promise<ReturnType<typeof raw>> {
   const functionName = z.string().min(1).parse(process.env.AWS_LAMBDA_FUNCTION_NAME)
   const serve = raw({
     surface: {
-      control: deps,
+      control: assembleControl(deps),
       later: new InvokeLaterNotifier(createLambdaClient(), functionName),
       error: (message, details) => logger.error(message, details),
     },

@@ -188,10 +188,9 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
     workflow: lossy(plane.workflow, lostSignals, faults),
   })
   const reconcileOnce = (graceSeconds = 2) =>
-    reconcile(
-      { ...plane.tasks, workflow: plane.workflow },
-      { graceSeconds, activationGraceSeconds: 15 },
-    ).catch((error: unknown) => log(`reconciler: ${String(error)}`))
+    reconcile(plane.reconcile, { graceSeconds, activationGraceSeconds: 15 }).catch((error: unknown) =>
+      log(`reconciler: ${String(error)}`),
+    )
   let restarts = 0
   const restart = async () => {
     const old = plane
