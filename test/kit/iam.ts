@@ -15,9 +15,11 @@ export interface SimulatedRequest {
  * the simulator cannot evaluate fails the test rather than counting as a denial.
  */
 export async function simulate(
-  policy: PolicyDocument | PolicyDocument[],
+  policy: PolicyDocument | PolicyDocument[] | object[],
   request: SimulatedRequest,
   principal = 'arn:aws:iam::111122223333:role/alice-ops',
+  /** A permissions boundary on the principal, and a policy on the resource (a role's trust). */
+  with_: { boundary?: object; resourcePolicy?: object } = {},
 ): Promise<Decision> {
   const account = principal.split(':')[4] ?? ''
   const result = await runSimulation(
@@ -27,6 +29,10 @@ export async function simulate(
         .map((document, index) => ({ name: `policy-${index}`, policy: document })),
       serviceControlPolicies: [],
       resourceControlPolicies: [],
+      ...(with_.boundary
+        ? { permissionBoundaryPolicies: [{ name: 'boundary', policy: with_.boundary }] }
+        : {}),
+      ...(with_.resourcePolicy ? { resourcePolicy: with_.resourcePolicy } : {}),
       request: {
         principal,
         action: request.action,
