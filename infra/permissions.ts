@@ -48,6 +48,7 @@ export function grantPrincipals(config: KeylessConfig): { roles: string[]; users
   const roles: string[] = []
   const users: string[] = []
   for (const person of config.people.values()) {
+    if (person.principal === undefined) continue // an Identity Center person: no principal of their own
     const principal = parsePrincipalArn(person.principal)
     if (!principal) continue // the config schema already refused it
     if (person.principal.startsWith(ownRolesArn(config).slice(0, -1))) {

@@ -10,7 +10,10 @@ import {
   loadConfigFile,
   parseConfig,
 } from '../../shared/core/config/load.ts'
+import { requestGrant } from '../../shared/core/grants/lifecycle.ts'
+import { grantPolicyFor } from '../../shared/core/policy/grant-policy.ts'
 import { configFrom, specConfig, specConfigObject } from '../kit/config.ts'
+import { aliceRequest, T0 } from '../kit/grants.ts'
 
 /** The problems a config object is refused with, as the user reads them. */
 function problemsOf(object: unknown): string[] {
@@ -47,7 +50,10 @@ describe('the example config of the contract', () => {
       approvers: ['U0MANAGER1', 'U0MANAGER2'],
       approvals: 1,
       autoApprove: false,
+      account: { name: 'home', id: '111122223333', regions: ['eu-west-1', 'us-east-1'] },
     })
+    expect(config.accounts.size).toBe(0)
+    expect(config.organization).toBeUndefined()
     expect(config.targets.get('dev-web')).toMatchObject({
       tagValue: 'dev-web',
       ports: [],
@@ -492,6 +498,89 @@ describe('config errors name their path and the expected form', () => {
       'slack: is required',
       'targets: is required',
     ])
+  })
+})
+
+describe('several accounts and Identity Center (issue 17: configured and validated; grants there come later)', () => {
+  const organization = () =>
+    withChange((c) => {
+      c.organization = { id: 'o-a1b2c3d4e5', deployTo: ['ou-ab12-prodxxxx', 'ou-ab12-devxxxxx'] }
+      c.accounts = { prod: { id: '444455556666', regions: ['eu-west-1'] }, dev: { id: '777788889999' } }
+      c.identityCenter = { permissionSet: 'KeylessAccess' }
+      c.targets['prod-db'].account = 'prod'
+      c.people.U0CAROL = { identityCenterUser: 'carol@example.com', manager: 'U0BOB' }
+    })
+
+  it('reads the organization, its accounts (regions default to the top-level ones) and Identity Center people', () => {
+    const config = configFrom(organization())
+    expect(config.organization).toEqual({
+      id: 'o-a1b2c3d4e5',
+      deployTo: ['ou-ab12-prodxxxx', 'ou-ab12-devxxxxx'],
+    })
+    expect([...config.accounts.values()]).toEqual([
+      { name: 'prod', id: '444455556666', regions: ['eu-west-1'] },
+      { name: 'dev', id: '777788889999', regions: ['eu-west-1', 'us-east-1'] },
+    ])
+    expect(config.targets.get('prod-db')?.account).toEqual({
+      name: 'prod',
+      id: '444455556666',
+      regions: ['eu-west-1'],
+    })
+    expect(config.targets.get('dev-web')?.account.name).toBe('home')
+    expect(config.identityCenter).toEqual({ permissionSet: 'KeylessAccess' })
+    expect(config.people.get('U0CAROL')).toEqual({
+      slackUserId: 'U0CAROL',
+      identityCenterUser: 'carol@example.com',
+      manager: 'U0BOB',
+    })
+  })
+
+  it('refuses, each naming its path, what cannot work', () => {
+    const problems = problemsOf(
+      withChange((c) => {
+        c.accounts = {
+          prod: { id: '444455556666' },
+          again: { id: '444455556666' },
+          short: { id: '4444' },
+          home: { id: '111122223333', regions: ['eu-west-1'] },
+        }
+        c.identityCenter = undefined
+        c.targets['prod-db'].account = 'staging'
+        c.people.U0CAROL = { identityCenterUser: 'carol@example.com' }
+        c.people.U0DAVE = { principal: 'arn:aws:iam::111122223333:role/dave', identityCenterUser: 'dave' }
+        c.people.U0ERIN = { manager: 'U0BOB' }
+      }),
+    )
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'accounts.short.id: "4444" is not a 12-digit AWS account id in quotes, e.g. "444455556666"',
+        'people.U0CAROL.identityCenterUser: needs identityCenter.permissionSet: the permission set people sign in with',
+        'people.U0DAVE: has both a principal and an identityCenterUser: name one',
+        'people.U0ERIN: needs a principal (an IAM role or user ARN) or an identityCenterUser',
+        'accounts: needs organization (its id and the OUs keyless is deployed to): member accounts are reached through it',
+        "accounts.again.id: is accounts.prod's id too",
+        'accounts.home.regions: is the home account, whose regions are the top-level ones (eu-west-1, us-east-1)',
+        'targets.prod-db.account: "staging" is not in accounts (prod, again, short, home)',
+      ]),
+    )
+  })
+
+  it('refuses a grant in a member account, or for an Identity Center person, in so many words, until those are built', () => {
+    const config = configFrom(organization())
+    expect(() => requestGrant(aliceRequest({ target: 'prod-db' }), config, T0)).toThrow(
+      "prod-db is in account prod (444455556666); grants in accounts other than the control plane's are not available in this version yet.",
+    )
+    expect(() => requestGrant(aliceRequest({ target: 'dev-web', requester: 'U0CAROL' }), config, T0)).toThrow(
+      '<@U0CAROL> signs in through IAM Identity Center (people.U0CAROL.identityCenterUser); grants for Identity Center people are not available in this version yet.',
+    )
+    expect(() =>
+      grantPolicyFor(config, {
+        target: 'prod-db',
+        principal: 'arn:aws:iam::111122223333:role/alice-ops',
+        durationSeconds: 1800,
+        activatedAt: T0,
+      }),
+    ).toThrow('prod-db is in account prod (444455556666)')
   })
 })
 

@@ -67,8 +67,9 @@ export function evaluationContext(
   // IAM names are unique without regard to case, so the config's spelling is matched that
   // way; grants are stored under the config's own spelling.
   for (const person of config.people.values()) {
+    if (person.principal === undefined) continue // an Identity Center person: matched by session name later
     const key = person.principal.toLowerCase()
-    const known = principals.get(key) ?? { principal: person.principal, people: [] }
+    const known = principals.get(key) ?? { principal: person.principal, people: [] as string[] }
     known.people.push(person.slackUserId)
     principals.set(key, known)
   }

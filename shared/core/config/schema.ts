@@ -123,6 +123,8 @@ const targetFields = z.strictObject({
     .max(5, 'at most 5 approvals')
     .optional(),
   autoApprove: z.boolean(expected('true or false')).optional(),
+  /** A name from `accounts`; absent, the home account. */
+  account: z.string(expected('an account name from accounts')).optional(),
 })
 
 // Checks across fields run even when a field is malformed, so one run reports every problem;
@@ -172,8 +174,22 @@ const personInput = z.strictObject({
     .string(expected('an IAM role or user ARN'))
     .refine((arn) => parsePrincipalArn(arn) !== undefined, {
       error: (issue) => `${show(issue.input)} is not an IAM role or user ARN, e.g. ${PRINCIPAL_ARN_EXAMPLE}`,
-    }),
+    })
+    .optional(),
+  /** The person's IAM Identity Center user name (instead of a principal). */
+  identityCenterUser: matching(
+    /^[\w+=,.@-]{1,128}$/,
+    'an IAM Identity Center user name',
+    'alice@example.com',
+  ).optional(),
   manager: slackUser.optional(),
+})
+
+const ACCOUNT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/
+const accountInput = z.strictObject({
+  id: matching(ACCOUNT_ID_PATTERN, 'a 12-digit AWS account id in quotes', '"444455556666"'),
+  /** Default: the top-level regions. */
+  regions: uniqueList(region, 'AWS regions').min(1, 'must name at least one region').optional(),
 })
 
 const rootInput = {
@@ -220,6 +236,35 @@ const rootInput = {
       expected('a mapping'),
     )
     .prefault({}),
+  organization: z
+    .strictObject(
+      {
+        id: matching(/^o-[a-z0-9]{10,32}$/, 'an AWS Organizations id', 'o-a1b2c3d4e5'),
+        deployTo: uniqueList(
+          matching(
+            /^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$/,
+            'an organizational unit id',
+            'ou-ab12-prodxxxx',
+          ),
+          'organizational unit ids',
+        ).min(1, 'must name at least one organizational unit'),
+      },
+      expected('a mapping with id and deployTo'),
+    )
+    .optional(),
+  accounts: z
+    .record(
+      matching(ACCOUNT_NAME_PATTERN, 'an account name: letters, digits, _ or -', 'prod'),
+      accountInput,
+      expected('a mapping of account names to {id, regions}'),
+    )
+    .optional(),
+  identityCenter: z
+    .strictObject(
+      { permissionSet: matching(/^[\w+=,.@-]{1,32}$/, 'a permission set name', 'KeylessAccess') },
+      expected('a mapping with permissionSet'),
+    )
+    .optional(),
   targets: z.record(targetName, targetInput, expected('a mapping of target names to targets')),
   people: z.record(slackUser, personInput, expected('a mapping of Slack user ids to people')).default({}),
 }
@@ -235,6 +280,9 @@ export function knownKeysAt(path: readonly PropertyKey[]): string[] {
     return ['requireMfa', 'trustedMfaSessionIssuers', 'allowedSourceCidrs']
   if (path.length === 2 && first === 'targets') return Object.keys(targetFields.shape)
   if (path.length === 2 && first === 'people') return Object.keys(personInput.shape)
+  if (path.length === 1 && first === 'organization') return ['id', 'deployTo']
+  if (path.length === 1 && first === 'identityCenter') return ['permissionSet']
+  if (path.length === 2 && first === 'accounts') return Object.keys(accountInput.shape)
   return []
 }
 
@@ -253,11 +301,22 @@ export interface TargetConfig {
   approvers: string[]
   approvals: number
   autoApprove: boolean
+  /** The account its instances live in: the home account unless the target names another. */
+  account: AccountConfig
 }
 
+/** An account targets live in: the home account (name `home`), or one named under `accounts`. */
+export interface AccountConfig {
+  name: string
+  id: string
+  regions: string[]
+}
+
+/** A person: their own IAM principal, or their IAM Identity Center user (one of the two). */
 export interface PersonConfig {
   slackUserId: string
-  principal: string
+  principal?: string
+  identityCenterUser?: string
   manager?: string
 }
 
@@ -270,6 +329,11 @@ export interface KeylessConfig {
   slack: { securityChannel: string; approvalChannel?: string; admins: string[] }
   approvalTimeoutSeconds: number
   alerts: { requireMfa: boolean; trustedMfaSessionIssuers: string[]; allowedSourceCidrs: string[] }
+  /** The organization member accounts belong to, and the OUs keyless is deployed to there. */
+  organization?: { id: string; deployTo: string[] }
+  /** Member accounts by name; the home account is not among them. */
+  accounts: ReadonlyMap<string, AccountConfig>
+  identityCenter?: { permissionSet: string }
   /** Maps, not records: a target called `constructor` must not find Object.prototype's. */
   targets: ReadonlyMap<string, TargetConfig>
   people: ReadonlyMap<string, PersonConfig>
@@ -291,6 +355,24 @@ function crossChecks(config: ConfigInput, ctx: z.core.$RefinementCtx<ConfigInput
   const home = ALL_REGIONS.includes(String(config.region)) ? config.region : undefined
   const partition = home ? partitionOf(home) : undefined
   for (const [id, person] of people) {
+    const hasPrincipal = person?.principal !== undefined
+    const hasUser = person?.identityCenterUser !== undefined
+    if (hasPrincipal === hasUser) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['people', id],
+        message: hasPrincipal
+          ? 'has both a principal and an identityCenterUser: name one'
+          : 'needs a principal (an IAM role or user ARN) or an identityCenterUser',
+      })
+    }
+    if (hasUser && config.identityCenter === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['people', id, 'identityCenterUser'],
+        message: 'needs identityCenter.permissionSet: the permission set people sign in with',
+      })
+    }
     const principal = typeof person?.principal === 'string' ? parsePrincipalArn(person.principal) : undefined
     if (!principal) continue
     if (account && principal.account !== account) {
@@ -322,6 +404,50 @@ function crossChecks(config: ConfigInput, ctx: z.core.$RefinementCtx<ConfigInput
       }
     })
   }
+  // Accounts: named, under an organization, each id once, the home account as it is.
+  const accounts = entries<Partial<z.output<typeof accountInput>> | undefined>(config.accounts)
+  if (accounts.length > 0 && config.organization === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['accounts'],
+      message:
+        'needs organization (its id and the OUs keyless is deployed to): member accounts are reached through it',
+    })
+  }
+  const named = new Map<string, string>()
+  for (const [name, account] of accounts) {
+    if (typeof account?.id !== 'string') continue
+    const other = named.get(account.id)
+    if (other !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['accounts', name, 'id'],
+        message: `is accounts.${other}'s id too`,
+      })
+    }
+    named.set(account.id, name)
+    const regions = account.regions
+    if (account.id === config.account && Array.isArray(regions)) {
+      const home = Array.isArray(config.regions) ? config.regions : [config.region]
+      if (regions.join() !== home.join()) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['accounts', name, 'regions'],
+          message: `is the home account, whose regions are the top-level ones (${home.join(', ')})`,
+        })
+      }
+    }
+  }
+  for (const [name, target] of targets) {
+    if (typeof target?.account !== 'string') continue
+    if (!accounts.some(([known]) => known === target.account)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['targets', name, 'account'],
+        message: `${show(target.account)} is not in accounts${accounts.length > 0 ? ` (${accounts.map(([known]) => known).join(', ')})` : ''}`,
+      })
+    }
+  }
   // Approvals no request could ever gather: for each person who may ask, the target's approvers
   // and their manager, never themselves. (Fewer than listed + 1 is the target's own check.)
   if (people.length === 0) return
@@ -349,7 +475,16 @@ function crossChecks(config: ConfigInput, ctx: z.core.$RefinementCtx<ConfigInput
   }
 }
 
+/** The name the home account goes by where a target's account is shown. */
+export const HOME_ACCOUNT_NAME = 'home'
+
 function resolve(input: ConfigInput): KeylessConfig {
+  const regions = input.regions ?? [input.region]
+  const home: AccountConfig = { name: HOME_ACCOUNT_NAME, id: input.account, regions }
+  const accounts = new Map<string, AccountConfig>()
+  for (const [name, account] of Object.entries(input.accounts ?? {})) {
+    accounts.set(name, { name, id: account.id, regions: account.regions ?? regions })
+  }
   const targets = new Map<string, TargetConfig>()
   for (const [name, target] of Object.entries(input.targets)) {
     targets.set(name, {
@@ -364,24 +499,30 @@ function resolve(input: ConfigInput): KeylessConfig {
       approvers: target.approvers ?? [],
       approvals: target.approvals ?? 1,
       autoApprove: target.autoApprove ?? false,
+      // The cross-checks refused an account that is not in `accounts`.
+      account: (target.account === undefined ? undefined : accounts.get(target.account)) ?? home,
     })
   }
   const people = new Map<string, PersonConfig>()
   for (const [slackUserId, person] of Object.entries(input.people)) {
     people.set(slackUserId, {
       slackUserId,
-      principal: person.principal,
+      ...(person.principal === undefined ? {} : { principal: person.principal }),
+      ...(person.identityCenterUser === undefined ? {} : { identityCenterUser: person.identityCenterUser }),
       ...(person.manager === undefined ? {} : { manager: person.manager }),
     })
   }
   return {
     account: input.account,
     region: input.region,
-    regions: input.regions ?? [input.region],
+    regions,
     partition: partitionOf(input.region),
     slack: input.slack,
     approvalTimeoutSeconds: input.defaults.approvalTimeout,
     alerts: input.alerts,
+    ...(input.organization ? { organization: input.organization } : {}),
+    accounts,
+    ...(input.identityCenter ? { identityCenter: input.identityCenter } : {}),
     targets,
     people,
   }

@@ -18,6 +18,8 @@ export type GrantErrorCode =
   | 'EXTENSION_OVER_LIMIT'
   | 'CONFLICT'
   | 'CLIENT_TOKEN_COLLISION'
+  /** Configured and valid, but not built yet (a target in a member account, an Identity Center person). */
+  | 'NOT_YET_SUPPORTED'
 
 /** A refusal by the grant rules. `message` is a sentence for the person who asked. */
 export class GrantError extends KeylessError {

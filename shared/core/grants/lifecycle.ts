@@ -2,6 +2,7 @@ import { addSeconds, isoSeconds } from '../clock.ts'
 import { formatDuration } from '../config/duration.ts'
 import { checkWithinMaximum, findTarget } from '../config/lookup.ts'
 import type { KeylessConfig } from '../config/schema.ts'
+import { otherAccountNotYet } from '../policy/grant-policy.ts'
 import { GrantError } from './errors.ts'
 import {
   ACCESS_STATUSES,
@@ -40,6 +41,16 @@ export function requestGrant(request: GrantRequest, config: KeylessConfig, now: 
       `<@${request.requester}> has no AWS principal in the keyless config (people.${request.requester}); ask an admin to add you.`,
     )
   }
+  if (target.account.id !== config.account) {
+    throw new GrantError('NOT_YET_SUPPORTED', otherAccountNotYet(target.name, target.account))
+  }
+  if (person.principal === undefined) {
+    throw new GrantError(
+      'NOT_YET_SUPPORTED',
+      `<@${request.requester}> signs in through IAM Identity Center (people.${request.requester}.identityCenterUser); grants for Identity Center people are not available in this version yet.`,
+    )
+  }
+  const principal = person.principal
   checkWithinMaximum(target, request.durationSeconds)
   const reason = request.reason.trim()
   if (reason.length > MAX_REASON_LENGTH) {
@@ -81,7 +92,7 @@ export function requestGrant(request: GrantRequest, config: KeylessConfig, now: 
     clientToken: request.clientToken,
     target: target.name,
     requester: request.requester,
-    principal: person.principal,
+    principal,
     reason,
     durationSeconds: request.durationSeconds,
     breakGlass,

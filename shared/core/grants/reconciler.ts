@@ -323,7 +323,7 @@ export async function findOrphanPolicies(
   options: ReconcileOptions = DEFAULT_RECONCILE_OPTIONS,
 ): Promise<OrphanPolicy[]> {
   const principals = new Set([
-    ...[...deps.config.people.values()].map((person) => person.principal),
+    ...[...deps.config.people.values()].flatMap((person) => (person.principal ? [person.principal] : [])),
     ...holding.map((grant) => grant.principal),
   ])
   const orphans: OrphanPolicy[] = []
