@@ -34,8 +34,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .command('policy')
     .description('print the exact IAM policy document a grant would attach')
     .argument('<target>', 'target name from the config file')
-    .requiredOption('--principal <arn>', 'IAM role or user ARN the grant attaches to')
+    .option('--principal <arn>', 'IAM role or user ARN the grant attaches to')
+    .option(
+      '--person <slack user id>',
+      "a person from the config: the grant goes on their principal, or their grant role in the target's account",
+    )
     .requiredOption('--duration <duration>', 'how long access lasts, e.g. 30m, 1h30m')
+    .option('--json', '{account, principal, policy, trust?}: where the policy goes and what it says')
     .option('--now <iso>', 'when access starts (default: now), e.g. 2026-11-23T10:00:00Z')
     .option('--config <file>', 'config file (default: $KEYLESS_CONFIG or ./keyless.config.yaml)')
     .option('--explain', 'each statement under what it is for, and the size against the quota')

@@ -1,11 +1,17 @@
 import { parseDuration } from '../../shared/core/config/duration.ts'
+import { findTarget } from '../../shared/core/config/lookup.ts'
+import type { KeylessConfig, PersonConfig } from '../../shared/core/config/schema.ts'
 import { KeylessError } from '../../shared/core/errors.ts'
 import { type GrantPolicy, grantPolicyFor } from '../../shared/core/policy/grant-policy.ts'
+import { placeGrant } from '../../shared/core/policy/placement.ts'
 import { commandConfig } from '../config.ts'
 import type { CliIo } from '../io.ts'
 
 export interface PolicyOptions {
-  principal: string
+  principal?: string
+  /** A person from the config: where their grant would go, and (for a grant role) its trust. */
+  person?: string
+  json?: boolean
   duration: string
   now?: string
   config?: string
@@ -17,14 +23,49 @@ export async function policyCommand(target: string, options: PolicyOptions, io: 
   const duration = parseDuration(options.duration)
   if (!duration.ok) throw new KeylessError('INVALID_DURATION', `--duration: ${duration.message}`)
   const activatedAt = options.now === undefined ? new Date() : parseInstant(options.now)
+  if ((options.principal === undefined) === (options.person === undefined)) {
+    throw new KeylessError(
+      'INVALID_ARGUMENTS',
+      'give --principal <arn> (an IAM role or user) or --person <Slack user id> (from the config), one of the two',
+    )
+  }
   const { config } = await commandConfig(options.config, io)
+  const placement = options.person
+    ? placeGrant(config, findPerson(config, options.person), findTarget(config, target))
+    : undefined
   const grant = grantPolicyFor(config, {
     target,
-    principal: options.principal,
+    principal: placement?.principal ?? options.principal ?? '',
     durationSeconds: duration.seconds,
     activatedAt,
   })
+  if (options.json) {
+    const shown = {
+      account: (placement?.account ?? findTarget(config, target).account).id,
+      principal: grant.principal.arn,
+      policy: grant.policy,
+      ...(placement?.grantRole ? { trust: placement.grantRole.trust } : {}),
+    }
+    io.out(`${JSON.stringify(shown, null, 2)}\n`)
+    return
+  }
+  if (placement?.grantRole) {
+    io.err(
+      `keyless: on ${placement.principal} in account ${placement.account.name} (${placement.account.id}), created on first use, bounded by ${placement.grantRole.boundary}; --json shows its trust\n`,
+    )
+  }
   io.out(options.explain ? explanation(grant) : `${JSON.stringify(grant.policy, null, 2)}\n`)
+}
+
+function findPerson(config: KeylessConfig, slackUserId: string): PersonConfig {
+  const person = config.people.get(slackUserId)
+  if (!person) {
+    throw new KeylessError(
+      'UNKNOWN_PERSON',
+      `--person ${slackUserId} is not in the config's people (${[...config.people.keys()].join(', ') || 'none'})`,
+    )
+  }
+  return person
 }
 
 /**

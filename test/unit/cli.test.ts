@@ -128,10 +128,86 @@ describe('keyless policy', () => {
     expect(result).toMatchObject({ code: 1, stdout: '', stderr: message })
   })
 
-  it('exits 2 on a malformed command line', async () => {
-    const result = await keyless(['policy', 'prod-db', '--duration', '30m'])
+  it('exits 2 on a malformed command line, 1 with one line when neither --principal nor --person is given', async () => {
+    const result = await keyless(['policy', 'prod-db', '--principal', ROLE])
     expect(result.code).toBe(2)
-    expect(result.stderr).toContain("error: required option '--principal <arn>' not specified")
+    expect(result.stderr).toContain("error: required option '--duration <duration>' not specified")
+    expect(await keyless(['policy', 'prod-db', '--duration', '30m', '--config', configFile])).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr:
+        'keyless: give --principal <arn> (an IAM role or user) or --person <Slack user id> (from the config), one of the two\n',
+    })
+  })
+
+  it("--person: the policy on the person's own principal, or on their grant role in a member account with its trust", async () => {
+    const own = await keyless([
+      'policy',
+      'prod-db',
+      '--person',
+      'U0ALICE',
+      '--duration',
+      '30m',
+      '--json',
+      '--config',
+      configFile,
+    ])
+    expect(own.code).toBe(0)
+    const ownJson = JSON.parse(own.stdout)
+    expect(ownJson).toMatchObject({
+      account: '111122223333',
+      principal: 'arn:aws:iam::111122223333:role/alice-ops',
+    })
+    expect(ownJson.trust).toBeUndefined()
+    const organized = join(dir, 'organization.yaml')
+    await writeFile(
+      organized,
+      `${SPEC_CONFIG_YAML.replace('targets:\n', 'targets:\n  batch:\n    account: prod\n    access: [shell]\n    approvers: [U0MANAGER1]\n')}organization: { id: o-a1b2c3d4e5, deployTo: [ou-ab12-prodxxxx] }\naccounts: { prod: { id: "444455556666" } }\nidentityCenter: { permissionSet: KeylessAccess }\n`.replace(
+        'people:\n',
+        'people:\n  U0CAROL: { identityCenterUser: carol@example.com, manager: U0MANAGER1 }\n',
+      ),
+    )
+    const member = await keyless([
+      'policy',
+      'batch',
+      '--person',
+      'U0CAROL',
+      '--duration',
+      '30m',
+      '--json',
+      '--config',
+      organized,
+    ])
+    expect(member.stderr).toBe('')
+    const memberJson = JSON.parse(member.stdout)
+    expect(memberJson.account).toBe('444455556666')
+    expect(memberJson.principal).toBe('arn:aws:iam::444455556666:role/keyless/grant/U0CAROL')
+    expect(JSON.stringify(memberJson.policy)).toContain('arn:aws:ec2:eu-west-1:444455556666:instance/*')
+    expect(JSON.stringify(memberJson.policy)).not.toContain('111122223333')
+    expect(memberJson.trust.Statement[0].Condition).toEqual({
+      ArnLike: {
+        'aws:PrincipalArn':
+          'arn:aws:iam::444455556666:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_KeylessAccess_*',
+      },
+      StringLike: { 'aws:userid': '*:carol@example.com' },
+    })
+    const human = await keyless([
+      'policy',
+      'batch',
+      '--person',
+      'U0CAROL',
+      '--duration',
+      '30m',
+      '--config',
+      organized,
+    ])
+    expect(human.stderr).toBe(
+      'keyless: on arn:aws:iam::444455556666:role/keyless/grant/U0CAROL in account prod (444455556666), created on first use, bounded by arn:aws:iam::444455556666:policy/keyless/keyless-grant-boundary; --json shows its trust\n',
+    )
+    expect(
+      (await keyless(['policy', 'batch', '--person', 'U0NOBODY', '--duration', '30m', '--config', organized]))
+        .stderr,
+    ).toBe("keyless: --person U0NOBODY is not in the config's people (U0CAROL, U0ALICE)\n")
   })
 })
 

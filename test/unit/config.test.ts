@@ -580,7 +580,7 @@ describe('several accounts and Identity Center (issue 17: configured and validat
         durationSeconds: 1800,
         activatedAt: T0,
       }),
-    ).toThrow('prod-db is in account prod (444455556666)')
+    ).toThrow("arn:aws:iam::111122223333:role/alice-ops is not in prod-db's account 444455556666")
   })
 })
 

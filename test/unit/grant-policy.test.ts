@@ -87,7 +87,7 @@ describe('grantPolicyFor', () => {
       'a principal in another account',
       { principal: 'arn:aws:iam::444455556666:role/alice-ops' },
       'INVALID_PRINCIPAL',
-      'arn:aws:iam::444455556666:role/alice-ops is not in the configured account 111122223333 (aws); grants attach there.',
+      "arn:aws:iam::444455556666:role/alice-ops is not in prod-db's account 111122223333 (aws); grants attach there.",
     ],
   ])('refuses %s', (_, overrides, code, message) => {
     const request = { target: 'prod-db', principal: ROLE, durationSeconds: 1800, activatedAt, ...overrides }

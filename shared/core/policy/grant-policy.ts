@@ -74,7 +74,9 @@ export function explainGrantPolicy(
   target: TargetConfig,
   expiresAt: Date,
 ): ExplainedStatement[] {
-  const { partition, account, regions } = config
+  // The target's account and regions: the home account's unless the target names another.
+  const { partition } = config
+  const { id: account, regions } = target.account
   const perRegion = (resource: (region: string) => string) => regions.map(resource)
   const instances = perRegion((region) => `arn:${partition}:ec2:${region}:${account}:instance/*`)
   const notAfterExpiry = { DateLessThan: { 'aws:CurrentTime': isoSeconds(expiresAt) } }
@@ -212,13 +214,10 @@ function policyUntil(
       `"${principalArn}" is not an IAM role or user ARN, e.g. ${PRINCIPAL_ARN_EXAMPLE}.`,
     )
   }
-  if (target.account.id !== config.account) {
-    throw new KeylessError('NOT_YET_SUPPORTED', otherAccountNotYet(target.name, target.account))
-  }
-  if (principal.account !== config.account || principal.partition !== config.partition) {
+  if (principal.account !== target.account.id || principal.partition !== config.partition) {
     throw new KeylessError(
       'INVALID_PRINCIPAL',
-      `${principal.arn} is not in the configured account ${config.account} (${config.partition}); grants attach there.`,
+      `${principal.arn} is not in ${target.name}'s account ${target.account.id} (${config.partition}); grants attach there.`,
     )
   }
   const explained = explainGrantPolicy(config, target, expiresAt)

@@ -1,0 +1,38 @@
+import type { AccountConfig, KeylessConfig, PersonConfig, TargetConfig } from '../config/schema.ts'
+import { grantBoundaryArn, grantRoleArn, grantRoleTrust, type TrustDocument } from './grant-role.ts'
+
+/** Where a person's grant on a target goes. */
+export interface Placement {
+  account: AccountConfig
+  /** The person's own principal when it lives in the target's account, else their grant role there. */
+  principal: string
+  /** For a grant role: it is created on first use with this trust, bounded by `boundary`. */
+  grantRole?: { trust: TrustDocument; boundary: string }
+}
+
+/**
+ * The policy goes on the person's own `principal` when that principal is in the target's
+ * account; otherwise on `role/keyless/grant/<Slack user id>` in that account, trusting only
+ * them: their principal by its exact ARN, or their own Identity Center sessions.
+ */
+export function placeGrant(config: KeylessConfig, person: PersonConfig, target: TargetConfig): Placement {
+  const account = target.account
+  if (person.principal?.split(':')[4] === account.id) return { account, principal: person.principal }
+  const holder =
+    person.principal !== undefined
+      ? ({ kind: 'principal', arn: person.principal } as const)
+      : ({
+          kind: 'identity-center',
+          // The config refuses an identityCenterUser without identityCenter.
+          permissionSet: config.identityCenter?.permissionSet ?? '',
+          user: person.identityCenterUser ?? '',
+        } as const)
+  return {
+    account,
+    principal: grantRoleArn(config.partition, account.id, person.slackUserId),
+    grantRole: {
+      trust: grantRoleTrust(config.partition, account.id, holder),
+      boundary: grantBoundaryArn(config.partition, account.id),
+    },
+  }
+}
