@@ -1,9 +1,11 @@
+import { join } from 'node:path'
 import { App, type Stack, Validations } from 'aws-cdk-lib'
 import { ManagedPolicy, PermissionsBoundary } from 'aws-cdk-lib/aws-iam'
 import { AwsSolutionsChecks } from 'cdk-nag'
 import type { KeylessConfig } from '../shared/core/config/schema.ts'
 import { type DeployOptions, readDeployOptions } from './deploy-options.ts'
 import { KeylessStack, SatelliteStack } from './keyless-stack.ts'
+import { synthesizeMemberTemplate } from './member-accounts.ts'
 import { grantPrincipals } from './permissions.ts'
 
 export interface KeylessAppOptions {
@@ -24,21 +26,29 @@ export interface KeylessAppOptions {
 
 /**
  * The CDK app for a validated config: the home stack, and a satellite stack per other region
- * in `regions`. The account and regions come from the config, never from the environment or a
+ * in `regions` (and, with an organization, the member accounts' template, synthesized first). The account and regions come from the config, never from the environment or a
  * lookup, so synth needs no credentials and no network. cdk-nag's AwsSolutions checks run at
  * synth; an unacknowledged finding stops it.
  */
 export function keylessApp(config: KeylessConfig, options: KeylessAppOptions) {
   grantPrincipals(config) // refuses a principal among keyless's own roles before anything is built
+  const cloudFormationValidation = options.cloudFormationValidation ?? true
   const app = new App({
-    builtinCloudFormationValidation: options.cloudFormationValidation ?? true,
+    builtinCloudFormationValidation: cloudFormationValidation,
     ...(options.outdir ? { outdir: options.outdir } : {}),
     ...(options.skipBundling ? { context: { 'aws:cdk:bundling-stacks': [] } } : {}),
   })
   const deploy = options.deploy ?? readDeployOptions((key) => app.node.tryGetContext(key))
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app))
+  const memberTemplate = config.organization
+    ? synthesizeMemberTemplate(config, {
+        outdir: join(app.outdir, 'member-accounts'),
+        cloudFormationValidation,
+      })
+    : undefined
   const home = new KeylessStack(app, 'Keyless', {
     config,
+    ...(memberTemplate ? { memberTemplate } : {}),
     configFile: options.configFile,
     options: deploy,
     env: { account: config.account, region: config.region },

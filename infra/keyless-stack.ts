@@ -8,6 +8,7 @@ import type { DeployOptions } from './deploy-options.ts'
 import { GrantWorkflow, grantWorkflowArn } from './grant-workflow.ts'
 import { GrantsTable } from './grants-table.ts'
 import type { FunctionSurroundings } from './keyless-function.ts'
+import { MemberAccounts } from './member-accounts.ts'
 import { alarmTopic, FailedInvocations, keylessAlarm, Operations } from './operations.ts'
 import { Reconciler } from './reconciler.ts'
 import { SessionDocuments } from './session-documents.ts'
@@ -18,12 +19,15 @@ export interface KeylessStackProps extends StackProps {
   /** The validated config file, bundled with every function. */
   configFile: string
   options: DeployOptions
+  /** With an organization: the member accounts' StackSet template (`synthesizeMemberTemplate`). */
+  memberTemplate?: Record<string, unknown>
 }
 
 /**
  * The home-region stack, one construct per capability: the grant table, the Slack secret, the
  * grant workflow and its tasks, Slack's endpoint, the security alerts, the reconciler, the
- * Session documents of this region, the alarms, and (if asked) a trail.
+ * Session documents of this region, the alarms, (if asked) a trail, and (with an organization)
+ * the member accounts' StackSet.
  */
 export class KeylessStack extends Stack {
   readonly grants: GrantsTable
@@ -63,6 +67,13 @@ export class KeylessStack extends Stack {
     })
     if (config.regions.includes(config.region)) new SessionDocuments(this, 'SessionDocuments', { config })
     if (props.options.createTrail) new AccessTrail(this, 'Trail')
+    if (config.organization && props.memberTemplate) {
+      new MemberAccounts(this, 'MemberAccounts', {
+        config,
+        organization: config.organization,
+        template: props.memberTemplate,
+      })
+    }
 
     this.operations = new Operations(this, 'Operations', {
       ...props.options,

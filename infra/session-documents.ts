@@ -4,7 +4,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs'
 import { CfnDocument } from 'aws-cdk-lib/aws-ssm'
 import { AwsCustomResource, PhysicalResourceId } from 'aws-cdk-lib/custom-resources'
 import { Construct } from 'constructs'
-import type { KeylessConfig } from '../shared/core/config/schema.ts'
+import { HOME_ACCOUNT_NAME, type KeylessConfig, type TargetConfig } from '../shared/core/config/schema.ts'
 import { portForwardDocumentName, SHELL_DOCUMENT } from '../shared/core/policy/grant-policy.ts'
 import { KEYLESS_ROLE_PATH, ownLogsStatement } from './permissions.ts'
 
@@ -59,26 +59,37 @@ export const DEFAULT_SHELL_PREFERENCES = {
 }
 
 /**
- * In one region: a port-forwarding document per target and port (the names the policy builder
- * uses), and the account's shell document `SSM-SessionManagerRunShell` if it is absent — the
- * grant policy names it, and Session Manager keeps its logging preferences there. An existing
- * one is the account's own and is never changed or deleted.
+ * A port-forwarding document per target and port, under the names the policy builder uses,
+ * made directly in `scope` (their construct ids are their names, so their logical ids stay put).
+ */
+export function addPortForwardDocuments(scope: Construct, targets: Iterable<TargetConfig>): void {
+  for (const target of targets) {
+    for (const port of target.ports) {
+      const name = portForwardDocumentName(target.name, port)
+      new CfnDocument(scope, name, {
+        name,
+        documentType: 'Session',
+        documentFormat: 'JSON',
+        content: portForwardDocument(target.name, port),
+        updateMethod: 'NewVersion',
+      })
+    }
+  }
+}
+
+/**
+ * In one region of the home account: the port-forwarding documents of its targets, and the
+ * account's shell document `SSM-SessionManagerRunShell` if it is absent — the grant policy
+ * names it, and Session Manager keeps its logging preferences there. An existing one is the
+ * account's own and is never changed or deleted.
  */
 export class SessionDocuments extends Construct {
   constructor(scope: Construct, id: string, props: { config: KeylessConfig }) {
     super(scope, id)
-    for (const target of props.config.targets.values()) {
-      for (const port of target.ports) {
-        const name = portForwardDocumentName(target.name, port)
-        new CfnDocument(this, name, {
-          name,
-          documentType: 'Session',
-          documentFormat: 'JSON',
-          content: portForwardDocument(target.name, port),
-          updateMethod: 'NewVersion',
-        })
-      }
-    }
+    const homeTargets = [...props.config.targets.values()].filter(
+      (target) => target.account.name === HOME_ACCOUNT_NAME,
+    )
+    addPortForwardDocuments(this, homeTargets)
     const stack = Stack.of(this)
     const shellDocumentArn = stack.formatArn({
       service: 'ssm',

@@ -21,7 +21,9 @@ export async function simulate(
   /** A permissions boundary on the principal, and a policy on the resource (a role's trust). */
   with_: { boundary?: object; resourcePolicy?: object } = {},
 ): Promise<Decision> {
-  const account = principal.split(':')[4] ?? ''
+  // The resource's own account when its ARN names one: a request across accounts then needs
+  // the resource's policy to admit it, as in IAM.
+  const account = request.resource.split(':')[4] || principal.split(':')[4] || ''
   const result = await runSimulation(
     {
       identityPolicies: [policy]

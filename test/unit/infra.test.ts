@@ -7,6 +7,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions'
 import { AwsSolutionsChecks } from 'cdk-nag'
 import { afterAll, describe, expect, it } from 'vitest'
 import { GRANT_WORKFLOW_FOLDERS } from '../../functions/grant-workflow-folders.ts'
+import { ACCESS_EVENT_PATTERN } from '../../infra/access-alerts.ts'
 import { readDeployOptions } from '../../infra/deploy-options.ts'
 import { GRANT_WORKFLOW_FILE } from '../../infra/grant-workflow.ts'
 import { keylessApp } from '../../infra/keyless-app.ts'
@@ -14,6 +15,8 @@ import { INDEXES, TABLE_KEY } from '../../shared/adapters/dynamodb/keys.ts'
 import { grantTableDefinition } from '../../shared/adapters/dynamodb/table.ts'
 import { EXAMPLE_CONFIG_FILE } from '../../shared/core/config/load.ts'
 import { KeylessError } from '../../shared/core/errors.ts'
+import { agentRolePolicy, agentRoleTrust } from '../../shared/core/policy/agent-role.ts'
+import { grantBoundaryPolicy } from '../../shared/core/policy/grant-role.ts'
 import { envelope, FIXTURES } from '../kit/cloudtrail.ts'
 import { configFrom, specConfig, specConfigObject } from '../kit/config.ts'
 import { matchesPattern } from '../kit/event-pattern.ts'
@@ -29,6 +32,15 @@ const ALICE = 'arn:aws:iam::111122223333:role/alice-ops'
 const CAROL = 'arn:aws:iam::111122223333:user/carol'
 const configObject = specConfigObject()
 configObject.people.U0CAROL = { principal: CAROL }
+// An organization with one member account and a target there: the member-account StackSet.
+configObject.organization = { id: 'o-a1b2c3d4e5', deployTo: ['ou-ab12-prodxxxx'] }
+configObject.accounts = { prod: { id: '444455556666', regions: ['eu-west-1', 'eu-central-1'] } }
+configObject.targets.batch = {
+  account: 'prod',
+  access: ['port-forward'],
+  ports: [8080],
+  approvers: ['U0MANAGER1'],
+}
 const config = configFrom(configObject)
 const outdir = mkdtempSync(join(tmpdir(), 'keyless-synth-'))
 afterAll(() => rmSync(outdir, { recursive: true, force: true }))
@@ -549,6 +561,96 @@ describe('Session documents, schedule and alarms', () => {
       'SlackSecretArn',
       'StateMachineArn',
     ])
+  })
+})
+
+describe('the member accounts (a service-managed StackSet)', () => {
+  const MEMBER = '444455556666'
+  const [, stackSet] = onlyOfType('AWS::CloudFormation::StackSet')
+  const body = JSON.parse(stackSet.Properties.TemplateBody)
+  const member = body.Resources as Record<string, { Type: string; Condition?: string; Properties: any }>
+  const memberOfType = (type: string) => Object.values(member).filter((resource) => resource.Type === type)
+  /** A value of the template as CloudFormation resolves it in the member account. */
+  const inMember = (value: unknown): any => {
+    if (Array.isArray(value)) return value.map(inMember)
+    if (typeof value !== 'object' || value === null) return value
+    const node = value as Record<string, any>
+    if (node.Ref === 'AWS::AccountId') return MEMBER
+    if (node['Fn::Join']) return (node['Fn::Join'][1] as unknown[]).map(inMember).join(node['Fn::Join'][0])
+    return Object.fromEntries(Object.entries(node).map(([key, inner]) => [key, inMember(inner)]))
+  }
+
+  it('needs nothing in a member account first: no parameters, no bootstrap check, no assets', () => {
+    expect(body.Parameters).toBeUndefined()
+    expect(body.Rules).toBeUndefined()
+    expect(stackSet.Properties.TemplateBody).not.toMatch(/cdk-bootstrap|cdk-hnb659fds|AWS::CDK::Metadata/)
+  })
+
+  it('goes to the configured OUs, and to accounts joining them, in every member region', () => {
+    expect(stackSet.Properties).toMatchObject({
+      PermissionModel: 'SERVICE_MANAGED',
+      CallAs: 'DELEGATED_ADMIN',
+      AutoDeployment: { Enabled: true, RetainStacksOnAccountRemoval: false },
+      Capabilities: ['CAPABILITY_NAMED_IAM'],
+      StackInstancesGroup: [
+        {
+          DeploymentTargets: { OrganizationalUnitIds: ['ou-ab12-prodxxxx'] },
+          Regions: ['eu-central-1', 'eu-west-1'],
+        },
+      ],
+    })
+  })
+
+  it('carries the simulator-proven boundary and agent documents unchanged, once per account (home region)', () => {
+    const [boundary] = memberOfType('AWS::IAM::ManagedPolicy')
+    expect(boundary?.Properties).toMatchObject({
+      ManagedPolicyName: 'keyless-grant-boundary',
+      Path: '/keyless/',
+    })
+    expect(boundary?.Properties.PolicyDocument).toEqual(grantBoundaryPolicy())
+    const agent = memberOfType('AWS::IAM::Role').find((role) => role.Properties.RoleName === 'keyless-agent')
+    expect(agent?.Properties.Path).toBe('/keyless/')
+    expect(agent?.Properties.AssumeRolePolicyDocument).toEqual(agentRoleTrust('aws', '111122223333'))
+    expect(inMember(agent?.Properties.Policies)).toEqual([
+      {
+        PolicyName: 'keyless-agent',
+        PolicyDocument: agentRolePolicy('aws', MEMBER, ['eu-central-1', 'eu-west-1']),
+      },
+    ])
+    // IAM is global in an account: created by the home region's stack instance only.
+    for (const global of [boundary, agent]) expect(global?.Condition).toBe('InHomeRegion')
+    expect(body.Conditions.InHomeRegion).toEqual({ 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'eu-west-1'] })
+  })
+
+  it("forwards the member's access events to the home account's bus, which admits only the organization", async () => {
+    const homeBus = 'arn:aws:events:eu-west-1:111122223333:event-bus/default'
+    const [rule] = memberOfType('AWS::Events::Rule')
+    expect(rule?.Properties.EventPattern.detail).toEqual(ACCESS_EVENT_PATTERN.detail)
+    expect(rule?.Properties.Targets).toMatchObject([{ Arn: homeBus }])
+    const forwarder = memberOfType('AWS::IAM::Role').find((role) => role.Properties.RoleName === undefined)
+    expect(forwarder?.Properties.Policies[0].PolicyDocument.Statement).toEqual([
+      { Effect: 'Allow', Action: 'events:PutEvents', Resource: homeBus },
+    ])
+    const [, busPolicy] = onlyOfType('AWS::Events::EventBusPolicy')
+    const putEvents = (org: string) =>
+      simulate(
+        [
+          {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: 'events:PutEvents', Resource: homeBus }],
+          },
+        ],
+        { action: 'events:PutEvents', resource: homeBus, context: { 'aws:PrincipalOrgID': org } },
+        `arn:aws:sts::${MEMBER}:assumed-role/forwarder/events`,
+        { resourcePolicy: { Version: '2012-10-17', Statement: [busPolicy.Properties.Statement] } },
+      )
+    expect(await putEvents('o-a1b2c3d4e5')).toBe('Allowed')
+    expect(await putEvents('o-otherorg00')).toBe('ImplicitlyDenied')
+  })
+
+  it("holds the member targets' port-forward documents, which the home stack does not", () => {
+    const names = memberOfType('AWS::SSM::Document').map((document) => document.Properties.Name)
+    expect(names).toEqual(['keyless-batch-port-8080'])
   })
 })
 

@@ -18,8 +18,10 @@ export const GRANT_ROLE_MAX_SESSION_SECONDS = 3600
 export const grantRoleArn = (partition: Partition, account: string, slackUserId: string): string =>
   `arn:${partition}:iam::${account}:role${GRANT_ROLE_PATH}${slackUserId}`
 
+export const GRANT_BOUNDARY_NAME = 'keyless-grant-boundary'
+
 export const grantBoundaryArn = (partition: Partition, account: string): string =>
-  `arn:${partition}:iam::${account}:policy${KEYLESS_ROLE_PATH}keyless-grant-boundary`
+  `arn:${partition}:iam::${account}:policy${KEYLESS_ROLE_PATH}${GRANT_BOUNDARY_NAME}`
 
 /**
  * Everything a grant policy can ever allow (docs/contract.md "What a grant allows"), and nothing
