@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest'
+import { grantRoleStep } from '../../shared/core/access/grant-role-steps.ts'
+import { placeGrant } from '../../shared/core/policy/placement.ts'
+import { configFrom, specConfigObject } from '../kit/config.ts'
+
+/**
+ * The grant role before a grant goes on it: created on first use with the boundary and the
+ * person's trust, its trust replaced when the config changed who it belongs to, and never
+ * written when its boundary is not the keyless grant boundary.
+ */
+
+const configObject = specConfigObject()
+configObject.organization = { id: 'o-a1b2c3d4e5', deployTo: ['ou-ab12-prodxxxx'] }
+configObject.accounts = { prod: { id: '444455556666' } }
+configObject.identityCenter = { permissionSet: 'KeylessAccess' }
+configObject.targets['prod-db'].account = 'prod'
+configObject.people.U0CAROL = { identityCenterUser: 'carol@example.com', manager: 'U0BOB' }
+const config = configFrom(configObject)
+
+function wantedFor(slackUserId: string) {
+  const person = config.people.get(slackUserId)
+  const target = config.targets.get('prod-db')
+  if (!person || !target) throw new Error('test config lost a person or target')
+  const placement = placeGrant(config, person, target)
+  if (!placement.grantRole) throw new Error(`${slackUserId} needs no grant role`)
+  return { roleArn: placement.principal, ...placement.grantRole }
+}
+
+describe('the grant role step', () => {
+  const carol = wantedFor('U0CAROL')
+
+  it("creates the role on first use, bounded, trusting the person, with an hour's sessions at most", () => {
+    expect(grantRoleStep(carol, { exists: false })).toEqual({
+      kind: 'create',
+      boundaryArn: 'arn:aws:iam::444455556666:policy/keyless/keyless-grant-boundary',
+      trust: carol.trust,
+      maxSessionSeconds: 3600,
+    })
+  })
+
+  it('leaves a role that is as keyless made it (however IAM orders its keys)', () => {
+    const reversed = (object: object) => Object.fromEntries(Object.entries(object).reverse())
+    const reordered = reversed({ ...carol.trust, Statement: carol.trust.Statement.map(reversed) })
+    expect(JSON.stringify(reordered)).not.toBe(JSON.stringify(carol.trust))
+    expect(grantRoleStep(carol, { exists: true, boundaryArn: carol.boundary, trust: reordered })).toEqual({
+      kind: 'ready',
+    })
+  })
+
+  it("replaces the trust when the config says the role is someone else's now", () => {
+    const alicesOldTrust = wantedFor('U0ALICE').trust
+    expect(
+      grantRoleStep(carol, { exists: true, boundaryArn: carol.boundary, trust: alicesOldTrust }),
+    ).toEqual({ kind: 'replace-trust', trust: carol.trust })
+  })
+
+  it('refuses a role whose boundary was lifted or swapped, saying what to do', () => {
+    const lifted = grantRoleStep(carol, { exists: true, boundaryArn: undefined, trust: carol.trust })
+    expect(lifted).toEqual({
+      kind: 'refuse',
+      reason:
+        'arn:aws:iam::444455556666:role/keyless/grant/U0CAROL has no permissions boundary, not arn:aws:iam::444455556666:policy/keyless/keyless-grant-boundary: it was changed outside keyless, which will not put a grant on it; restore the boundary, or delete the role and keyless creates it again',
+    })
+    const swapped = grantRoleStep(carol, {
+      exists: true,
+      boundaryArn: 'arn:aws:iam::aws:policy/AdministratorAccess',
+      trust: carol.trust,
+    })
+    expect(swapped.kind).toBe('refuse')
+    expect(swapped).toMatchObject({
+      reason: expect.stringContaining('is bounded by arn:aws:iam::aws:policy/AdministratorAccess'),
+    })
+  })
+})
