@@ -7,6 +7,7 @@ import {
   type TargetInstance,
   type TargetInstances,
 } from '../shared/core/access/backend.ts'
+import { type GrantRoleWanted, grantRoleStep } from '../shared/core/access/grant-role-steps.ts'
 import type { InstanceInventory } from '../shared/core/alerts/inventory.ts'
 import type { IamPrincipal } from '../shared/core/aws/arn.ts'
 import type { PolicyDocument } from '../shared/core/policy/grant-policy.ts'
@@ -22,7 +23,7 @@ type Fault = { kind: 'throttle'; times: number } | { kind: 'fail'; message: stri
 
 /**
  * The local stand-in for IAM, Session Manager and EC2's tags that `npm start` and the tests
- * use: it keeps the policies attached to each principal, the sessions open on each instance
+ * use: it keeps the policies attached to each principal, the grant roles it created, the sessions open on each instance
  * and the instances' tags (the alert function's inventory), and can be told to throttle or
  * fail an operation, the way AWS does under load or misconfiguration.
  */
@@ -31,6 +32,8 @@ export class LocalAccessBackend implements AccessBackend, InstanceInventory {
   readonly policies = new Map<string, Map<string, PolicyDocument>>()
   readonly sessions: (ActiveSession & { state: 'Active' | 'Terminated' })[] = []
   readonly instances: LocalInstance[]
+  /** Grant roles by ARN, as IAM would keep them: their boundary and trust. */
+  readonly grantRoles = new Map<string, { boundaryArn: string | undefined; trust: unknown }>()
   readonly calls: Operation[] = []
   readonly #faults = new Map<Operation, Fault>()
 
@@ -109,6 +112,20 @@ export class LocalAccessBackend implements AccessBackend, InstanceInventory {
   async terminateSession(session: ActiveSession): Promise<void> {
     this.#enter('terminateSession')
     for (const open of this.sessions) if (open.sessionId === session.sessionId) open.state = 'Terminated'
+  }
+
+  async prepareGrantRole(wanted: GrantRoleWanted): Promise<void> {
+    this.#enter('prepareGrantRole')
+    const role = this.grantRoles.get(wanted.roleArn)
+    const step = grantRoleStep(wanted, role ? { exists: true, ...role } : { exists: false })
+    if (step.kind === 'refuse') throw new AccessBackendError(step.reason)
+    if (step.kind === 'create') {
+      this.grantRoles.set(wanted.roleArn, {
+        boundaryArn: step.boundaryArn,
+        trust: structuredClone(step.trust),
+      })
+    }
+    if (step.kind === 'replace-trust' && role) role.trust = structuredClone(step.trust)
   }
 
   async tagValues(

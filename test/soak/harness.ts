@@ -449,6 +449,7 @@ function faultyBackend(
     listActiveSessions: (principal, target) =>
       call('listActiveSessions', () => inner.listActiveSessions(principal, target)),
     terminateSession: (session) => call('terminateSession', () => inner.terminateSession(session)),
+    prepareGrantRole: (wanted) => call('prepareGrantRole', () => inner.prepareGrantRole(wanted)),
   }
 }
 

@@ -1,12 +1,16 @@
 import {
+  CreateRoleCommand,
   DeleteRolePolicyCommand,
   DeleteUserPolicyCommand,
+  EntityAlreadyExistsException,
+  GetRoleCommand,
   IAMClient,
   LimitExceededException,
   ListRolePoliciesCommand,
   NoSuchEntityException,
   PutRolePolicyCommand,
   PutUserPolicyCommand,
+  UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam'
 import {
   DescribeExecutionCommand,
@@ -32,6 +36,7 @@ import { AwsWorkflow } from '../../shared/adapters/aws/step-functions-workflow.t
 import { AccessBackendError, AccessBackendRetryableError } from '../../shared/core/access/backend.ts'
 import { parsePrincipalArn } from '../../shared/core/aws/arn.ts'
 import { buildGrantPolicy } from '../../shared/core/policy/grant-policy.ts'
+import { grantBoundaryArn, grantRoleArn, grantRoleTrust } from '../../shared/core/policy/grant-role.ts'
 import { specConfig } from '../kit/config.ts'
 import { pendingGrant, T0 } from '../kit/grants.ts'
 
@@ -206,6 +211,86 @@ describe('AwsAccessBackend', () => {
     expect(ownedBy('arn:aws:iam::111122223333:user/alice', user)).toBe(true)
     expect(ownedBy('arn:aws:iam::111122223333:user/alice2', user)).toBe(false)
     expect(ownedBy(undefined, user)).toBe(false)
+  })
+})
+
+describe('AwsAccessBackend, grant roles', () => {
+  const MEMBER = '444455556666'
+  const carol = {
+    roleArn: grantRoleArn('aws', MEMBER, 'U0CAROL'),
+    boundary: grantBoundaryArn('aws', MEMBER),
+    trust: grantRoleTrust('aws', MEMBER, {
+      kind: 'identity-center',
+      permissionSet: 'KeylessAccess',
+      user: 'carol@example.com',
+    }),
+  }
+  /** GetRole's answer: IAM returns the trust URL-encoded. */
+  const found = (boundary: string | undefined, trust: object) => ({
+    Role: {
+      RoleName: 'U0CAROL',
+      Path: '/keyless/grant/',
+      Arn: carol.roleArn,
+      RoleId: 'AROAEXAMPLE',
+      CreateDate: new Date(T0),
+      AssumeRolePolicyDocument: encodeURIComponent(JSON.stringify(trust)),
+      ...(boundary
+        ? {
+            PermissionsBoundary: {
+              PermissionsBoundaryType: 'PermissionsBoundaryPolicy' as const,
+              PermissionsBoundaryArn: boundary,
+            },
+          }
+        : {}),
+    },
+  })
+  const writes = () =>
+    iam.commandCalls(CreateRoleCommand).length + iam.commandCalls(UpdateAssumeRolePolicyCommand).length
+
+  it('creates a missing grant role under /keyless/grant/, bounded, trusting the person, sessions of an hour', async () => {
+    iam.on(GetRoleCommand).rejects(new NoSuchEntityException({ message: 'no role', $metadata: {} }))
+    iam.on(CreateRoleCommand).resolves({})
+    await backend().prepareGrantRole(carol)
+    expect(iam.commandCalls(CreateRoleCommand)[0]?.args[0].input).toMatchObject({
+      RoleName: 'U0CAROL',
+      Path: '/keyless/grant/',
+      PermissionsBoundary: 'arn:aws:iam::444455556666:policy/keyless/keyless-grant-boundary',
+      MaxSessionDuration: 3600,
+    })
+    const input = iam.commandCalls(CreateRoleCommand)[0]?.args[0].input
+    expect(JSON.parse(input?.AssumeRolePolicyDocument ?? '')).toEqual(carol.trust)
+  })
+
+  it('writes nothing to a role that is as keyless made it, and replaces a trust the config changed', async () => {
+    iam.on(GetRoleCommand).resolvesOnce(found(carol.boundary, carol.trust))
+    await backend().prepareGrantRole(carol)
+    expect(writes()).toBe(0)
+    const someoneElse = grantRoleTrust('aws', MEMBER, {
+      kind: 'principal',
+      arn: 'arn:aws:iam::111122223333:role/bob',
+    })
+    iam.on(GetRoleCommand).resolves(found(carol.boundary, someoneElse))
+    iam.on(UpdateAssumeRolePolicyCommand).resolves({})
+    await backend().prepareGrantRole(carol)
+    const update = iam.commandCalls(UpdateAssumeRolePolicyCommand)[0]?.args[0].input
+    expect(update?.RoleName).toBe('U0CAROL')
+    expect(JSON.parse(update?.PolicyDocument ?? '')).toEqual(carol.trust)
+  })
+
+  it('refuses, writing nothing, a grant role whose boundary was lifted', async () => {
+    iam.on(GetRoleCommand).resolves(found(undefined, carol.trust))
+    const refusal = await backend()
+      .prepareGrantRole(carol)
+      .catch((error: unknown) => error)
+    expect(refusal).toBeInstanceOf(AccessBackendError)
+    expect((refusal as Error).message).toContain('has no permissions boundary')
+    expect(writes()).toBe(0)
+  })
+
+  it('reads the role again (a retry) when another grant created it meanwhile', async () => {
+    iam.on(GetRoleCommand).rejects(new NoSuchEntityException({ message: 'no role', $metadata: {} }))
+    iam.on(CreateRoleCommand).rejects(new EntityAlreadyExistsException({ message: 'exists', $metadata: {} }))
+    await expect(backend().prepareGrantRole(carol)).rejects.toBeInstanceOf(AccessBackendRetryableError)
   })
 })
 

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { LocalAccessBackend } from '../../local/access-backend.ts'
+import { AccessBackendError } from '../../shared/core/access/backend.ts'
 import { grantRoleStep } from '../../shared/core/access/grant-role-steps.ts'
 import { placeGrant } from '../../shared/core/policy/placement.ts'
 import { configFrom, specConfigObject } from '../kit/config.ts'
@@ -70,5 +72,21 @@ describe('the grant role step', () => {
     expect(swapped).toMatchObject({
       reason: expect.stringContaining('is bounded by arn:aws:iam::aws:policy/AdministratorAccess'),
     })
+  })
+})
+
+describe('the local stand-in', () => {
+  it('keeps grant roles as IAM would: created once, trust replaced, a lifted boundary refused', async () => {
+    const backend = new LocalAccessBackend()
+    const carol = wantedFor('U0CAROL')
+    await backend.prepareGrantRole(carol)
+    await backend.prepareGrantRole(carol)
+    expect(backend.grantRoles.get(carol.roleArn)).toEqual({ boundaryArn: carol.boundary, trust: carol.trust })
+    const role = backend.grantRoles.get(carol.roleArn)
+    if (role) role.trust = wantedFor('U0ALICE').trust
+    await backend.prepareGrantRole(carol)
+    expect(backend.grantRoles.get(carol.roleArn)?.trust).toEqual(carol.trust)
+    if (role) role.boundaryArn = undefined
+    await expect(backend.prepareGrantRole(carol)).rejects.toBeInstanceOf(AccessBackendError)
   })
 })

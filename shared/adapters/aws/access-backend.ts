@@ -1,12 +1,16 @@
 import {
+  CreateRoleCommand,
   DeleteRolePolicyCommand,
   DeleteUserPolicyCommand,
+  EntityAlreadyExistsException,
+  GetRoleCommand,
   type IAMClient,
   NoSuchEntityException,
   PutRolePolicyCommand,
   PutUserPolicyCommand,
   paginateListRolePolicies,
   paginateListUserPolicies,
+  UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam'
 import {
   paginateDescribeInstanceInformation,
@@ -24,7 +28,12 @@ import {
   type TargetInstance,
   type TargetInstances,
 } from '../../core/access/backend.ts'
-import type { IamPrincipal } from '../../core/aws/arn.ts'
+import {
+  type GrantRoleFound,
+  type GrantRoleWanted,
+  grantRoleStep,
+} from '../../core/access/grant-role-steps.ts'
+import { type IamPrincipal, parsePrincipalArn } from '../../core/aws/arn.ts'
 import type { PolicyDocument } from '../../core/policy/grant-policy.ts'
 
 /**
@@ -149,6 +158,66 @@ export class AwsAccessBackend implements AccessBackend {
     await call(`terminate session ${session.sessionId}`, () =>
       this.#ssm(session.region).send(new TerminateSessionCommand({ SessionId: session.sessionId })),
     )
+  }
+
+  async prepareGrantRole(wanted: GrantRoleWanted): Promise<void> {
+    const role = parsePrincipalArn(wanted.roleArn)
+    if (role?.kind !== 'role') throw new AccessBackendError(`${wanted.roleArn} is not a role ARN`)
+    const step = grantRoleStep(wanted, await this.#readRole(role))
+    switch (step.kind) {
+      case 'ready':
+        return
+      case 'refuse':
+        throw new AccessBackendError(step.reason)
+      case 'replace-trust':
+        await call(`replace the trust of ${role.arn}`, () =>
+          this.#iam.send(
+            new UpdateAssumeRolePolicyCommand({
+              RoleName: role.name,
+              PolicyDocument: JSON.stringify(step.trust),
+            }),
+          ),
+        )
+        return
+      case 'create':
+        try {
+          await call(`create ${role.arn}`, () =>
+            this.#iam.send(
+              new CreateRoleCommand({
+                RoleName: role.name,
+                Path: role.path,
+                PermissionsBoundary: step.boundaryArn,
+                AssumeRolePolicyDocument: JSON.stringify(step.trust),
+                MaxSessionDuration: step.maxSessionSeconds,
+                Description: "keyless: one person's grants in this account (created on first use)",
+              }),
+            ),
+          )
+        } catch (error) {
+          // Another grant of the same person created it a moment ago: read it again, on retry.
+          if ((error as Error).cause instanceof EntityAlreadyExistsException) {
+            throw new AccessBackendRetryableError(`${role.arn} was created meanwhile`, { cause: error })
+          }
+          throw error
+        }
+    }
+  }
+
+  async #readRole(role: IamPrincipal): Promise<GrantRoleFound> {
+    try {
+      const { Role: found } = await call(`read ${role.arn}`, () =>
+        this.#iam.send(new GetRoleCommand({ RoleName: role.name })),
+      )
+      return {
+        exists: true,
+        boundaryArn: found?.PermissionsBoundary?.PermissionsBoundaryArn,
+        // IAM returns the trust URL-encoded.
+        trust: JSON.parse(decodeURIComponent(found?.AssumeRolePolicyDocument ?? '{}')),
+      }
+    } catch (error) {
+      if ((error as Error).cause instanceof NoSuchEntityException) return { exists: false }
+      throw error
+    }
   }
 }
 

@@ -2,6 +2,7 @@ import type { IamPrincipal } from '../aws/arn.ts'
 import { KeylessError } from '../errors.ts'
 import type { PolicyDocument } from '../policy/grant-policy.ts'
 import { WORKFLOW_ERRORS } from '../workflow/errors.ts'
+import type { GrantRoleWanted } from './grant-role-steps.ts'
 
 /** Every policy keyless attaches is named for its grant: one policy per grant, never shared. */
 export const GRANT_POLICY_PREFIX = 'keyless-'
@@ -44,6 +45,12 @@ export interface AccessBackend {
   /** Active sessions `principal` has open on the target's instances. */
   listActiveSessions(principal: IamPrincipal, instances: TargetInstances): Promise<ActiveSession[]>
   terminateSession(session: ActiveSession): Promise<void>
+  /**
+   * Makes a person's grant role what `wanted` says before a grant goes on it: creates it on
+   * first use, replaces a trust the config has changed, and refuses (AccessBackendError, with the
+   * reason) a role whose boundary is not the keyless grant boundary (`grantRoleStep`).
+   */
+  prepareGrantRole(wanted: GrantRoleWanted): Promise<void>
 }
 
 /**
