@@ -13,6 +13,8 @@ import type { IamPrincipal } from '../shared/core/aws/arn.ts'
 import type { PolicyDocument } from '../shared/core/policy/grant-policy.ts'
 
 export interface LocalInstance {
+  /** Its account; absent in a one-account plane, where every instance is the home account's. */
+  account?: string
   instanceId: string
   region: string
   tags: Record<string, string>
@@ -56,6 +58,7 @@ export class LocalAccessBackend implements AccessBackend, InstanceInventory {
     const instance = this.instances.find((candidate) => candidate.instanceId === instanceId)
     if (!instance) throw new Error(`no local instance ${instanceId}`)
     const session = {
+      account: instance.account ?? principal.split(':')[4] ?? '',
       sessionId: `${principal.split('/').at(-1)}-${(this.sessions.length + 1).toString(16).padStart(17, '0')}`,
       region: instance.region,
       target: instanceId,
@@ -101,7 +104,8 @@ export class LocalAccessBackend implements AccessBackend, InstanceInventory {
         (session) =>
           session.state === 'Active' && session.owner === principal.arn && tagged.has(session.target),
       )
-      .map(({ sessionId, region, target: instance, owner }) => ({
+      .map(({ account, sessionId, region, target: instance, owner }) => ({
+        account,
         sessionId,
         region,
         target: instance,
@@ -146,7 +150,9 @@ export class LocalAccessBackend implements AccessBackend, InstanceInventory {
   #tagged(target: TargetInstances): LocalInstance[] {
     return this.instances.filter(
       (instance) =>
-        target.regions.includes(instance.region) && instance.tags[target.tagKey] === target.tagValue,
+        (instance.account ?? target.account) === target.account &&
+        target.regions.includes(instance.region) &&
+        instance.tags[target.tagKey] === target.tagValue,
     )
   }
 

@@ -3,7 +3,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge'
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { logLine } from '../../local/log-line.ts'
 import { AwsAccessBackend } from '../../shared/adapters/aws/access-backend.ts'
-import { createIamClient, ssmClientsByRegion } from '../../shared/adapters/aws/access-clients.ts'
+import { accessClientsByAccount } from '../../shared/adapters/aws/access-clients.ts'
 import {
   createDocumentClient,
   createSecretsClient,
@@ -14,6 +14,7 @@ import { DynamoGrantStore } from '../../shared/adapters/dynamodb/grant-store.ts'
 import { DynamoReconcilerRuns } from '../../shared/adapters/dynamodb/reconciler-runs.ts'
 import { DynamoVerdictStore } from '../../shared/adapters/dynamodb/verdict-store.ts'
 import { systemClock } from '../../shared/core/clock.ts'
+import type { KeylessConfig } from '../../shared/core/config/schema.ts'
 import { denyRequest, revokeGrant } from '../../shared/core/grants/control.ts'
 import type { Actor } from '../../shared/core/grants/grant.ts'
 import {
@@ -48,8 +49,11 @@ export function tableSource(options: GrantsOptions & { table: string }, io: CliI
   // Ending a wait needs only the task token the grant holds; nothing is started from here.
   const workflow = new AwsWorkflow(createSfnClient(overrides), options.stateMachine ?? '')
   // IAM and Session Manager with the operator's own credentials: an incident's cut-off and the
-  // doctor's policy check act as the operator, not through keyless's roles.
-  const backend = new AwsAccessBackend(createIamClient(overrides), ssmClientsByRegion(overrides))
+  // doctor's policy check act as the operator, not through keyless's roles. (A member account is
+  // reached through its agent role, which trusts keyless's own roles only: an operator acting
+  // there is refused by STS, with its reason.)
+  const backendFor = (loaded: KeylessConfig) =>
+    new AwsAccessBackend(accessClientsByAccount(loaded, overrides))
   return {
     list: (all) => (all ? store.listAll() : liveGrants(store)),
     show: (id) => store.get(id),
@@ -61,7 +65,7 @@ export function tableSource(options: GrantsOptions & { table: string }, io: CliI
     revokeTarget: async (target, reason) => {
       const loaded = await config()
       const control = assembleControl({ config: loaded, store, workflow, clock: systemClock, warn })
-      return revokeTarget({ ...control, backend }, target, await operator(), reason)
+      return revokeTarget({ ...control, backend: backendFor(loaded) }, target, await operator(), reason)
     },
     doctor: async () => {
       const loaded = await config()
@@ -69,7 +73,7 @@ export function tableSource(options: GrantsOptions & { table: string }, io: CliI
       return doctor({
         config: loaded,
         store,
-        backend,
+        backend: backendFor(loaded),
         clock: systemClock,
         ...(options.stateMachine ? { workflow } : {}),
         unsentAlerts: async () => (await verdicts.listUnsent(UNSENT_ALERTS_COUNTED)).length,

@@ -1,5 +1,5 @@
 import { AwsAccessBackend } from '../../shared/adapters/aws/access-backend.ts'
-import { createIamClient, ssmClientsByRegion } from '../../shared/adapters/aws/access-clients.ts'
+import { accessClientsByAccount } from '../../shared/adapters/aws/access-clients.ts'
 import { assemblePlane, type Plane } from '../../shared/core/plane.ts'
 import { commonDeps, memoizeSuccess } from './aws-deps.ts'
 
@@ -7,10 +7,7 @@ import { commonDeps, memoizeSuccess } from './aws-deps.ts'
  * The plane of the workflow's tasks and the reconciler: the common adapters plus IAM and Session
  * Manager, which only these functions load (they alone grant or remove access).
  */
-export const awsDeps = memoizeSuccess(
-  async (): Promise<Plane> =>
-    assemblePlane({
-      ...(await commonDeps()),
-      backend: new AwsAccessBackend(createIamClient(), ssmClientsByRegion()),
-    }),
-)
+export const awsDeps = memoizeSuccess(async (): Promise<Plane> => {
+  const common = await commonDeps()
+  return assemblePlane({ ...common, backend: new AwsAccessBackend(accessClientsByAccount(common.config)) })
+})

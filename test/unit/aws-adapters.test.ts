@@ -28,10 +28,15 @@ import {
   SSMClient,
   TerminateSessionCommand,
 } from '@aws-sdk/client-ssm'
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts'
 import { mockClient } from 'aws-sdk-client-mock'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { AwsAccessBackend, ownedBy } from '../../shared/adapters/aws/access-backend.ts'
-import { createIamClient, ssmClientsByRegion } from '../../shared/adapters/aws/access-clients.ts'
+import {
+  accessClientsByAccount,
+  createIamClient,
+  ssmClientsByRegion,
+} from '../../shared/adapters/aws/access-clients.ts'
 import { AwsWorkflow } from '../../shared/adapters/aws/step-functions-workflow.ts'
 import { AccessBackendError, AccessBackendRetryableError } from '../../shared/core/access/backend.ts'
 import { parsePrincipalArn } from '../../shared/core/aws/arn.ts'
@@ -53,14 +58,16 @@ const policy = buildGrantPolicy(
 const iam = mockClient(IAMClient)
 const ssm = mockClient(SSMClient)
 const sfn = mockClient(SFNClient)
+const sts = mockClient(STSClient)
 beforeEach(() => {
   iam.reset()
   ssm.reset()
   sfn.reset()
+  sts.reset()
 })
 
-const backend = () =>
-  new AwsAccessBackend(new IAMClient({ region: 'us-east-1' }), (region) => new SSMClient({ region }))
+const HOME = { account: '111122223333', partition: 'aws' } as const
+const backend = () => new AwsAccessBackend(accessClientsByAccount(HOME, { region: 'us-east-1' }))
 const serviceError = (name: string, extra: Record<string, unknown> = {}) =>
   Object.assign(new Error(`${name} (test)`), { name, $metadata: {}, ...extra })
 
@@ -177,12 +184,14 @@ describe('AwsAccessBackend', () => {
       ],
     })
     const sessions = await backend().listActiveSessions(role, {
+      account: '111122223333',
       tagKey: 'access-target',
       tagValue: 'prod-db',
       regions: ['eu-west-1', 'us-east-1'],
     })
     expect(sessions).toEqual([
       {
+        account: '111122223333',
         sessionId: 's-mine',
         region: 'eu-west-1',
         target: 'i-prod1',
@@ -199,7 +208,13 @@ describe('AwsAccessBackend', () => {
 
   it('terminates a session in its own region', async () => {
     ssm.on(TerminateSessionCommand).resolves({ SessionId: 's-mine' })
-    await backend().terminateSession({ sessionId: 's-mine', region: 'us-east-1', target: 'i-1', owner: 'x' })
+    await backend().terminateSession({
+      account: '111122223333',
+      sessionId: 's-mine',
+      region: 'us-east-1',
+      target: 'i-1',
+      owner: 'x',
+    })
     expect(ssm.commandCalls(TerminateSessionCommand)[0]?.args[0].input).toEqual({ SessionId: 's-mine' })
     expect(await ssm.commandCalls(TerminateSessionCommand)[0]?.thisValue.config.region()).toBe('us-east-1')
   })
@@ -291,6 +306,67 @@ describe('AwsAccessBackend, grant roles', () => {
     iam.on(GetRoleCommand).rejects(new NoSuchEntityException({ message: 'no role', $metadata: {} }))
     iam.on(CreateRoleCommand).rejects(new EntityAlreadyExistsException({ message: 'exists', $metadata: {} }))
     await expect(backend().prepareGrantRole(carol)).rejects.toBeInstanceOf(AccessBackendRetryableError)
+  })
+})
+
+describe('AwsAccessBackend, accounts', () => {
+  const member = parsePrincipalArn('arn:aws:iam::444455556666:role/keyless/grant/U0CAROL')
+  if (!member) throw new Error('bad principal')
+  const AGENT_KEYS = {
+    AccessKeyId: 'ASIAAGENT',
+    SecretAccessKey: 'agent-secret',
+    SessionToken: 'agent-token',
+  }
+
+  it("acts in the home account with the function's own credentials, assuming nothing", async () => {
+    iam.on(PutRolePolicyCommand).resolves({})
+    await backend().attachPolicy(role, 'keyless-g-1', policy)
+    expect(sts.commandCalls(AssumeRoleCommand)).toHaveLength(0)
+  })
+
+  // The mock replaces each client's send, so the SDK's own credential resolution and signing
+  // never run here: the test asks each client for the credentials it would sign with.
+  const signingCredentials = (
+    call: { thisValue: { config: { credentials: () => Promise<unknown> } } } | undefined,
+  ) => call?.thisValue.config.credentials()
+
+  it('acts in a member account only as its agent role, assumed once for many calls', async () => {
+    sts.on(AssumeRoleCommand).resolves({
+      Credentials: { ...AGENT_KEYS, Expiration: new Date(Date.now() + 15 * 60_000) },
+    })
+    iam.on(PutRolePolicyCommand).resolves({})
+    iam.on(DeleteRolePolicyCommand).resolves({})
+    iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: [] })
+    const shared = backend()
+    await shared.attachPolicy(member, 'keyless-g-1', policy)
+    await shared.detachPolicy(member, 'keyless-g-1')
+    const put = iam.commandCalls(PutRolePolicyCommand)[0]
+    const removed = iam.commandCalls(DeleteRolePolicyCommand)[0]
+    expect(await signingCredentials(put)).toMatchObject({
+      accessKeyId: 'ASIAAGENT',
+      sessionToken: 'agent-token',
+    })
+    expect(await signingCredentials(removed)).toMatchObject({ accessKeyId: 'ASIAAGENT' })
+    expect(put?.thisValue).toBe(removed?.thisValue) // one client per account, kept
+    expect(sts.commandCalls(AssumeRoleCommand).map((call) => call.args[0].input)).toEqual([
+      {
+        RoleArn: 'arn:aws:iam::444455556666:role/keyless/keyless-agent',
+        RoleSessionName: 'keyless',
+        DurationSeconds: 900,
+      },
+    ])
+    // The home account's client is another, signing with the function's own credentials.
+    await shared.attachPolicy(role, 'keyless-g-2', policy)
+    expect(iam.commandCalls(PutRolePolicyCommand)[1]?.thisValue).not.toBe(put?.thisValue)
+  })
+
+  it('refuses with STS’s reason when the agent cannot be assumed', async () => {
+    sts.on(AssumeRoleCommand).rejects(serviceError('AccessDenied'))
+    iam.on(PutRolePolicyCommand).resolves({})
+    await backend().attachPolicy(member, 'keyless-g-1', policy)
+    await expect(signingCredentials(iam.commandCalls(PutRolePolicyCommand)[0])).rejects.toThrow(
+      'AccessDenied',
+    )
   })
 })
 

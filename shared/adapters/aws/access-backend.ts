@@ -35,6 +35,7 @@ import {
 } from '../../core/access/grant-role-steps.ts'
 import { type IamPrincipal, parsePrincipalArn } from '../../core/aws/arn.ts'
 import type { PolicyDocument } from '../../core/policy/grant-policy.ts'
+import type { AccessClients } from './access-clients.ts'
 
 /**
  * AccessBackend on IAM and Session Manager. Grants attach as inline policies named
@@ -43,26 +44,33 @@ import type { PolicyDocument } from '../../core/policy/grant-policy.ts'
  * user whose other inline policies leave too little room fails activation with IAM's reason).
  */
 export class AwsAccessBackend implements AccessBackend {
-  readonly #iam: IAMClient
-  readonly #ssm: (region: string) => SSMClient
+  readonly #clients: (account: string) => AccessClients
 
-  constructor(iam: IAMClient, ssm: (region: string) => SSMClient) {
-    this.#iam = iam
-    this.#ssm = ssm
+  /** `clients`: each account's IAM and Session Manager clients (`accessClientsByAccount`). */
+  constructor(clients: (account: string) => AccessClients) {
+    this.#clients = clients
+  }
+
+  #iamOf(account: string): IAMClient {
+    return this.#clients(account).iam
+  }
+
+  #ssmOf(account: string, region: string): SSMClient {
+    return this.#clients(account).ssm(region)
   }
 
   async attachPolicy(principal: IamPrincipal, policyName: string, policy: PolicyDocument): Promise<void> {
     const document = JSON.stringify(policy)
     await call(`attach ${policyName} to ${principal.arn}`, () =>
       principal.kind === 'role'
-        ? this.#iam.send(
+        ? this.#iamOf(principal.account).send(
             new PutRolePolicyCommand({
               RoleName: principal.name,
               PolicyName: policyName,
               PolicyDocument: document,
             }),
           )
-        : this.#iam.send(
+        : this.#iamOf(principal.account).send(
             new PutUserPolicyCommand({
               UserName: principal.name,
               PolicyName: policyName,
@@ -76,8 +84,12 @@ export class AwsAccessBackend implements AccessBackend {
     try {
       await call(`remove ${policyName} from ${principal.arn}`, () =>
         principal.kind === 'role'
-          ? this.#iam.send(new DeleteRolePolicyCommand({ RoleName: principal.name, PolicyName: policyName }))
-          : this.#iam.send(new DeleteUserPolicyCommand({ UserName: principal.name, PolicyName: policyName })),
+          ? this.#iamOf(principal.account).send(
+              new DeleteRolePolicyCommand({ RoleName: principal.name, PolicyName: policyName }),
+            )
+          : this.#iamOf(principal.account).send(
+              new DeleteUserPolicyCommand({ UserName: principal.name, PolicyName: policyName }),
+            ),
       )
     } catch (error) {
       // Already gone is what detaching wants.
@@ -88,7 +100,7 @@ export class AwsAccessBackend implements AccessBackend {
 
   async listGrantPolicies(principal: IamPrincipal): Promise<string[]> {
     return call(`list the inline policies of ${principal.arn}`, async () => {
-      const client = { client: this.#iam }
+      const client = { client: this.#iamOf(principal.account) }
       const pages =
         principal.kind === 'role'
           ? paginateListRolePolicies(client, { RoleName: principal.name })
@@ -106,7 +118,7 @@ export class AwsAccessBackend implements AccessBackend {
     for (const region of target.regions) {
       await call(`list the instances tagged ${target.tagKey}=${target.tagValue} in ${region}`, async () => {
         const pages = paginateDescribeInstanceInformation(
-          { client: this.#ssm(region) },
+          { client: this.#ssmOf(target.account, region) },
           { Filters: [{ Key: `tag:${target.tagKey}`, Values: [target.tagValue] }] },
         )
         for await (const page of pages) {
@@ -122,7 +134,7 @@ export class AwsAccessBackend implements AccessBackend {
     const sessions: ActiveSession[] = []
     const tagged = await this.listInstances(target)
     for (const region of target.regions) {
-      const ssm = this.#ssm(region)
+      const ssm = this.#ssmOf(target.account, region)
       const instances = new Set(
         tagged.filter((instance) => instance.region === region).map((instance) => instance.instanceId),
       )
@@ -143,6 +155,7 @@ export class AwsAccessBackend implements AccessBackend {
           ownedBy(session.Owner, principal)
         ) {
           sessions.push({
+            account: target.account,
             sessionId: session.SessionId,
             region,
             target: session.Target,
@@ -156,7 +169,9 @@ export class AwsAccessBackend implements AccessBackend {
 
   async terminateSession(session: ActiveSession): Promise<void> {
     await call(`terminate session ${session.sessionId}`, () =>
-      this.#ssm(session.region).send(new TerminateSessionCommand({ SessionId: session.sessionId })),
+      this.#ssmOf(session.account, session.region).send(
+        new TerminateSessionCommand({ SessionId: session.sessionId }),
+      ),
     )
   }
 
@@ -171,7 +186,7 @@ export class AwsAccessBackend implements AccessBackend {
         throw new AccessBackendError(step.reason)
       case 'replace-trust':
         await call(`replace the trust of ${role.arn}`, () =>
-          this.#iam.send(
+          this.#iamOf(role.account).send(
             new UpdateAssumeRolePolicyCommand({
               RoleName: role.name,
               PolicyDocument: JSON.stringify(step.trust),
@@ -182,7 +197,7 @@ export class AwsAccessBackend implements AccessBackend {
       case 'create':
         try {
           await call(`create ${role.arn}`, () =>
-            this.#iam.send(
+            this.#iamOf(role.account).send(
               new CreateRoleCommand({
                 RoleName: role.name,
                 Path: role.path,
@@ -206,7 +221,7 @@ export class AwsAccessBackend implements AccessBackend {
   async #readRole(role: IamPrincipal): Promise<GrantRoleFound> {
     try {
       const { Role: found } = await call(`read ${role.arn}`, () =>
-        this.#iam.send(new GetRoleCommand({ RoleName: role.name })),
+        this.#iamOf(role.account).send(new GetRoleCommand({ RoleName: role.name })),
       )
       return {
         exists: true,

@@ -1,10 +1,13 @@
 import { IAMClient } from '@aws-sdk/client-iam'
 import { SSMClient } from '@aws-sdk/client-ssm'
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts'
+import type { Partition } from '../../core/aws/arn.ts'
+import { agentRoleArn } from '../../core/policy/agent-role.ts'
 import { type AwsClientOverrides, perRegion } from './clients.ts'
 
 /**
- * The clients that grant and remove access: IAM (inline policies) and Session Manager
- * (sessions). Only the workflow's tasks, the reconciler and an operator's CLI build them.
+ * The clients that grant and remove access: IAM (inline policies, grant roles) and Session
+ * Manager (sessions). Only the workflow's tasks, the reconciler and an operator's CLI build them.
  *
  * One retry layer: these clients make one attempt (`maxAttempts: 1`), and a throttled or
  * transient failure becomes AccessBackendRetryable, which the state machine retries with
@@ -19,3 +22,64 @@ export const createIamClient = (overrides: AwsClientOverrides = {}): IAMClient =
 /** Session Manager is regional: one client per region, built on first use and kept. */
 export const ssmClientsByRegion = (overrides: AwsClientOverrides = {}): ((region: string) => SSMClient) =>
   perRegion((region) => new SSMClient({ ...ONE_ATTEMPT, ...overrides, region }))
+
+/** The IAM and Session Manager clients of one account. */
+export interface AccessClients {
+  iam: IAMClient
+  ssm: (region: string) => SSMClient
+}
+
+/** How long the agent's credentials last: the shortest STS gives, since a task is short. */
+const AGENT_SESSION_SECONDS = 900
+
+/**
+ * The access clients of each account, built on first use and kept: the home account's with the
+ * function's own credentials, a member account's as its agent role (`role/keyless/keyless-agent`,
+ * the only way keyless acts there). The SDK memoizes a credentials function and calls it again
+ * only near the expiry it returns, so a warm function assumes the agent once per account per
+ * quarter hour.
+ */
+export function accessClientsByAccount(
+  home: { account: string; partition: Partition },
+  overrides: AwsClientOverrides = {},
+): (account: string) => AccessClients {
+  const homeClients = { iam: createIamClient(overrides), ssm: ssmClientsByRegion(overrides) }
+  let sts: STSClient | undefined
+  const byAccount = new Map<string, AccessClients>()
+  return (account) => {
+    if (account === home.account) return homeClients
+    let clients = byAccount.get(account)
+    if (!clients) {
+      sts ??= new STSClient({ ...ONE_ATTEMPT, ...overrides })
+      const credentials = agentCredentials(sts, agentRoleArn(home.partition, account))
+      const { credentials: _own, ...rest } = overrides
+      clients = {
+        iam: createIamClient({ ...rest, credentials }),
+        ssm: ssmClientsByRegion({ ...rest, credentials }),
+      }
+      byAccount.set(account, clients)
+    }
+    return clients
+  }
+}
+
+function agentCredentials(sts: STSClient, roleArn: string) {
+  return async () => {
+    const { Credentials: assumed } = await sts.send(
+      new AssumeRoleCommand({
+        RoleArn: roleArn,
+        RoleSessionName: 'keyless',
+        DurationSeconds: AGENT_SESSION_SECONDS,
+      }),
+    )
+    if (!assumed?.AccessKeyId || !assumed.SecretAccessKey) {
+      throw new Error(`STS returned no credentials for ${roleArn}`)
+    }
+    return {
+      accessKeyId: assumed.AccessKeyId,
+      secretAccessKey: assumed.SecretAccessKey,
+      sessionToken: assumed.SessionToken,
+      expiration: assumed.Expiration,
+    }
+  }
+}

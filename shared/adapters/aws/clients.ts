@@ -15,7 +15,15 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 export interface AwsClientOverrides {
   endpoint?: string
   region?: string
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+  credentials?:
+    | { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+    /** A provider the SDK calls, and calls again near the expiration it returns. */
+    | (() => Promise<{
+        accessKeyId: string
+        secretAccessKey: string
+        sessionToken?: string | undefined
+        expiration?: Date | undefined
+      }>)
   maxAttempts?: number
 }
 

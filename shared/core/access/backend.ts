@@ -11,6 +11,8 @@ export const grantIdOfPolicy = (policyName: string): string | undefined =>
   policyName.startsWith(GRANT_POLICY_PREFIX) ? policyName.slice(GRANT_POLICY_PREFIX.length) : undefined
 
 export interface ActiveSession {
+  /** The account the session is in (the target's). */
+  account: string
   sessionId: string
   region: string
   /** The instance the session is open on. */
@@ -18,8 +20,9 @@ export interface ActiveSession {
   owner: string
 }
 
-/** The instances of one target: those whose `tagKey` tag equals `tagValue`, in `regions`. */
+/** The instances of one target: those whose `tagKey` tag equals `tagValue`, in `regions` of `account`. */
 export interface TargetInstances {
+  account: string
   tagKey: string
   tagValue: string
   regions: string[]

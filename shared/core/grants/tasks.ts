@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { type AccessBackend, grantPolicyName } from '../access/backend.ts'
+import { type AccessBackend, grantPolicyName, type TargetInstances } from '../access/backend.ts'
 import { connectionInstructions } from '../access/instructions.ts'
 import { type IamPrincipal, parsePrincipalArn } from '../aws/arn.ts'
 import type { Clock } from '../clock.ts'
 import { findTarget } from '../config/lookup.ts'
-import type { KeylessConfig } from '../config/schema.ts'
+import type { KeylessConfig, TargetConfig } from '../config/schema.ts'
 import { KeylessError } from '../errors.ts'
 import type { Warn } from '../log.ts'
 import type { Notice, Notifier } from '../notify/notifier.ts'
@@ -138,16 +138,14 @@ export async function attachAccess(deps: TaskDeps, input: { grantId: string }): 
   })
   const expiresAt = grant.expiresAt ?? ''
   const target = findTarget(deps.config, grant.target)
-  const instances = await deps.backend
-    .listInstances({ tagKey: target.tagKey, tagValue: target.tagValue, regions: deps.config.regions })
-    .catch((error: unknown) => {
-      // Only the message needs them: it falls back to <instance-id>, access is attached all the same.
-      deps.warn('could not list the target instances for the access message', {
-        grantId: grant.id,
-        error,
-      })
-      return undefined
+  const instances = await deps.backend.listInstances(instancesOf(target)).catch((error: unknown) => {
+    // Only the message needs them: it falls back to <instance-id>, access is attached all the same.
+    deps.warn('could not list the target instances for the access message', {
+      grantId: grant.id,
+      error,
     })
+    return undefined
+  })
   await tell(deps, {
     kind: 'access-active',
     grant,
@@ -263,6 +261,14 @@ export class AlertNotSentError extends Error {
   override name = WORKFLOW_ERRORS.alertNotSent
 }
 
+/** A target's instances: tagged so, in its account's regions. */
+const instancesOf = (target: TargetConfig): TargetInstances => ({
+  account: target.account.id,
+  tagKey: target.tagKey,
+  tagValue: target.tagValue,
+  regions: target.account.regions,
+})
+
 /** Detaches the grant's policy and terminates its principal's sessions on the target; returns how many. */
 export async function removeAccess(
   deps: Pick<TaskDeps, 'config' | 'backend'>,
@@ -273,11 +279,7 @@ export async function removeAccess(
   const target = deps.config.targets.get(grant.target)
   // A target removed from the config since has no instances keyless can name.
   if (!target) return 0
-  const sessions = await deps.backend.listActiveSessions(principal, {
-    tagKey: target.tagKey,
-    tagValue: target.tagValue,
-    regions: deps.config.regions,
-  })
+  const sessions = await deps.backend.listActiveSessions(principal, instancesOf(target))
   for (const session of sessions) await deps.backend.terminateSession(session)
   return sessions.length
 }
