@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type AccessBackend, grantPolicyName, type TargetInstances } from '../access/backend.ts'
+import type { GrantRoleWanted } from '../access/grant-role-steps.ts'
 import { connectionInstructions } from '../access/instructions.ts'
 import { type IamPrincipal, parsePrincipalArn } from '../aws/arn.ts'
 import type { Clock } from '../clock.ts'
@@ -9,6 +10,8 @@ import { KeylessError } from '../errors.ts'
 import type { Warn } from '../log.ts'
 import type { Notice, Notifier } from '../notify/notifier.ts'
 import { policyForGrant } from '../policy/grant-policy.ts'
+import { isGrantRoleArn } from '../policy/grant-role.ts'
+import { placeGrant } from '../policy/placement.ts'
 import { WORKFLOW_ERRORS } from '../workflow/errors.ts'
 import {
   DEFAULT_EXPIRY_WARNING_SECONDS,
@@ -132,8 +135,7 @@ export async function attachAccess(deps: TaskDeps, input: { grantId: string }): 
     }
     const transition = decide(current, { type: 'activate' }, WORKFLOW, deps.clock.now())
     const expiresAt = transition.set.expiresAt ?? ''
-    const { policy, principal } = policyForGrant(deps.config, current, expiresAt)
-    await deps.backend.attachPolicy(principal, grantPolicyName(current.id), policy)
+    await putGrantPolicy(deps, current, expiresAt)
     return deps.store.transition(current, transition)
   })
   const expiresAt = grant.expiresAt ?? ''
@@ -179,8 +181,7 @@ export async function extendAccess(deps: TaskDeps, input: { grantId: string }): 
   if (grant.status !== 'ACTIVE' || grant.revocation || !grant.expiresAt) {
     throw new WorkflowSignal(WORKFLOW_ERRORS.grantRevoked, `${grant.id} is no longer active`)
   }
-  const { policy, principal } = policyForGrant(deps.config, grant, grant.expiresAt)
-  await deps.backend.attachPolicy(principal, grantPolicyName(grant.id), policy)
+  await putGrantPolicy(deps, grant, grant.expiresAt)
   await tell(deps, { kind: 'access-extended', grant })
   return waitPayload(deps, grant)
 }
@@ -259,6 +260,44 @@ export async function markRevocationFailed(
 /** A security alert that must reach the channel did not: the state machine retries the task. */
 export class AlertNotSentError extends Error {
   override name = WORKFLOW_ERRORS.alertNotSent
+}
+
+/**
+ * Puts the grant's policy, valid until `expiresAt`, on its principal — first making the person's
+ * grant role what the config says when the principal is one (created on first use, its trust
+ * kept the config's, never written once its boundary was lifted).
+ */
+async function putGrantPolicy(
+  deps: Pick<TaskDeps, 'config' | 'backend'>,
+  grant: Grant,
+  expiresAt: string,
+): Promise<void> {
+  const { policy, principal } = policyForGrant(deps.config, grant, expiresAt)
+  const grantRole = grantRoleOf(deps.config, grant)
+  if (grantRole) await deps.backend.prepareGrantRole(grantRole)
+  await deps.backend.attachPolicy(principal, grantPolicyName(grant.id), policy)
+}
+
+/** The grant role a grant's policy goes on, as the config places it; undefined for a person's own principal. */
+function grantRoleOf(config: KeylessConfig, grant: Grant): GrantRoleWanted | undefined {
+  const person = config.people.get(grant.requester)
+  if (!person) {
+    // Removed from the config since the request: nothing says whose role it is any more.
+    if (!isGrantRoleArn(grant.principal)) return undefined
+    throw new KeylessError(
+      'UNKNOWN_PERSON',
+      `${grant.id} is for ${grant.requester}, who is no longer in the config: their grant role is not written`,
+    )
+  }
+  const placement = placeGrant(config, person, findTarget(config, grant.target))
+  if (!placement.grantRole) return undefined
+  if (placement.principal !== grant.principal) {
+    throw new KeylessError(
+      'INVALID_PRINCIPAL',
+      `${grant.id} names ${grant.principal}, but the config now places ${grant.requester}'s grants on ${placement.principal}`,
+    )
+  }
+  return { roleArn: placement.principal, ...placement.grantRole }
 }
 
 /** A target's instances: tagged so, in its account's regions. */

@@ -1,5 +1,5 @@
 import type { Partition } from '../aws/arn.ts'
-import { KEYLESS_ROLE_PATH } from '../aws/arn.ts'
+import { KEYLESS_ROLE_PATH, parsePrincipalArn } from '../aws/arn.ts'
 
 /**
  * The grant role: where a grant's policy goes when the person has no principal of their own in
@@ -17,6 +17,12 @@ export const GRANT_ROLE_MAX_SESSION_SECONDS = 3600
 
 export const grantRoleArn = (partition: Partition, account: string, slackUserId: string): string =>
   `arn:${partition}:iam::${account}:role${GRANT_ROLE_PATH}${slackUserId}`
+
+/** Whether `arn` is a grant role (`role/keyless/grant/<id>` of any account). */
+export function isGrantRoleArn(arn: string): boolean {
+  const principal = parsePrincipalArn(arn)
+  return principal?.kind === 'role' && principal.path === GRANT_ROLE_PATH
+}
 
 export const GRANT_BOUNDARY_NAME = 'keyless-grant-boundary'
 

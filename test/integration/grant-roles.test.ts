@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { LocalAccessBackend } from '../../local/access-backend.ts'
+import { AccessBackendError, grantPolicyName } from '../../shared/core/access/backend.ts'
+import { systemClock } from '../../shared/core/clock.ts'
+import type { Grant } from '../../shared/core/grants/grant.ts'
+import { attachAccess, type TaskDeps } from '../../shared/core/grants/tasks.ts'
+import { grantBoundaryArn, grantRoleArn, grantRoleTrust } from '../../shared/core/policy/grant-role.ts'
+import { configFrom, specConfigObject } from '../kit/config.ts'
+import { type EmbeddedDynamo, startEmbeddedDynamo } from '../kit/dynamo.ts'
+import { pendingGrant } from '../kit/grants.ts'
+import { RecordingNotifier } from '../kit/notifier.ts'
+
+/**
+ * Attaching access on a grant role, through the real attach task, the embedded DynamoDB and the
+ * local IAM stand-in. Requests for member accounts are still refused (issue 17), so each grant
+ * here is an approved home grant re-aimed at the member target, as the request will make it.
+ */
+
+const MEMBER = '444455556666'
+const raw = specConfigObject()
+raw.organization = { id: 'o-a1b2c3d4e5', deployTo: ['ou-ab12-prodxxxx'] }
+raw.accounts = { prod: { id: MEMBER, regions: ['eu-west-1'] } }
+raw.identityCenter = { permissionSet: 'KeylessAccess' }
+raw.targets.batch = { account: 'prod', access: ['shell'], approvers: ['U0MANAGER1'] }
+raw.people.U0CAROL = { identityCenterUser: 'carol@example.com', manager: 'U0BOB' }
+const config = configFrom(raw)
+const CAROLS_ROLE = grantRoleArn('aws', MEMBER, 'U0CAROL')
+
+let db: EmbeddedDynamo
+let backend: LocalAccessBackend
+let deps: TaskDeps
+
+beforeAll(async () => {
+  db = await startEmbeddedDynamo('grant-roles')
+})
+afterAll(async () => {
+  await db?.close()
+})
+
+function freshDeps(): TaskDeps {
+  backend = new LocalAccessBackend([
+    {
+      account: MEMBER,
+      instanceId: 'i-0batch000000000001',
+      region: 'eu-west-1',
+      tags: { 'access-target': 'batch' },
+    },
+  ])
+  deps = {
+    config,
+    store: db.store,
+    backend,
+    notifier: new RecordingNotifier(),
+    clock: systemClock,
+    warn: () => {},
+    workflow: { resume: async () => {}, reject: async () => {} },
+  }
+  return deps
+}
+
+/** Carol's approved (break-glass) grant on the member target `batch`, on her grant role there. */
+async function carolsGrant(principal = CAROLS_ROLE): Promise<Grant> {
+  const home = pendingGrant(config, { breakGlass: true }, new Date())
+  const grant: Grant = { ...home, requester: 'U0CAROL', target: 'batch', principal }
+  await db.store.create(grant)
+  return grant
+}
+
+describe('attaching access on a grant role', () => {
+  it("creates Carol's grant role on first use, then puts the grant's policy on it, for the member's instances", async () => {
+    freshDeps()
+    const grant = await carolsGrant()
+    await attachAccess(deps, { grantId: grant.id })
+    expect(backend.grantRoles.get(CAROLS_ROLE)).toEqual({
+      boundaryArn: grantBoundaryArn('aws', MEMBER),
+      trust: grantRoleTrust('aws', MEMBER, {
+        kind: 'identity-center',
+        permissionSet: 'KeylessAccess',
+        user: 'carol@example.com',
+      }),
+    })
+    const policy = JSON.stringify(backend.policyOf(CAROLS_ROLE, grantPolicyName(grant.id)))
+    expect(policy).toContain(`arn:aws:ec2:eu-west-1:${MEMBER}:instance/*`)
+    expect(policy).not.toContain('111122223333')
+    expect((await db.store.get(grant.id))?.status).toBe('ACTIVE')
+  })
+
+  it('attaches nothing, and leaves the grant approved, when the role’s boundary was lifted', async () => {
+    freshDeps()
+    backend.grantRoles.set(CAROLS_ROLE, {
+      boundaryArn: undefined,
+      trust: grantRoleTrust('aws', MEMBER, {
+        kind: 'identity-center',
+        permissionSet: 'KeylessAccess',
+        user: 'carol@example.com',
+      }),
+    })
+    const grant = await carolsGrant()
+    await expect(attachAccess(deps, { grantId: grant.id })).rejects.toBeInstanceOf(AccessBackendError)
+    expect(backend.policies.get(CAROLS_ROLE)).toBeUndefined()
+    expect((await db.store.get(grant.id))?.status).toBe('APPROVED')
+  })
+
+  it('refuses a grant whose principal is not where the config now places its person', async () => {
+    freshDeps()
+    const grant = await carolsGrant(grantRoleArn('aws', MEMBER, 'U0MALLORY'))
+    await expect(attachAccess(deps, { grantId: grant.id })).rejects.toThrow(
+      `the config now places U0CAROL's grants on ${CAROLS_ROLE}`,
+    )
+    expect(backend.grantRoles.size).toBe(0)
+    expect(backend.policies.size).toBe(0)
+  })
+})
