@@ -3,7 +3,7 @@ import { LocalAccessBackend } from '../../local/access-backend.ts'
 import { AccessBackendError, grantPolicyName } from '../../shared/core/access/backend.ts'
 import { systemClock } from '../../shared/core/clock.ts'
 import type { Grant } from '../../shared/core/grants/grant.ts'
-import { attachAccess, type TaskDeps } from '../../shared/core/grants/tasks.ts'
+import { attachAccess, removeAccess, type TaskDeps } from '../../shared/core/grants/tasks.ts'
 import { grantBoundaryArn, grantRoleArn, grantRoleTrust } from '../../shared/core/policy/grant-role.ts'
 import { configFrom, specConfigObject } from '../kit/config.ts'
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../kit/dynamo.ts'
@@ -109,5 +109,20 @@ describe('attaching access on a grant role', () => {
     )
     expect(backend.grantRoles.size).toBe(0)
     expect(backend.policies.size).toBe(0)
+  })
+
+  it('tells Carol how to reach her role, and a revoke takes the policy off it and ends her sessions there', async () => {
+    freshDeps()
+    const grant = await carolsGrant()
+    await attachAccess(deps, { grantId: grant.id })
+    const notices = (deps.notifier as RecordingNotifier).notices
+    const active = notices.find((notice) => notice.kind === 'access-active')
+    expect(JSON.stringify(active)).toContain(`role_arn = ${CAROLS_ROLE}`)
+    const session = backend.openSession(CAROLS_ROLE, 'i-0batch000000000001')
+    expect(session.account).toBe(MEMBER)
+    const activeGrant = (await db.store.get(grant.id)) as Grant
+    expect(await removeAccess(deps, activeGrant)).toBe(1)
+    expect(backend.policyOf(CAROLS_ROLE, grantPolicyName(grant.id))).toBeUndefined()
+    expect(backend.sessions.find((open) => open.sessionId === session.sessionId)?.state).toBe('Terminated')
   })
 })

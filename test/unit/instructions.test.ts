@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { connectionInstructions } from '../../shared/core/access/instructions.ts'
-import { specConfig } from '../kit/config.ts'
+import { configFrom, specConfig, specConfigObject } from '../kit/config.ts'
 
 const target = specConfig().targets.get('prod-db')
 if (!target) throw new Error('no prod-db')
@@ -44,5 +44,29 @@ describe('connection instructions', () => {
     expect(connectionInstructions(target, ['eu-west-1'], '2026-11-23T10:30:00Z', [])[0]).toContain(
       'No instance tagged access-target=prod-db is registered with Session Manager yet.',
     )
+  })
+
+  it('reach a grant role through a profile, said once, every aws command using it', () => {
+    const raw = specConfigObject()
+    raw.organization = { id: 'o-a1b2c3d4e5', deployTo: ['ou-ab12-prodxxxx'] }
+    raw.accounts = { prod: { id: '444455556666' } }
+    raw.targets['prod-db'].account = 'prod'
+    const member = configFrom(raw).targets.get('prod-db')
+    if (!member) throw new Error('no prod-db')
+    const role = 'arn:aws:iam::444455556666:role/keyless/grant/U0CAROL'
+    const [, profile, shell, forward, ssh] = connectionInstructions(
+      member,
+      ['eu-west-1'],
+      '2026-11-23T10:30:00Z',
+      [],
+      role,
+    )
+    expect(profile).toBe(
+      'Your access is on your keyless role in prod (444455556666), which the commands below reach through a profile. Once, add to ~/.aws/config:\n  [profile keyless-prod]\n  role_arn = arn:aws:iam::444455556666:role/keyless/grant/U0CAROL\n  source_profile = <the profile you sign in with>',
+    )
+    expect(shell).toContain('aws --profile keyless-prod ssm start-session --region eu-west-1')
+    expect(forward).toContain('aws --profile keyless-prod ssm start-session')
+    expect(ssh?.match(/aws --profile keyless-prod /g)).toHaveLength(2)
+    for (const line of [shell, forward, ssh]) expect(line).not.toMatch(/aws (?!--profile)/)
   })
 })

@@ -151,7 +151,13 @@ export async function attachAccess(deps: TaskDeps, input: { grantId: string }): 
   await tell(deps, {
     kind: 'access-active',
     grant,
-    instructions: connectionInstructions(target, deps.config.regions, expiresAt, instances),
+    instructions: connectionInstructions(
+      target,
+      target.account.regions,
+      expiresAt,
+      instances,
+      isGrantRoleArn(grant.principal) ? grant.principal : undefined,
+    ),
   })
   return waitPayload(deps, grant)
 }
