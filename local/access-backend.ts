@@ -133,6 +133,7 @@ export class LocalAccessBackend implements AccessBackend, InstanceInventory {
   }
 
   async tagValues(
+    account: string,
     region: string,
     tagKey: string,
     instanceIds: readonly string[],
@@ -140,7 +141,12 @@ export class LocalAccessBackend implements AccessBackend, InstanceInventory {
     const found = new Map<string, string>()
     for (const instance of this.instances) {
       const value = instance.tags[tagKey]
-      if (instance.region === region && value !== undefined && instanceIds.includes(instance.instanceId)) {
+      if (
+        (instance.account ?? account) === account &&
+        instance.region === region &&
+        value !== undefined &&
+        instanceIds.includes(instance.instanceId)
+      ) {
         found.set(instance.instanceId, value)
       }
     }

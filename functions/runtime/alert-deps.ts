@@ -1,11 +1,43 @@
-import { perRegion } from '../../shared/adapters/aws/clients.ts'
+import type { EC2Client } from '@aws-sdk/client-ec2'
 import { Ec2Inventory } from '../../shared/adapters/aws/ec2-inventory.ts'
 import { DynamoVerdictStore } from '../../shared/adapters/dynamodb/verdict-store.ts'
 import { SlackSecurityChannel } from '../../shared/adapters/slack/security-channel.ts'
 import { evaluationContext } from '../../shared/core/alerts/evaluate.ts'
 import { CachedInventory } from '../../shared/core/alerts/inventory.ts'
 import { AlertService } from '../../shared/core/alerts/service.ts'
+import type { KeylessConfig } from '../../shared/core/config/schema.ts'
 import { commonDeps, documentClient, memoizeSuccess, tableName, webSlackApi } from './aws-deps.ts'
+
+/**
+ * EC2 clients by account and region, built on first use and kept: the home account's with the
+ * function's own credentials, a member account's signing as its agent role. EC2 and STS are
+ * imported on the first lookup that needs them (see Ec2Inventory): a one-account deployment
+ * never loads STS.
+ */
+function ec2Clients(config: KeylessConfig): (account: string, region: string) => Promise<EC2Client> {
+  const clients = new Map<string, Promise<EC2Client>>()
+  const build = async (account: string, region: string): Promise<EC2Client> => {
+    const { EC2Client } = await import('@aws-sdk/client-ec2')
+    if (account === config.account) return new EC2Client({ region })
+    const [{ STSClient }, { agentCredentials }] = await Promise.all([
+      import('@aws-sdk/client-sts'),
+      import('../../shared/adapters/aws/agent-credentials.ts'),
+    ])
+    return new EC2Client({
+      region,
+      credentials: agentCredentials(new STSClient({}), config.partition, account),
+    })
+  }
+  return (account, region) => {
+    const key = `${account}/${region}`
+    let client = clients.get(key)
+    if (!client) {
+      client = build(account, region)
+      clients.set(key, client)
+    }
+    return client
+  }
+}
 
 /**
  * The alert function's (and the reconciler's sender's) dependencies: the common ones, the
@@ -14,13 +46,7 @@ import { commonDeps, documentClient, memoizeSuccess, tableName, webSlackApi } fr
  */
 export const alertService = memoizeSuccess(async (): Promise<AlertService> => {
   const { config, store, clock, warn } = await commonDeps()
-  const inventory = new CachedInventory(
-    // Imported on the first lookup: see Ec2Inventory.
-    new Ec2Inventory(
-      perRegion(async (region) => new (await import('@aws-sdk/client-ec2')).EC2Client({ region })),
-    ),
-    clock,
-  )
+  const inventory = new CachedInventory(new Ec2Inventory(ec2Clients(config)), clock)
   return new AlertService({
     context: evaluationContext(config, inventory, store),
     grants: store,

@@ -13,13 +13,13 @@ const UNTAGGED = 'i-0bbbbbbbbbbbbbbb2'
 
 /** The instances of the tests, by region: what EC2 would answer, and every question asked of it. */
 class RecordingInventory implements InstanceInventory {
-  readonly asked: { region: string; tagKey: string; instanceIds: readonly string[] }[] = []
+  readonly asked: { account: string; region: string; tagKey: string; instanceIds: readonly string[] }[] = []
   readonly #tags = new Map([
     [PROD_DB, 'prod-db'],
     [DEV_WEB, 'dev-web'],
   ])
-  async tagValues(region: string, tagKey: string, instanceIds: readonly string[]) {
-    this.asked.push({ region, tagKey, instanceIds })
+  async tagValues(account: string, region: string, tagKey: string, instanceIds: readonly string[]) {
+    this.asked.push({ account, region, tagKey, instanceIds })
     return new Map(
       instanceIds.flatMap((id) => (this.#tags.has(id) ? [[id, this.#tags.get(id) as string]] : [])),
     )
@@ -89,6 +89,7 @@ describe('NO_ACTIVE_GRANT and BREAK_GLASS', () => {
       findings: [],
     })
     expect(inventory.asked.at(-1)).toEqual({
+      account: '111122223333',
       region: 'eu-west-1',
       tagKey: 'access-target',
       instanceIds: [PROD_DB],
@@ -191,6 +192,27 @@ describe('NO_ACTIVE_GRANT and BREAK_GLASS', () => {
     )
     expect(verdict).toMatchObject({ target: null, grantId: null })
     expect(verdict.findings.map((finding) => finding.rule)).toEqual(['UNEXPECTED_SOURCE_IP'])
+  })
+
+  it("a member account's instance is looked up there, and only that account's targets count", async () => {
+    const member = configFrom({
+      ...configObject,
+      organization: { id: 'o-a1b2c3d4e5', deployTo: ['ou-ab12-prodxxxx'] },
+      accounts: { prod: { id: '444455556666' } },
+      targets: {
+        ...configObject.targets,
+        batch: { account: 'prod', access: ['shell'], approvers: ['U0MANAGER1'], tagValue: 'dev-web' },
+      },
+    })
+    const inMember = { recipientAccountId: '444455556666' }
+    // DEV_WEB is tagged dev-web: in the member account that is batch's tag, not the home dev-web's.
+    const verdict = await evaluate(
+      aliceSession(at(120), DEV_WEB, inMember),
+      evaluationContext(member, inventory, db.store),
+    )
+    expect(inventory.asked.at(-1)).toMatchObject({ account: '444455556666', instanceIds: [DEV_WEB] })
+    expect(verdict).toMatchObject({ account: '444455556666', target: 'batch' })
+    expect(verdict.findings.map((finding) => finding.rule)).toEqual(['NO_ACTIVE_GRANT'])
   })
 
   it('another account’s instance is not looked up: target null', async () => {

@@ -7,12 +7,14 @@ import type { Clock } from '../../shared/core/clock.ts'
 import { at } from '../kit/grants.ts'
 
 const ec2 = mockClient(EC2Client)
+const HOME = '111122223333'
 beforeEach(() => ec2.reset())
 
 describe('the EC2 inventory', () => {
   it('asks DescribeTags for only these instances and the one tag key, in the event’s region, every page', async () => {
     const regions: string[] = []
-    const inventory = new Ec2Inventory((region) => {
+    const inventory = new Ec2Inventory((account, region) => {
+      expect(account).toBe(HOME)
       regions.push(region)
       return new EC2Client({ region })
     })
@@ -41,7 +43,7 @@ describe('the EC2 inventory', () => {
           { ResourceId: 'i-0ccccccccccccccc3', ResourceType: 'instance', Key: 'Name', Value: 'prod-db' },
         ],
       })
-    const found = await inventory.tagValues('us-east-1', 'access-target', [
+    const found = await inventory.tagValues(HOME, 'us-east-1', 'access-target', [
       'i-0aaaaaaaaaaaaaaa1',
       'i-0bbbbbbbbbbbbbbb2',
       'i-0ccccccccccccccc3',
@@ -72,14 +74,14 @@ describe('the EC2 inventory', () => {
 
   it('makes no call for no instances, and lets an AWS error through (the invocation is retried)', async () => {
     const inventory = new Ec2Inventory(() => new EC2Client({ region: 'eu-west-1' }))
-    expect(await inventory.tagValues('eu-west-1', 'access-target', [])).toEqual(new Map())
+    expect(await inventory.tagValues(HOME, 'eu-west-1', 'access-target', [])).toEqual(new Map())
     expect(ec2.calls()).toHaveLength(0)
     ec2
       .on(DescribeTagsCommand)
       .rejects(Object.assign(new Error('Rate exceeded'), { name: 'RequestLimitExceeded' }))
-    await expect(inventory.tagValues('eu-west-1', 'access-target', ['i-0aaaaaaaaaaaaaaa1'])).rejects.toThrow(
-      'Rate exceeded',
-    )
+    await expect(
+      inventory.tagValues(HOME, 'eu-west-1', 'access-target', ['i-0aaaaaaaaaaaaaaa1']),
+    ).rejects.toThrow('Rate exceeded')
   })
 })
 
@@ -87,7 +89,7 @@ describe('the cached inventory', () => {
   class Counting implements InstanceInventory {
     readonly asked: string[][] = []
     tags = new Map([['i-0aaaaaaaaaaaaaaa1', 'prod-db']])
-    async tagValues(_region: string, _key: string, ids: readonly string[]) {
+    async tagValues(_account: string, _region: string, _key: string, ids: readonly string[]) {
       this.asked.push([...ids])
       return new Map(ids.flatMap((id) => (this.tags.has(id) ? [[id, this.tags.get(id) as string]] : [])))
     }
@@ -101,30 +103,30 @@ describe('the cached inventory', () => {
     const ids = ['i-0aaaaaaaaaaaaaaa1', 'i-0bbbbbbbbbbbbbbb2']
     now = at(0)
     for (let i = 0; i < 5; i++) {
-      expect(await cached.tagValues('eu-west-1', 'access-target', ids)).toEqual(
+      expect(await cached.tagValues(HOME, 'eu-west-1', 'access-target', ids)).toEqual(
         new Map([[ids[0], 'prod-db']]),
       )
     }
     expect(inner.asked).toEqual([ids])
     // Another region is another instance.
-    await cached.tagValues('us-east-1', 'access-target', [ids[0] as string])
+    await cached.tagValues(HOME, 'us-east-1', 'access-target', [ids[0] as string])
     expect(inner.asked).toHaveLength(2)
 
     inner.tags.set('i-0bbbbbbbbbbbbbbb2', 'prod-db')
     now = at(59)
-    expect((await cached.tagValues('eu-west-1', 'access-target', ids)).size).toBe(1)
+    expect((await cached.tagValues(HOME, 'eu-west-1', 'access-target', ids)).size).toBe(1)
     now = at(60)
-    expect((await cached.tagValues('eu-west-1', 'access-target', ids)).size).toBe(2)
+    expect((await cached.tagValues(HOME, 'eu-west-1', 'access-target', ids)).size).toBe(2)
   })
 
   it('keeps at most maxEntries, dropping the oldest answers first', async () => {
     const inner = new Counting()
     const cached = new CachedInventory(inner, clock, { ttlSeconds: 60, maxEntries: 2 })
     now = at(0)
-    for (const id of ['i-01', 'i-02', 'i-03']) await cached.tagValues('eu-west-1', 'k', [id])
-    await cached.tagValues('eu-west-1', 'k', ['i-03', 'i-02'])
+    for (const id of ['i-01', 'i-02', 'i-03']) await cached.tagValues(HOME, 'eu-west-1', 'k', [id])
+    await cached.tagValues(HOME, 'eu-west-1', 'k', ['i-03', 'i-02'])
     expect(inner.asked).toEqual([['i-01'], ['i-02'], ['i-03']])
-    await cached.tagValues('eu-west-1', 'k', ['i-01'])
+    await cached.tagValues(HOME, 'eu-west-1', 'k', ['i-01'])
     expect(inner.asked.at(-1)).toEqual(['i-01'])
   })
 })

@@ -1,8 +1,8 @@
 import { IAMClient } from '@aws-sdk/client-iam'
 import { SSMClient } from '@aws-sdk/client-ssm'
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts'
+import { STSClient } from '@aws-sdk/client-sts'
 import type { Partition } from '../../core/aws/arn.ts'
-import { agentRoleArn } from '../../core/policy/agent-role.ts'
+import { agentCredentials } from './agent-credentials.ts'
 import { type AwsClientOverrides, perRegion } from './clients.ts'
 
 /**
@@ -29,15 +29,10 @@ export interface AccessClients {
   ssm: (region: string) => SSMClient
 }
 
-/** How long the agent's credentials last: the shortest STS gives, since a task is short. */
-const AGENT_SESSION_SECONDS = 900
-
 /**
  * The access clients of each account, built on first use and kept: the home account's with the
  * function's own credentials, a member account's as its agent role (`role/keyless/keyless-agent`,
- * the only way keyless acts there). The SDK memoizes a credentials function and calls it again
- * only near the expiry it returns, so a warm function assumes the agent once per account per
- * quarter hour.
+ * the only way keyless acts there; see agent-credentials.ts).
  */
 export function accessClientsByAccount(
   home: { account: string; partition: Partition },
@@ -51,7 +46,7 @@ export function accessClientsByAccount(
     let clients = byAccount.get(account)
     if (!clients) {
       sts ??= new STSClient({ ...ONE_ATTEMPT, ...overrides })
-      const credentials = agentCredentials(sts, agentRoleArn(home.partition, account))
+      const credentials = agentCredentials(sts, home.partition, account)
       const { credentials: _own, ...rest } = overrides
       clients = {
         iam: createIamClient({ ...rest, credentials }),
@@ -60,26 +55,5 @@ export function accessClientsByAccount(
       byAccount.set(account, clients)
     }
     return clients
-  }
-}
-
-function agentCredentials(sts: STSClient, roleArn: string) {
-  return async () => {
-    const { Credentials: assumed } = await sts.send(
-      new AssumeRoleCommand({
-        RoleArn: roleArn,
-        RoleSessionName: 'keyless',
-        DurationSeconds: AGENT_SESSION_SECONDS,
-      }),
-    )
-    if (!assumed?.AccessKeyId || !assumed.SecretAccessKey) {
-      throw new Error(`STS returned no credentials for ${roleArn}`)
-    }
-    return {
-      accessKeyId: assumed.AccessKeyId,
-      secretAccessKey: assumed.SecretAccessKey,
-      sessionToken: assumed.SessionToken,
-      expiration: assumed.Expiration,
-    }
   }
 }

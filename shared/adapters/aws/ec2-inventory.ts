@@ -13,13 +13,15 @@ import type { InstanceInventory } from '../../core/alerts/inventory.ts'
  * through the same service, never looks anything up and never pays for it).
  */
 export class Ec2Inventory implements InstanceInventory {
-  readonly #clientIn: (region: string) => EC2Client | Promise<EC2Client>
+  readonly #clientIn: (account: string, region: string) => EC2Client | Promise<EC2Client>
 
-  constructor(clientIn: (region: string) => EC2Client | Promise<EC2Client>) {
+  /** `clientIn`: an EC2 client of the account and region (a member account's signs as its agent role). */
+  constructor(clientIn: (account: string, region: string) => EC2Client | Promise<EC2Client>) {
     this.#clientIn = clientIn
   }
 
   async tagValues(
+    account: string,
     region: string,
     tagKey: string,
     instanceIds: readonly string[],
@@ -28,7 +30,7 @@ export class Ec2Inventory implements InstanceInventory {
     if (instanceIds.length === 0) return found
     const { paginateDescribeTags } = await import('@aws-sdk/client-ec2')
     const pages = paginateDescribeTags(
-      { client: await this.#clientIn(region) },
+      { client: await this.#clientIn(account, region) },
       {
         Filters: [
           { Name: 'resource-type', Values: ['instance'] },

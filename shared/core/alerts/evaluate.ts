@@ -125,18 +125,20 @@ function actingPrincipal(event: AccessEvent): string | null {
 }
 
 /**
- * The configured targets of the instances accessed, by their tag. Only instances of the
- * configured account can be (grants are attached there; another account's tags are not
- * keyless's to read), and only EC2 instances (grant policies name `instance/*`).
+ * The configured targets of the instances accessed, by their tag, in the account the access
+ * happened in: the home account or a configured member account (an unconfigured account's tags
+ * are not keyless's to read, and none of its instances is a target), and only EC2 instances
+ * (grant policies name `instance/*`). A target counts only in its own account.
  */
 async function targetsOf(event: AccessEvent, context: EvaluationContext): Promise<TargetConfig[]> {
   const { config, tagKey } = context
-  if (event.account !== null && event.account !== config.account) return []
+  const account = event.account ?? config.account
+  const inAccount = [...config.targets.values()].filter((target) => target.account.id === account)
   const instances = event.instances.filter((id) => id.startsWith('i-'))
-  if (instances.length === 0 || tagKey === undefined) return []
-  const values = await context.inventory.tagValues(event.region ?? config.region, tagKey, instances)
+  if (inAccount.length === 0 || instances.length === 0 || tagKey === undefined) return []
+  const values = await context.inventory.tagValues(account, event.region ?? config.region, tagKey, instances)
   const tagged = new Set(values.values())
-  return [...config.targets.values()].filter((target) => tagged.has(target.tagValue))
+  return inAccount.filter((target) => tagged.has(target.tagValue))
 }
 
 /** The grant of `principal` on one of `targets` that allowed this access at its time. */

@@ -2,12 +2,17 @@ import type { Clock } from '../clock.ts'
 
 /**
  * Where the alert function learns which target an instance belongs to: the value of the
- * instance's `tagKey` tag, looked up in the region the access happened in. In AWS that is
+ * instance's `tagKey` tag, looked up in the account and region the access happened in. In AWS that is
  * EC2's DescribeTags (ec2-inventory.ts); locally a file of instances (local/instances.ts).
  */
 export interface InstanceInventory {
   /** The tag's value for each of `instanceIds` that carries it; untagged or unknown instances are absent. */
-  tagValues(region: string, tagKey: string, instanceIds: readonly string[]): Promise<Map<string, string>>
+  tagValues(
+    account: string,
+    region: string,
+    tagKey: string,
+    instanceIds: readonly string[],
+  ): Promise<Map<string, string>>
 }
 
 export interface CacheOptions {
@@ -36,12 +41,13 @@ export class CachedInventory implements InstanceInventory {
   }
 
   async tagValues(
+    account: string,
     region: string,
     tagKey: string,
     instanceIds: readonly string[],
   ): Promise<Map<string, string>> {
     const now = this.#clock.now().getTime()
-    const key = (id: string) => `${region}\u0000${tagKey}\u0000${id}`
+    const key = (id: string) => `${account}\u0000${region}\u0000${tagKey}\u0000${id}`
     const found = new Map<string, string>()
     const missing: string[] = []
     for (const id of instanceIds) {
@@ -50,7 +56,7 @@ export class CachedInventory implements InstanceInventory {
       else if (entry.value !== undefined) found.set(id, entry.value)
     }
     if (missing.length === 0) return found
-    const looked = await this.#inner.tagValues(region, tagKey, missing)
+    const looked = await this.#inner.tagValues(account, region, tagKey, missing)
     const until = now + this.#options.ttlSeconds * 1000
     for (const id of missing) {
       const value = looked.get(id)
