@@ -5,8 +5,9 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam'
 import type { IQueue } from 'aws-cdk-lib/aws-sqs'
 import { Construct } from 'constructs'
 import { ACCESS_EVENTS, EVENTBRIDGE_SOURCES } from '../shared/core/alerts/record.ts'
+import type { KeylessConfig } from '../shared/core/config/schema.ts'
 import { type FunctionSurroundings, KeylessFunction } from './keyless-function.ts'
-import { KEYLESS_ROLE_PATH } from './permissions.ts'
+import { actAsAgentsStatements, KEYLESS_ROLE_PATH } from './permissions.ts'
 
 /**
  * CloudTrail's access events as EventBridge delivers them: the four event names, from the two
@@ -35,7 +36,11 @@ export class AccessAlerts extends Construct {
   readonly handler: KeylessFunction
   readonly rule: Rule
 
-  constructor(scope: Construct, id: string, props: FunctionSurroundings & { failures: IQueue }) {
+  constructor(
+    scope: Construct,
+    id: string,
+    props: FunctionSurroundings & { config: KeylessConfig; failures: IQueue },
+  ) {
     super(scope, id)
     this.handler = new KeylessFunction(this, 'Handler', {
       ...props,
@@ -44,6 +49,8 @@ export class AccessAlerts extends Construct {
       timeout: Duration.seconds(30),
       deadLetterQueue: props.failures,
     }).allow(new PolicyStatement({ sid: 'InstanceTags', actions: ['ec2:DescribeTags'], resources: ['*'] }))
+    // A member account's instance tags are read as its agent role.
+    for (const statement of actAsAgentsStatements(props.config)) this.handler.allow(statement)
     this.rule = new Rule(this, 'Rule', {
       description: "keyless: CloudTrail's access events to the alert function",
       eventPattern: ACCESS_EVENT_PATTERN,

@@ -7,6 +7,7 @@ import { GRANT_WORKFLOW_FOLDERS, type GrantWorkflowTask } from '../functions/gra
 import type { KeylessConfig } from '../shared/core/config/schema.ts'
 import { type FunctionSurroundings, KeylessFunction } from './keyless-function.ts'
 import {
+  actAsAgentsStatements,
   answerWorkflowStatement,
   instanceListingStatement,
   KEYLESS_ROLE_PATH,
@@ -43,17 +44,26 @@ function taskStatements(config: KeylessConfig): Record<GrantWorkflowTask, Policy
     AskForApprovalFunctionArn: [answerWorkflowStatement()],
     RemindApproversFunctionArn: [],
     TimeOutRequestFunctionArn: [],
-    AttachAccessFunctionArn: [...principalPolicyStatements(config, ['Put']), instanceListingStatement()],
+    AttachAccessFunctionArn: [
+      ...principalPolicyStatements(config, ['Put']),
+      instanceListingStatement(),
+      ...actAsAgentsStatements(config),
+    ],
     WaitForEndFunctionArn: [answerWorkflowStatement()],
     WarnOfExpiryFunctionArn: [],
-    ExtendAccessFunctionArn: principalPolicyStatements(config, ['Put']),
+    ExtendAccessFunctionArn: [
+      ...principalPolicyStatements(config, ['Put']),
+      ...actAsAgentsStatements(config),
+    ],
     RevokeAccessFunctionArn: [
       ...principalPolicyStatements(config, ['Delete']),
       ...sessionEndingStatements(config),
+      ...actAsAgentsStatements(config),
     ],
     FailActivationFunctionArn: [
       ...principalPolicyStatements(config, ['Delete']),
       ...sessionEndingStatements(config),
+      ...actAsAgentsStatements(config),
     ],
     MarkRevocationFailedFunctionArn: [],
   }

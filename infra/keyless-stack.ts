@@ -59,7 +59,7 @@ export class KeylessStack extends Stack {
     }
     this.workflow = new GrantWorkflow(this, 'Workflow', { ...surroundings, config })
     this.slack = new SlackEndpoint(this, 'Slack', { ...surroundings, failures: failures.queue })
-    this.alerts = new AccessAlerts(this, 'Alerts', { ...surroundings, failures: failures.queue })
+    this.alerts = new AccessAlerts(this, 'Alerts', { ...surroundings, config, failures: failures.queue })
     this.reconciler = new Reconciler(this, 'Reconciler', {
       ...surroundings,
       config,

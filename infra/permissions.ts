@@ -3,6 +3,7 @@ import type { ILogGroup } from 'aws-cdk-lib/aws-logs'
 import { KEYLESS_ROLE_PATH, parsePrincipalArn } from '../shared/core/aws/arn.ts'
 import type { KeylessConfig } from '../shared/core/config/schema.ts'
 import { KeylessError } from '../shared/core/errors.ts'
+import { agentRoleArn } from '../shared/core/policy/agent-role.ts'
 
 /**
  * The IAM statements keyless's own roles are built from, one reason each (infra/PERMISSIONS.md
@@ -135,6 +136,16 @@ export function sessionEndingStatements(config: KeylessConfig): PolicyStatement[
       ),
     }),
   ]
+}
+
+/**
+ * Acting in the member accounts: assuming each configured account's agent role
+ * (`role/keyless/keyless-agent`) and no other role; without member accounts, nothing.
+ */
+export function actAsAgentsStatements(config: KeylessConfig): PolicyStatement[] {
+  const agents = [...config.accounts.values()].map((account) => agentRoleArn(config.partition, account.id))
+  if (agents.length === 0) return []
+  return [new PolicyStatement({ sid: 'ActAsAgents', actions: ['sts:AssumeRole'], resources: agents })]
 }
 
 /** A Lambda function's own logs, and no other log group. */

@@ -7,7 +7,7 @@ import { Construct } from 'constructs'
 import type { KeylessConfig } from '../shared/core/config/schema.ts'
 import { grantExecutionsArn } from './grant-workflow.ts'
 import { type FunctionSurroundings, KeylessFunction } from './keyless-function.ts'
-import { principalPolicyStatements, sessionEndingStatements } from './permissions.ts'
+import { actAsAgentsStatements, principalPolicyStatements, sessionEndingStatements } from './permissions.ts'
 
 /** How often the reconciler runs: a missed revocation is repaired within this plus its grace. */
 export const RECONCILE_EVERY = Duration.minutes(5)
@@ -38,6 +38,7 @@ export class Reconciler extends Construct {
     for (const statement of [
       ...principalPolicyStatements(props.config, ['List', 'Delete']),
       ...sessionEndingStatements(props.config),
+      ...actAsAgentsStatements(props.config),
       new PolicyStatement({
         sid: 'FindLostExecutions',
         actions: ['states:DescribeExecution'],

@@ -648,6 +648,43 @@ describe('the member accounts (a service-managed StackSet)', () => {
     expect(await putEvents('o-otherorg00')).toBe('ImplicitlyDenied')
   })
 
+  it('lets only the functions that act in member accounts assume their agent roles, and no other role', async () => {
+    const agent = 'arn:aws:iam::444455556666:role/keyless/keyless-agent'
+    const acting = [
+      'attach-access',
+      'extend-access',
+      'revoke-access',
+      'fail-activation',
+      'reconciler',
+      'alerts',
+    ]
+    for (const folder of [...Object.values(GRANT_WORKFLOW_FOLDERS), 'slack', 'reconciler', 'alerts']) {
+      const assumes = statementsOf(folder).filter((statement) =>
+        [statement.Action].flat().includes('sts:AssumeRole'),
+      )
+      expect(assumes, folder).toEqual(
+        acting.includes(folder)
+          ? [{ Sid: 'ActAsAgents', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: agent }]
+          : [],
+      )
+    }
+    // Across accounts both sides must allow: each role here trusts keyless's home roles as the agent
+    // does, so a denial is the function's own policy refusing.
+    const task = 'arn:aws:iam::111122223333:role/keyless/Keyless-WorkflowRevokeAccessRole-ABC'
+    const assume = (role: string) =>
+      simulate(
+        literalPolicy('revoke-access'),
+        { action: 'sts:AssumeRole', resource: role, context: { 'aws:PrincipalArn': task } },
+        task,
+        { resourcePolicy: agentRoleTrust('aws', '111122223333') },
+      )
+    expect(await assume(agent)).toBe('Allowed')
+    expect(await assume('arn:aws:iam::444455556666:role/keyless/grant/U0CAROL')).toBe('ImplicitlyDenied')
+    expect(await assume('arn:aws:iam::444455556666:role/OrganizationAccountAccessRole')).toBe(
+      'ImplicitlyDenied',
+    )
+  })
+
   it("holds the member targets' port-forward documents, which the home stack does not", () => {
     const names = memberOfType('AWS::SSM::Document').map((document) => document.Properties.Name)
     expect(names).toEqual(['keyless-batch-port-8080'])
