@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
-import { REGION_PATTERN } from '../shared/core/aws/arn.ts'
+import { ACCOUNT_ID_PATTERN, REGION_PATTERN } from '../shared/core/aws/arn.ts'
 import { formatPath } from '../shared/core/config/load.ts'
 import type { KeylessConfig } from '../shared/core/config/schema.ts'
 import { KeylessError } from '../shared/core/errors.ts'
@@ -13,6 +13,8 @@ export const INSTANCES_FILE = 'instances.json'
 
 const instancesSchema = z.array(
   z.strictObject({
+    // The member account it is in; absent: the control plane's own.
+    account: z.string().regex(ACCOUNT_ID_PATTERN, 'is not a 12-digit AWS account id').optional(),
     instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/, 'is not an EC2 instance id, e.g. i-0123456789abcdef0'),
     region: z.string().regex(REGION_PATTERN, 'is not an AWS region, e.g. eu-west-1'),
     tags: z.record(z.string(), z.string()),
@@ -53,7 +55,8 @@ export async function localInstances(config: KeylessConfig, dataDir: string): Pr
 
 export function defaultInstances(config: KeylessConfig): LocalInstance[] {
   return [...config.targets.values()].flatMap((target) =>
-    config.regions.map((region) => ({
+    target.account.regions.map((region) => ({
+      account: target.account.id,
       instanceId: `i-0${createHash('sha256').update(`${target.name}/${region}`).digest('hex').slice(0, 16)}`,
       region,
       tags: { [target.tagKey]: target.tagValue, Name: `${target.name}-1` },

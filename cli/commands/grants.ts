@@ -1,6 +1,7 @@
 import { hostname, userInfo } from 'node:os'
 import { z } from 'zod'
 import { dataDirOf, runningControlPlane } from '../../local/operator-api.ts'
+import { grantPolicyName } from '../../shared/core/access/backend.ts'
 import { formatDuration } from '../../shared/core/config/duration.ts'
 import { KeylessError } from '../../shared/core/errors.ts'
 import {
@@ -58,7 +59,15 @@ export async function grantsShowCommand(id: string, options: GrantsOptions, io: 
   const grant = await (await source(options, io)).show(checkedId(id))
   if (!grant) throw new KeylessError('GRANT_NOT_FOUND', `There is no grant ${id}.`)
   if (options.json) {
-    io.out(`${JSON.stringify(grant, null, 2)}\n`)
+    // Where the grant's policy goes (or went): one attachment, in the target's account.
+    const attachments = [
+      {
+        account: grant.principal.split(':')[4] ?? '',
+        principal: grant.principal,
+        policyName: grantPolicyName(grant.id),
+      },
+    ]
+    io.out(`${JSON.stringify({ ...grant, attachments }, null, 2)}\n`)
     return
   }
   const lines = [

@@ -11,9 +11,8 @@ import { pendingGrant } from '../kit/grants.ts'
 import { RecordingNotifier } from '../kit/notifier.ts'
 
 /**
- * Attaching access on a grant role, through the real attach task, the embedded DynamoDB and the
- * local IAM stand-in. Requests for member accounts are still refused (issue 17), so each grant
- * here is an approved home grant re-aimed at the member target, as the request will make it.
+ * Access on a grant role, through the real request, the attach task, the embedded DynamoDB and
+ * the local IAM stand-in.
  */
 
 const MEMBER = '444455556666'
@@ -58,10 +57,18 @@ function freshDeps(): TaskDeps {
   return deps
 }
 
-/** Carol's approved (break-glass) grant on the member target `batch`, on her grant role there. */
-async function carolsGrant(principal = CAROLS_ROLE): Promise<Grant> {
-  const home = pendingGrant(config, { breakGlass: true }, new Date())
-  const grant: Grant = { ...home, requester: 'U0CAROL', target: 'batch', principal }
+/**
+ * Carol's approved (break-glass) grant on the member target `batch`, which the request places on
+ * her grant role there; `principal` re-aims it, as a config changed since would.
+ */
+async function carolsGrant(principal?: string): Promise<Grant> {
+  const requested = pendingGrant(
+    config,
+    { breakGlass: true, requester: 'U0CAROL', target: 'batch' },
+    new Date(),
+  )
+  expect(requested.principal).toBe(CAROLS_ROLE)
+  const grant: Grant = principal ? { ...requested, principal } : requested
   await db.store.create(grant)
   return grant
 }

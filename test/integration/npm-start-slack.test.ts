@@ -193,8 +193,12 @@ describe('npm start, driven through Slack', () => {
       status: string
       history: { action: string }[]
       approvals: { by: string }[]
+      attachments: { account: string; principal: string; policyName: string }[]
     }
     expect(grant.status).toBe('REVOKED')
+    expect(grant.attachments).toEqual([
+      { account: '111122223333', principal: ALICE_ROLE, policyName: `keyless-${grantId}` },
+    ])
     expect(grant.approvals.map((approval) => approval.by)).toEqual(['U0MANAGER2'])
     expect(grant.history.map((entry) => entry.action)).toEqual([
       'requested',

@@ -501,7 +501,7 @@ describe('config errors name their path and the expected form', () => {
   })
 })
 
-describe('several accounts and Identity Center (issue 17: configured and validated; grants there come later)', () => {
+describe('several accounts and Identity Center', () => {
   const organization = () =>
     withChange((c) => {
       c.organization = { id: 'o-a1b2c3d4e5', deployTo: ['ou-ab12-prodxxxx', 'ou-ab12-devxxxxx'] }
@@ -565,13 +565,19 @@ describe('several accounts and Identity Center (issue 17: configured and validat
     )
   })
 
-  it('refuses a grant in a member account, or for an Identity Center person, in so many words, until those are built', () => {
+  it("places a member-account grant on the person's grant role there; an Identity Center person's home grant is refused in so many words", () => {
     const config = configFrom(organization())
-    expect(() => requestGrant(aliceRequest({ target: 'prod-db' }), config, T0)).toThrow(
-      "prod-db is in account prod (444455556666); grants in accounts other than the control plane's are not available in this version yet.",
+    expect(requestGrant(aliceRequest({ target: 'prod-db' }), config, T0).principal).toBe(
+      'arn:aws:iam::444455556666:role/keyless/grant/U0ALICE',
+    )
+    expect(
+      requestGrant(aliceRequest({ target: 'prod-db', requester: 'U0CAROL' }), config, T0).principal,
+    ).toBe('arn:aws:iam::444455556666:role/keyless/grant/U0CAROL')
+    expect(requestGrant(aliceRequest({ target: 'dev-web' }), config, T0).principal).toBe(
+      'arn:aws:iam::111122223333:role/alice-ops',
     )
     expect(() => requestGrant(aliceRequest({ target: 'dev-web', requester: 'U0CAROL' }), config, T0)).toThrow(
-      '<@U0CAROL> signs in through IAM Identity Center (people.U0CAROL.identityCenterUser); grants for Identity Center people are not available in this version yet.',
+      "<@U0CAROL> has no principal in dev-web's account, the control plane's own (people.U0CAROL); grant roles in that account are not available in this version yet: targets in member accounts are.",
     )
     expect(() =>
       grantPolicyFor(config, {

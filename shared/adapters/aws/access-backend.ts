@@ -35,6 +35,7 @@ import {
 } from '../../core/access/grant-role-steps.ts'
 import { type IamPrincipal, parsePrincipalArn } from '../../core/aws/arn.ts'
 import type { PolicyDocument } from '../../core/policy/grant-policy.ts'
+import { isGrantRoleArn } from '../../core/policy/grant-role.ts'
 import type { AccessClients } from './access-clients.ts'
 
 /**
@@ -99,18 +100,25 @@ export class AwsAccessBackend implements AccessBackend {
   }
 
   async listGrantPolicies(principal: IamPrincipal): Promise<string[]> {
-    return call(`list the inline policies of ${principal.arn}`, async () => {
-      const client = { client: this.#iamOf(principal.account) }
-      const pages =
-        principal.kind === 'role'
-          ? paginateListRolePolicies(client, { RoleName: principal.name })
-          : paginateListUserPolicies(client, { UserName: principal.name })
-      const names: string[] = []
-      for await (const page of pages) {
-        names.push(...(page.PolicyNames ?? []).filter((name) => name.startsWith(GRANT_POLICY_PREFIX)))
-      }
-      return names
-    })
+    try {
+      return await call(`list the inline policies of ${principal.arn}`, async () => {
+        const client = { client: this.#iamOf(principal.account) }
+        const pages =
+          principal.kind === 'role'
+            ? paginateListRolePolicies(client, { RoleName: principal.name })
+            : paginateListUserPolicies(client, { UserName: principal.name })
+        const names: string[] = []
+        for await (const page of pages) {
+          names.push(...(page.PolicyNames ?? []).filter((name) => name.startsWith(GRANT_POLICY_PREFIX)))
+        }
+        return names
+      })
+    } catch (error) {
+      // A grant role not created yet holds nothing (a configured principal that is missing is
+      // the config's error, and says so).
+      if (isGrantRoleArn(principal.arn) && (error as Error).cause instanceof NoSuchEntityException) return []
+      throw error
+    }
   }
 
   async listInstances(target: TargetInstances): Promise<TargetInstance[]> {

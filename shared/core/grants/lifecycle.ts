@@ -2,7 +2,7 @@ import { addSeconds, isoSeconds } from '../clock.ts'
 import { formatDuration } from '../config/duration.ts'
 import { checkWithinMaximum, findTarget } from '../config/lookup.ts'
 import type { KeylessConfig } from '../config/schema.ts'
-import { otherAccountNotYet } from '../policy/grant-policy.ts'
+import { placeGrant } from '../policy/placement.ts'
 import { GrantError } from './errors.ts'
 import {
   ACCESS_STATUSES,
@@ -41,16 +41,16 @@ export function requestGrant(request: GrantRequest, config: KeylessConfig, now: 
       `<@${request.requester}> has no AWS principal in the keyless config (people.${request.requester}); ask an admin to add you.`,
     )
   }
-  if (target.account.id !== config.account) {
-    throw new GrantError('NOT_YET_SUPPORTED', otherAccountNotYet(target.name, target.account))
-  }
-  if (person.principal === undefined) {
+  // The person's own principal when it lives in the target's account, else their grant role there.
+  const placement = placeGrant(config, person, target)
+  if (placement.grantRole && target.account.id === config.account) {
+    // keyless's home roles are fenced off from everything under /keyless/, grant roles included.
     throw new GrantError(
       'NOT_YET_SUPPORTED',
-      `<@${request.requester}> signs in through IAM Identity Center (people.${request.requester}.identityCenterUser); grants for Identity Center people are not available in this version yet.`,
+      `<@${request.requester}> has no principal in ${target.name}'s account, the control plane's own (people.${request.requester}); grant roles in that account are not available in this version yet: targets in member accounts are.`,
     )
   }
-  const principal = person.principal
+  const principal = placement.principal
   checkWithinMaximum(target, request.durationSeconds)
   const reason = request.reason.trim()
   if (reason.length > MAX_REASON_LENGTH) {

@@ -235,11 +235,3 @@ function policyUntil(
   }
   return { policy, explained, expiresAt: isoSeconds(expiresAt), size, quota, principal }
 }
-
-/**
- * Targets in member accounts are configured and validated, but their grants need the grant
- * roles and the agent role that are still being built (docs/contract.md "Not built yet"):
- * until then such a grant is refused in so many words, never placed in the home account.
- */
-export const otherAccountNotYet = (target: string, account: { name: string; id: string }): string =>
-  `${target} is in account ${account.name} (${account.id}); grants in accounts other than the control plane's are not available in this version yet.`
