@@ -12,6 +12,7 @@ import {
 } from '../../shared/core/grants/control.ts'
 import type { Actor } from '../../shared/core/grants/grant.ts'
 import { newClientToken } from '../../shared/core/grants/grant.ts'
+import { configFrom, specConfigObject } from '../kit/config.ts'
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../kit/dynamo.ts'
 import { simulate } from '../kit/iam.ts'
 import { ALICE, BOB, INSTANCES, type Plane, startPlane, workflowConfig } from '../kit/plane.ts'
@@ -54,6 +55,35 @@ afterAll(async () => {
 // Every test has its own plane (runner, IAM/SSM stand-in, notifier) and its own grants; most
 // of their time is spent waiting on the state machine's real timers, so they wait together.
 describe.concurrent('the grant workflow (statemachines/grant.asl.json in the local runner)', () => {
+  it("grants in a member account on the person's grant role there, and removes it at expiry", async ({
+    expect,
+  }) => {
+    const raw = specConfigObject()
+    raw.organization = { id: 'o-a1b2c3d4e5', deployTo: ['ou-ab12-prodxxxx'] }
+    raw.accounts = { prod: { id: '444455556666', regions: ['eu-west-1'] } }
+    raw.identityCenter = { permissionSet: 'KeylessAccess' }
+    raw.targets.batch = { account: 'prod', access: ['shell'], approvers: ['U0MANAGER1'] }
+    raw.people.U0CAROL = { identityCenterUser: 'carol@example.com', manager: 'U0BOB' }
+    const plane = await startPlane(configFrom(raw), {}, db)
+    const carolsRole = 'arn:aws:iam::444455556666:role/keyless/grant/U0CAROL'
+    const carol = await submitRequest(plane.control, {
+      ...request({ target: 'batch', durationSeconds: 2 }),
+      requester: 'U0CAROL',
+    })
+    expect(carol.grant.principal).toBe(carolsRole)
+    await approveRequest(plane.control, carol.grant.id, manager)
+    await plane.untilStatus(carol.grant.id, 'ACTIVE')
+    expect(plane.backend.grantRoles.get(carolsRole)?.boundaryArn).toBe(
+      'arn:aws:iam::444455556666:policy/keyless/keyless-grant-boundary',
+    )
+    expect(JSON.stringify(plane.backend.policyOf(carolsRole, grantPolicyName(carol.grant.id)))).toContain(
+      'arn:aws:ec2:eu-west-1:444455556666:instance/*',
+    )
+    await plane.finished(carol.grant.id)
+    expect((await db.store.get(carol.grant.id))?.status).toBe('EXPIRED')
+    expect(plane.backend.policyOf(carolsRole, grantPolicyName(carol.grant.id))).toBeUndefined()
+  })
+
   it('asks, attaches, waits out the grant and removes access at expiry', async ({ expect }) => {
     const plane = await startPlane(workflowConfig(), {}, db)
     expect(await canStartSession(plane)).toBe('ImplicitlyDenied')
