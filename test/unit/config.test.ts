@@ -630,4 +630,14 @@ describe('finding the config file', () => {
     const config = await loadConfigFile('keyless.config.example.yaml')
     expect([...config.targets.keys()]).toEqual(['prod-db', 'dev-web'])
   })
+
+  it('accepts the shipped organization example, placing each grant as its comments say', async () => {
+    const config = await loadConfigFile('keyless.config.organization.example.yaml')
+    const request = (requester: string, target: string) =>
+      requestGrant(aliceRequest({ requester, target }), config, T0).principal
+    expect(request('U0ALICE', 'tools')).toBe('arn:aws:iam::111122223333:role/alice-ops')
+    expect(request('U0ALICE', 'prod-db')).toBe('arn:aws:iam::444455556666:role/keyless/grant/U0ALICE')
+    expect(request('U0CAROL', 'prod-db')).toBe('arn:aws:iam::444455556666:role/keyless/grant/U0CAROL')
+    expect(() => request('U0CAROL', 'tools')).toThrow('grant roles in that account are not available')
+  })
 })
