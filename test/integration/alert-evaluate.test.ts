@@ -194,6 +194,54 @@ describe('NO_ACTIVE_GRANT and BREAK_GLASS', () => {
     expect(verdict.findings.map((finding) => finding.rule)).toEqual(['UNEXPECTED_SOURCE_IP'])
   })
 
+  it("a session of a person's grant role in a member account is theirs, covered by their grant there", async () => {
+    const member = configFrom({
+      ...configObject,
+      organization: { id: 'o-a1b2c3d4e5', deployTo: ['ou-ab12-prodxxxx'] },
+      accounts: { prod: { id: '444455556666' } },
+      identityCenter: { permissionSet: 'KeylessAccess' },
+      targets: {
+        ...configObject.targets,
+        batch: { account: 'prod', access: ['shell'], approvers: ['U0MANAGER1'], tagValue: 'dev-web' },
+      },
+      people: {
+        ...configObject.people,
+        U0CAROL: { identityCenterUser: 'carol@example.com', manager: 'U0BOB' },
+      },
+    })
+    const role = 'arn:aws:iam::444455556666:role/keyless/grant/U0CAROL'
+    const grant = await stored(
+      advance(pendingGrant(member, { requester: 'U0CAROL', target: 'batch' }), [
+        [{ type: 'approve' }, { kind: 'slack', id: 'U0MANAGER1' }, at(30)],
+        [{ type: 'activate' }, workflow, at(60)],
+      ]),
+    )
+    expect(grant.principal).toBe(role)
+    const carolsSession = {
+      type: 'AssumedRole',
+      arn: 'arn:aws:sts::444455556666:assumed-role/U0CAROL/carol@example.com',
+      accountId: '444455556666',
+      sessionContext: {
+        sessionIssuer: { type: 'Role', arn: role },
+        attributes: { mfaAuthenticated: 'true' },
+      },
+    }
+    const event = (time: Date) =>
+      aliceSession(time, DEV_WEB, { recipientAccountId: '444455556666', userIdentity: carolsSession })
+    const covered = await evaluate(event(at(120)), evaluationContext(member, inventory, db.store))
+    expect(covered).toMatchObject({
+      configuredPrincipal: role,
+      people: ['U0CAROL'],
+      target: 'batch',
+      grantId: grant.id,
+      findings: [],
+    })
+    // After the grant's end the same session is access without a grant, named as Carol's.
+    const after = await evaluate(event(at(60 + 1800 + 5)), evaluationContext(member, inventory, db.store))
+    expect(after.findings.map((finding) => finding.rule)).toEqual(['NO_ACTIVE_GRANT'])
+    expect(after.people).toEqual(['U0CAROL'])
+  })
+
   it("a member account's instance is looked up there, and only that account's targets count", async () => {
     const member = configFrom({
       ...configObject,

@@ -2,6 +2,7 @@ import { addSeconds } from '../clock.ts'
 import type { KeylessConfig, TargetConfig } from '../config/schema.ts'
 import type { Grant } from '../grants/grant.ts'
 import type { GrantStore } from '../grants/store.ts'
+import { placeGrant } from '../policy/placement.ts'
 import type { InstanceInventory } from './inventory.ts'
 import type { AccessEvent } from './record.ts'
 import { type AlertPolicy, alertPolicy, type Finding, statelessFindings } from './rules.ts'
@@ -66,14 +67,22 @@ export function evaluationContext(
   const principals = new Map<string, { principal: string; people: string[] }>()
   // IAM names are unique without regard to case, so the config's spelling is matched that
   // way; grants are stored under the config's own spelling.
-  for (const person of config.people.values()) {
-    if (person.principal === undefined) continue // an Identity Center person: matched by session name later
-    const key = person.principal.toLowerCase()
-    const known = principals.get(key) ?? { principal: person.principal, people: [] as string[] }
-    known.people.push(person.slackUserId)
+  const targets = [...config.targets.values()]
+  const know = (principal: string, slackUserId: string) => {
+    const key = principal.toLowerCase()
+    const known = principals.get(key) ?? { principal, people: [] as string[] }
+    if (!known.people.includes(slackUserId)) known.people.push(slackUserId)
     principals.set(key, known)
   }
-  const targets = [...config.targets.values()]
+  for (const person of config.people.values()) {
+    if (person.principal !== undefined) know(person.principal, person.slackUserId)
+    // Their grant roles, in every account where a target places their grants on one: a session
+    // of a grant role is the person's, under a grant on that role.
+    for (const target of targets) {
+      const placement = placeGrant(config, person, target)
+      if (placement.grantRole) know(placement.principal, person.slackUserId)
+    }
+  }
   return {
     config,
     policy: alertPolicy(config),
