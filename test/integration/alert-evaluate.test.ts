@@ -240,6 +240,22 @@ describe('NO_ACTIVE_GRANT and BREAK_GLASS', () => {
     const after = await evaluate(event(at(60 + 1800 + 5)), evaluationContext(member, inventory, db.store))
     expect(after.findings.map((finding) => finding.rule)).toEqual(['NO_ACTIVE_GRANT'])
     expect(after.people).toEqual(['U0CAROL'])
+    // Carol straight through a permission set of hers, not her grant role: no grant, but hers.
+    const adminSet =
+      'arn:aws:iam::444455556666:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Admin_0123456789abcdef'
+    const direct = await evaluate(
+      aliceSession(at(120), DEV_WEB, {
+        recipientAccountId: '444455556666',
+        userIdentity: {
+          ...carolsSession,
+          arn: 'arn:aws:sts::444455556666:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/Carol@example.com',
+          sessionContext: { ...carolsSession.sessionContext, sessionIssuer: { type: 'Role', arn: adminSet } },
+        },
+      }),
+      evaluationContext(member, inventory, db.store),
+    )
+    expect(direct).toMatchObject({ configuredPrincipal: null, people: ['U0CAROL'], grantId: null })
+    expect(direct.findings.map((finding) => finding.rule)).toEqual(['NO_ACTIVE_GRANT'])
   })
 
   it("a member account's instance is looked up there, and only that account's targets count", async () => {

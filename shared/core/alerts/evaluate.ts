@@ -98,7 +98,7 @@ export async function evaluate(event: AccessEvent, context: EvaluationContext): 
   const findings = statelessFindings(event, context.policy)
   const known = context.principals.get(actingPrincipal(event)?.toLowerCase() ?? '')
   const configuredPrincipal = known?.principal ?? null
-  const people = known?.people ?? []
+  const people = known?.people ?? identityCenterPeople(event, context.config)
   const targets = await targetsOf(event, context)
   let grant: Grant | undefined
   if (targets.length > 0 && !event.denied) {
@@ -125,6 +125,20 @@ export async function evaluate(event: AccessEvent, context: EvaluationContext): 
     grantId: grant?.id ?? null,
     findings,
   }
+}
+
+/**
+ * The people an Identity Center session belongs to, by its session name (the user name, which
+ * STS puts after the role in `assumed-role/AWSReservedSSO_<set>_<suffix>/<user>`): grants never
+ * attach to such a role, but an access through it is still someone's to answer for.
+ */
+function identityCenterPeople(event: AccessEvent, config: KeylessConfig): string[] {
+  const { type, arn, issuer } = event.identity
+  if (type !== 'AssumedRole' || !issuer?.includes(':role/aws-reserved/sso.amazonaws.com/')) return []
+  const user = arn?.split('/').at(-1)?.toLowerCase()
+  return [...config.people.values()]
+    .filter((person) => person.identityCenterUser?.toLowerCase() === user)
+    .map((person) => person.slackUserId)
 }
 
 /** The principal a grant would have been attached to: the role of an assumed-role session, or the user. */
