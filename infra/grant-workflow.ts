@@ -9,6 +9,7 @@ import { type FunctionSurroundings, KeylessFunction } from './keyless-function.t
 import {
   actAsAgentsStatements,
   answerWorkflowStatement,
+  homeGrantRoleStatements,
   instanceListingStatement,
   KEYLESS_ROLE_PATH,
   principalPolicyStatements,
@@ -46,6 +47,7 @@ function taskStatements(config: KeylessConfig): Record<GrantWorkflowTask, Policy
     TimeOutRequestFunctionArn: [],
     AttachAccessFunctionArn: [
       ...principalPolicyStatements(config, ['Put']),
+      ...homeGrantRoleStatements(config, ['Put']),
       instanceListingStatement(),
       ...actAsAgentsStatements(config),
     ],
@@ -53,15 +55,18 @@ function taskStatements(config: KeylessConfig): Record<GrantWorkflowTask, Policy
     WarnOfExpiryFunctionArn: [],
     ExtendAccessFunctionArn: [
       ...principalPolicyStatements(config, ['Put']),
+      ...homeGrantRoleStatements(config, ['Put']),
       ...actAsAgentsStatements(config),
     ],
     RevokeAccessFunctionArn: [
       ...principalPolicyStatements(config, ['Delete']),
+      ...homeGrantRoleStatements(config, ['Delete']),
       ...sessionEndingStatements(config),
       ...actAsAgentsStatements(config),
     ],
     FailActivationFunctionArn: [
       ...principalPolicyStatements(config, ['Delete']),
+      ...homeGrantRoleStatements(config, ['Delete']),
       ...sessionEndingStatements(config),
       ...actAsAgentsStatements(config),
     ],

@@ -6,7 +6,7 @@ import type { KeylessConfig } from '../shared/core/config/schema.ts'
 import { type DeployOptions, readDeployOptions } from './deploy-options.ts'
 import { KeylessStack, SatelliteStack } from './keyless-stack.ts'
 import { synthesizeMemberTemplate } from './member-accounts.ts'
-import { grantPrincipals } from './permissions.ts'
+import { grantPrincipals, KEYLESS_STACK_NAME } from './permissions.ts'
 
 export interface KeylessAppOptions {
   /** The validated config file, bundled with every function. */
@@ -46,7 +46,7 @@ export function keylessApp(config: KeylessConfig, options: KeylessAppOptions) {
         cloudFormationValidation,
       })
     : undefined
-  const home = new KeylessStack(app, 'Keyless', {
+  const home = new KeylessStack(app, KEYLESS_STACK_NAME, {
     config,
     ...(memberTemplate ? { memberTemplate } : {}),
     configFile: options.configFile,
@@ -58,7 +58,7 @@ export function keylessApp(config: KeylessConfig, options: KeylessAppOptions) {
     .filter((region) => region !== config.region)
     .map(
       (region) =>
-        new SatelliteStack(app, `Keyless-${region}`, {
+        new SatelliteStack(app, `${KEYLESS_STACK_NAME}-${region}`, {
           config,
           options: deploy,
           env: { account: config.account, region },

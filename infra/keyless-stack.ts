@@ -5,11 +5,13 @@ import type { KeylessConfig } from '../shared/core/config/schema.ts'
 import { AccessAlerts, ForwardAccessEvents } from './access-alerts.ts'
 import { AccessTrail } from './access-trail.ts'
 import type { DeployOptions } from './deploy-options.ts'
+import { grantBoundary } from './grant-boundary.ts'
 import { GrantWorkflow, grantWorkflowArn } from './grant-workflow.ts'
 import { GrantsTable } from './grants-table.ts'
 import type { FunctionSurroundings } from './keyless-function.ts'
 import { MemberAccounts } from './member-accounts.ts'
 import { alarmTopic, FailedInvocations, keylessAlarm, Operations } from './operations.ts'
+import { needsHomeGrantRoles } from './permissions.ts'
 import { Reconciler } from './reconciler.ts'
 import { SessionDocuments } from './session-documents.ts'
 import { SlackEndpoint } from './slack-endpoint.ts'
@@ -67,6 +69,8 @@ export class KeylessStack extends Stack {
     })
     if (config.regions.includes(config.region)) new SessionDocuments(this, 'SessionDocuments', { config })
     if (props.options.createTrail) new AccessTrail(this, 'Trail')
+    // An Identity Center person's grants on home targets go on grant roles here, bounded by it.
+    if (needsHomeGrantRoles(config)) grantBoundary(this, 'GrantBoundary')
     if (config.organization && props.memberTemplate) {
       new MemberAccounts(this, 'MemberAccounts', {
         config,

@@ -10,18 +10,14 @@ import {
 } from 'aws-cdk-lib'
 import { CfnStackSet } from 'aws-cdk-lib/aws-cloudformation'
 import { CfnRule } from 'aws-cdk-lib/aws-events'
-import { AnyPrincipal, CfnManagedPolicy, CfnRole, PolicyStatement } from 'aws-cdk-lib/aws-iam'
+import { AnyPrincipal, CfnRole, PolicyStatement } from 'aws-cdk-lib/aws-iam'
 import { AwsSolutionsChecks } from 'cdk-nag'
 import { Construct } from 'constructs'
 import { HOME_ACCOUNT_NAME, type KeylessConfig } from '../shared/core/config/schema.ts'
 import { AGENT_ROLE_NAME, agentRolePolicy, agentRoleTrust } from '../shared/core/policy/agent-role.ts'
-import {
-  GRANT_BOUNDARY_NAME,
-  GRANT_ROLE_MAX_SESSION_SECONDS,
-  GRANT_ROLE_PATH,
-  grantBoundaryPolicy,
-} from '../shared/core/policy/grant-role.ts'
+import { GRANT_ROLE_MAX_SESSION_SECONDS, GRANT_ROLE_PATH } from '../shared/core/policy/grant-role.ts'
 import { ACCESS_EVENT_PATTERN } from './access-alerts.ts'
+import { grantBoundary } from './grant-boundary.ts'
 import { KEYLESS_ROLE_PATH } from './permissions.ts'
 import { addPortForwardDocuments } from './session-documents.ts'
 
@@ -60,12 +56,7 @@ export class MemberAccountStack extends Stack {
     })
 
     // The simulator-proven documents, rendered unchanged (L1): nothing adds to them on the way.
-    const boundary = new CfnManagedPolicy(this, 'GrantBoundary', {
-      managedPolicyName: GRANT_BOUNDARY_NAME,
-      path: KEYLESS_ROLE_PATH,
-      description: 'keyless: all a grant role can ever do (its permissions boundary)',
-      policyDocument: grantBoundaryPolicy(),
-    })
+    const boundary = grantBoundary(this, 'GrantBoundary')
     boundary.cfnOptions.condition = inHomeRegion
     const agent = new CfnRole(this, 'Agent', {
       roleName: AGENT_ROLE_NAME,
@@ -81,11 +72,6 @@ export class MemberAccountStack extends Stack {
       ],
     })
     agent.cfnOptions.condition = inHomeRegion
-    Validations.of(boundary).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        "A permissions boundary caps, it grants nothing: the grant actions on any resource, narrowed by each grant's own policy to its target's tagged instances and window.",
-    })
     const wildcardReasons: Record<string, string> = {
       '*': 'ssm:DescribeInstanceInformation, ssm:DescribeSessions and ec2:DescribeTags have no resource-level permissions; the boundary removals are a deny.',
       [`arn:${partition}:iam::<AWS::AccountId>:role${GRANT_ROLE_PATH}*`]:

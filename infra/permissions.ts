@@ -3,7 +3,9 @@ import type { ILogGroup } from 'aws-cdk-lib/aws-logs'
 import { KEYLESS_ROLE_PATH, parsePrincipalArn } from '../shared/core/aws/arn.ts'
 import type { KeylessConfig } from '../shared/core/config/schema.ts'
 import { KeylessError } from '../shared/core/errors.ts'
-import { agentRoleArn } from '../shared/core/policy/agent-role.ts'
+import { agentRoleArn, grantRolesArn } from '../shared/core/policy/agent-role.ts'
+import { grantBoundaryArn } from '../shared/core/policy/grant-role.ts'
+import { placeGrant } from '../shared/core/policy/placement.ts'
 
 /**
  * The IAM statements keyless's own roles are built from, one reason each (infra/PERMISSIONS.md
@@ -27,6 +29,11 @@ export const WILDCARD_REASONS: Readonly<Record<string, string>> = {
     'states:SendTaskSuccess and SendTaskFailure accept only * as a resource; the unguessable task token names the one waiting task.',
   FindLostExecutions:
     "Execution names (<grant id>, <grant id>-2, …) are unknown in advance: DescribeExecution is scoped to the grant workflow's own executions.",
+  WriteBoundedGrantRoles:
+    'Grant roles are role/keyless/grant/<Slack user id>, one per person, created on first use: every write needs the keyless grant boundary on the role.',
+  GrantRoles:
+    'Grant roles are role/keyless/grant/<Slack user id>, one per person, created on first use: read, re-trusted when the config changes their owner, their policies listed.',
+  NeverLiftTheBoundary: 'A deny: no boundary is ever lifted or swapped, on any role.',
   InstanceTags:
     "ec2:DescribeTags has no resource-level permissions; the call filters to the event's instances and the one tag key.",
 }
@@ -40,6 +47,17 @@ export type PolicyVerb = 'Put' | 'Delete' | 'List'
 /** The ARN pattern of keyless's own roles: never a grant's principal, never touched by a grant. */
 export const ownRolesArn = (config: KeylessConfig): string =>
   `arn:${config.partition}:iam::${config.account}:role${KEYLESS_ROLE_PATH}*`
+
+/** The stacks' names (home `Keyless`, satellites `Keyless-<region>`) begin every role name CDK gives them. */
+export const KEYLESS_STACK_NAME = 'Keyless'
+
+/**
+ * keyless's own roles by name: those of its stacks, which CloudFormation names
+ * `<stack>-<logical id>-<suffix>`. The grant roles beside them (`/keyless/grant/<Slack user id>`)
+ * are not among them: a Slack user id never begins `Keyless`.
+ */
+export const ownStackRolesArn = (config: KeylessConfig): string =>
+  `arn:${config.partition}:iam::${config.account}:role${KEYLESS_ROLE_PATH}${KEYLESS_STACK_NAME}*`
 
 /**
  * The configured principals, refused if one of them is keyless's own role: a config naming one
@@ -104,8 +122,61 @@ export function denyOwnRoles(config: KeylessConfig): PolicyStatement {
       'iam:DeleteRolePermissionsBoundary',
       'iam:UpdateAssumeRolePolicy',
     ],
-    resources: [ownRolesArn(config)],
+    resources: [ownStackRolesArn(config)],
   })
+}
+
+/**
+ * The home account's grant roles (an Identity Center person's, for a home target), written as
+ * the agent writes a member account's: only while they carry the keyless grant boundary. `Put`
+ * creates, writes and re-trusts; `Delete` removes a policy; `List` finds policies. Nothing when
+ * no one's home grants go on a grant role.
+ */
+export function homeGrantRoleStatements(config: KeylessConfig, verbs: PolicyVerb[]): PolicyStatement[] {
+  if (!needsHomeGrantRoles(config)) return []
+  const grantRoles = grantRolesArn(config.partition, config.account)
+  const bounded = [
+    ...(verbs.includes('Put') ? ['iam:CreateRole', 'iam:PutRolePolicy'] : []),
+    ...(verbs.includes('Delete') ? ['iam:DeleteRolePolicy'] : []),
+  ]
+  const plain = [
+    ...(verbs.includes('Put') ? ['iam:GetRole', 'iam:UpdateAssumeRolePolicy'] : []),
+    ...(verbs.includes('List') ? ['iam:ListRolePolicies'] : []),
+  ]
+  return [
+    ...(bounded.length
+      ? [
+          new PolicyStatement({
+            sid: 'WriteBoundedGrantRoles',
+            actions: bounded,
+            resources: [grantRoles],
+            conditions: {
+              StringEquals: { 'iam:PermissionsBoundary': grantBoundaryArn(config.partition, config.account) },
+            },
+          }),
+        ]
+      : []),
+    ...(plain.length
+      ? [new PolicyStatement({ sid: 'GrantRoles', actions: plain, resources: [grantRoles] })]
+      : []),
+    new PolicyStatement({
+      sid: 'NeverLiftTheBoundary',
+      effect: Effect.DENY,
+      actions: ['iam:DeleteRolePermissionsBoundary', 'iam:PutRolePermissionsBoundary'],
+      resources: ['*'],
+    }),
+  ]
+}
+
+/** Whether some person's grant on a home target goes on their grant role (an Identity Center person's). */
+export function needsHomeGrantRoles(config: KeylessConfig): boolean {
+  return [...config.targets.values()].some(
+    (target) =>
+      target.account.id === config.account &&
+      [...config.people.values()].some(
+        (person) => placeGrant(config, person, target).grantRole !== undefined,
+      ),
+  )
 }
 
 /** The target's instances, named in the "active" message (no resource-level permissions in IAM). */

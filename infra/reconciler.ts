@@ -7,7 +7,12 @@ import { Construct } from 'constructs'
 import type { KeylessConfig } from '../shared/core/config/schema.ts'
 import { grantExecutionsArn } from './grant-workflow.ts'
 import { type FunctionSurroundings, KeylessFunction } from './keyless-function.ts'
-import { actAsAgentsStatements, principalPolicyStatements, sessionEndingStatements } from './permissions.ts'
+import {
+  actAsAgentsStatements,
+  homeGrantRoleStatements,
+  principalPolicyStatements,
+  sessionEndingStatements,
+} from './permissions.ts'
 
 /** How often the reconciler runs: a missed revocation is repaired within this plus its grace. */
 export const RECONCILE_EVERY = Duration.minutes(5)
@@ -37,6 +42,7 @@ export class Reconciler extends Construct {
     })
     for (const statement of [
       ...principalPolicyStatements(props.config, ['List', 'Delete']),
+      ...homeGrantRoleStatements(props.config, ['List', 'Delete']),
       ...sessionEndingStatements(props.config),
       ...actAsAgentsStatements(props.config),
       new PolicyStatement({

@@ -565,7 +565,7 @@ describe('several accounts and Identity Center', () => {
     )
   })
 
-  it("places a member-account grant on the person's grant role there; an Identity Center person's home grant is refused in so many words", () => {
+  it("places a grant on the person's own principal in its account, else on their grant role in the target's", () => {
     const config = configFrom(organization())
     expect(requestGrant(aliceRequest({ target: 'prod-db' }), config, T0).principal).toBe(
       'arn:aws:iam::444455556666:role/keyless/grant/U0ALICE',
@@ -576,9 +576,9 @@ describe('several accounts and Identity Center', () => {
     expect(requestGrant(aliceRequest({ target: 'dev-web' }), config, T0).principal).toBe(
       'arn:aws:iam::111122223333:role/alice-ops',
     )
-    expect(() => requestGrant(aliceRequest({ target: 'dev-web', requester: 'U0CAROL' }), config, T0)).toThrow(
-      "<@U0CAROL> has no principal in dev-web's account, the control plane's own (people.U0CAROL); grant roles in that account are not available in this version yet: targets in member accounts are.",
-    )
+    expect(
+      requestGrant(aliceRequest({ target: 'dev-web', requester: 'U0CAROL' }), config, T0).principal,
+    ).toBe('arn:aws:iam::111122223333:role/keyless/grant/U0CAROL')
     expect(() =>
       grantPolicyFor(config, {
         target: 'prod-db',
@@ -638,6 +638,6 @@ describe('finding the config file', () => {
     expect(request('U0ALICE', 'tools')).toBe('arn:aws:iam::111122223333:role/alice-ops')
     expect(request('U0ALICE', 'prod-db')).toBe('arn:aws:iam::444455556666:role/keyless/grant/U0ALICE')
     expect(request('U0CAROL', 'prod-db')).toBe('arn:aws:iam::444455556666:role/keyless/grant/U0CAROL')
-    expect(() => request('U0CAROL', 'tools')).toThrow('grant roles in that account are not available')
+    expect(request('U0CAROL', 'tools')).toBe('arn:aws:iam::111122223333:role/keyless/grant/U0CAROL')
   })
 })

@@ -41,6 +41,9 @@ configObject.targets.batch = {
   ports: [8080],
   approvers: ['U0MANAGER1'],
 }
+// An Identity Center person: their home grants go on a grant role in the home account.
+configObject.identityCenter = { permissionSet: 'KeylessAccess' }
+configObject.people.U0DAN = { identityCenterUser: 'dan@example.com' }
 const config = configFrom(configObject)
 const outdir = mkdtempSync(join(tmpdir(), 'keyless-synth-'))
 afterAll(() => rmSync(outdir, { recursive: true, force: true }))
@@ -218,18 +221,31 @@ describe('the functions', () => {
         .flatMap((statement) => [statement.Action].flat())
         .filter((action: string) => action.startsWith('iam:'))
         .sort()
-    expect(iamActions('attach-access')).toEqual(['iam:PutRolePolicy', 'iam:PutUserPolicy'])
+    // With an Identity Center person (U0DAN), the home grant roles' statements come too (bounded:
+    // see "writes the home account's grant roles only with the grant boundary").
+    const putting = [
+      'iam:CreateRole',
+      'iam:GetRole',
+      'iam:PutRolePolicy',
+      'iam:PutRolePolicy',
+      'iam:PutUserPolicy',
+      'iam:UpdateAssumeRolePolicy',
+    ]
+    expect(iamActions('attach-access')).toEqual(putting)
     // It names the target's instances in the "active" message; it ends no session.
     expect(statementsOf('attach-access').filter((statement) => statement.Sid === 'FindInstances')).toEqual([
       { Sid: 'FindInstances', Effect: 'Allow', Action: 'ssm:DescribeInstanceInformation', Resource: '*' },
     ])
     expect(JSON.stringify(statementsOf('attach-access'))).not.toContain('ssm:TerminateSession')
-    expect(iamActions('extend-access')).toEqual(['iam:PutRolePolicy', 'iam:PutUserPolicy'])
-    expect(iamActions('revoke-access')).toEqual(['iam:DeleteRolePolicy', 'iam:DeleteUserPolicy'])
-    expect(iamActions('fail-activation')).toEqual(['iam:DeleteRolePolicy', 'iam:DeleteUserPolicy'])
+    expect(iamActions('extend-access')).toEqual(putting)
+    const removing = ['iam:DeleteRolePolicy', 'iam:DeleteRolePolicy', 'iam:DeleteUserPolicy']
+    expect(iamActions('revoke-access')).toEqual(removing)
+    expect(iamActions('fail-activation')).toEqual(removing)
     expect(iamActions('reconciler')).toEqual([
       'iam:DeleteRolePolicy',
+      'iam:DeleteRolePolicy',
       'iam:DeleteUserPolicy',
+      'iam:ListRolePolicies',
       'iam:ListRolePolicies',
       'iam:ListUserPolicies',
     ])
@@ -683,6 +699,34 @@ describe('the member accounts (a service-managed StackSet)', () => {
     expect(await assume('arn:aws:iam::444455556666:role/OrganizationAccountAccessRole')).toBe(
       'ImplicitlyDenied',
     )
+  })
+
+  it("writes the home account's grant roles only with the grant boundary, and never its own roles", async () => {
+    const [, boundary] = onlyOfType('AWS::IAM::ManagedPolicy')
+    expect(boundary.Properties).toMatchObject({
+      ManagedPolicyName: 'keyless-grant-boundary',
+      Path: '/keyless/',
+    })
+    const dans = 'arn:aws:iam::111122223333:role/keyless/grant/U0DAN'
+    const withBoundary = {
+      'iam:PermissionsBoundary': 'arn:aws:iam::111122223333:policy/keyless/keyless-grant-boundary',
+    }
+    const as = (folder: string, action: string, resource: string, context: Record<string, string> = {}) =>
+      simulate(literalPolicy(folder), { action, resource, context })
+    expect(await as('attach-access', 'iam:CreateRole', dans, withBoundary)).toBe('Allowed')
+    expect(await as('attach-access', 'iam:PutRolePolicy', dans, withBoundary)).toBe('Allowed')
+    expect(await as('attach-access', 'iam:CreateRole', dans)).toBe('ImplicitlyDenied')
+    expect(await as('attach-access', 'iam:PutRolePolicy', dans)).toBe('ImplicitlyDenied')
+    expect(await as('attach-access', 'iam:DeleteRolePermissionsBoundary', dans)).toBe('ExplicitlyDenied')
+    expect(await as('revoke-access', 'iam:DeleteRolePolicy', dans, withBoundary)).toBe('Allowed')
+    expect(await as('revoke-access', 'iam:CreateRole', dans, withBoundary)).toBe('ImplicitlyDenied')
+    // keyless's own roles, even named as if under the grant roles' boundary.
+    for (const own of [
+      'arn:aws:iam::111122223333:role/keyless/Keyless-WorkflowAttachAccessRole-ABC',
+      'arn:aws:iam::111122223333:role/keyless/Keyless-us-east-1-ForwardRole-XYZ',
+    ]) {
+      expect(await as('attach-access', 'iam:PutRolePolicy', own, withBoundary), own).not.toBe('Allowed')
+    }
   })
 
   it("holds the member targets' port-forward documents, which the home stack does not", () => {

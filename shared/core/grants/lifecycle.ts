@@ -43,13 +43,6 @@ export function requestGrant(request: GrantRequest, config: KeylessConfig, now: 
   }
   // The person's own principal when it lives in the target's account, else their grant role there.
   const placement = placeGrant(config, person, target)
-  if (placement.grantRole && target.account.id === config.account) {
-    // keyless's home roles are fenced off from everything under /keyless/, grant roles included.
-    throw new GrantError(
-      'NOT_YET_SUPPORTED',
-      `<@${request.requester}> has no principal in ${target.name}'s account, the control plane's own (people.${request.requester}); grant roles in that account are not available in this version yet: targets in member accounts are.`,
-    )
-  }
   const principal = placement.principal
   checkWithinMaximum(target, request.durationSeconds)
   const reason = request.reason.trim()
