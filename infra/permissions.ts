@@ -3,9 +3,8 @@ import type { ILogGroup } from 'aws-cdk-lib/aws-logs'
 import { KEYLESS_ROLE_PATH, parsePrincipalArn } from '../shared/core/aws/arn.ts'
 import type { KeylessConfig } from '../shared/core/config/schema.ts'
 import { KeylessError } from '../shared/core/errors.ts'
-import { agentRoleArn, grantRolesArn } from '../shared/core/policy/agent-role.ts'
-import { grantBoundaryArn } from '../shared/core/policy/grant-role.ts'
-import { placeGrant } from '../shared/core/policy/placement.ts'
+import { agentRoleArn, grantRoleStatements } from '../shared/core/policy/agent-role.ts'
+import { placedGrantRoles } from '../shared/core/policy/placement.ts'
 
 /**
  * The IAM statements keyless's own roles are built from, one reason each (infra/PERMISSIONS.md
@@ -134,49 +133,14 @@ export function denyOwnRoles(config: KeylessConfig): PolicyStatement {
  */
 export function homeGrantRoleStatements(config: KeylessConfig, verbs: PolicyVerb[]): PolicyStatement[] {
   if (!needsHomeGrantRoles(config)) return []
-  const grantRoles = grantRolesArn(config.partition, config.account)
-  const bounded = [
-    ...(verbs.includes('Put') ? ['iam:CreateRole', 'iam:PutRolePolicy'] : []),
-    ...(verbs.includes('Delete') ? ['iam:DeleteRolePolicy'] : []),
-  ]
-  const plain = [
-    ...(verbs.includes('Put') ? ['iam:GetRole', 'iam:UpdateAssumeRolePolicy'] : []),
-    ...(verbs.includes('List') ? ['iam:ListRolePolicies'] : []),
-  ]
-  return [
-    ...(bounded.length
-      ? [
-          new PolicyStatement({
-            sid: 'WriteBoundedGrantRoles',
-            actions: bounded,
-            resources: [grantRoles],
-            conditions: {
-              StringEquals: { 'iam:PermissionsBoundary': grantBoundaryArn(config.partition, config.account) },
-            },
-          }),
-        ]
-      : []),
-    ...(plain.length
-      ? [new PolicyStatement({ sid: 'GrantRoles', actions: plain, resources: [grantRoles] })]
-      : []),
-    new PolicyStatement({
-      sid: 'NeverLiftTheBoundary',
-      effect: Effect.DENY,
-      actions: ['iam:DeleteRolePermissionsBoundary', 'iam:PutRolePermissionsBoundary'],
-      resources: ['*'],
-    }),
-  ]
+  return grantRoleStatements(config.partition, config.account, verbs).map((statement) =>
+    PolicyStatement.fromJson(statement),
+  )
 }
 
 /** Whether some person's grant on a home target goes on their grant role (an Identity Center person's). */
 export function needsHomeGrantRoles(config: KeylessConfig): boolean {
-  return [...config.targets.values()].some(
-    (target) =>
-      target.account.id === config.account &&
-      [...config.people.values()].some(
-        (person) => placeGrant(config, person, target).grantRole !== undefined,
-      ),
-  )
+  return placedGrantRoles(config).some((role) => role.account === config.account)
 }
 
 /** The target's instances, named in the "active" message (no resource-level permissions in IAM). */

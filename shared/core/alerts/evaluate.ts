@@ -2,7 +2,7 @@ import { addSeconds } from '../clock.ts'
 import type { KeylessConfig, TargetConfig } from '../config/schema.ts'
 import type { Grant } from '../grants/grant.ts'
 import type { GrantStore } from '../grants/store.ts'
-import { placeGrant } from '../policy/placement.ts'
+import { placedGrantRoles } from '../policy/placement.ts'
 import type { InstanceInventory } from './inventory.ts'
 import type { AccessEvent } from './record.ts'
 import { type AlertPolicy, alertPolicy, type Finding, statelessFindings } from './rules.ts'
@@ -76,13 +76,9 @@ export function evaluationContext(
   }
   for (const person of config.people.values()) {
     if (person.principal !== undefined) know(person.principal, person.slackUserId)
-    // Their grant roles, in every account where a target places their grants on one: a session
-    // of a grant role is the person's, under a grant on that role.
-    for (const target of targets) {
-      const placement = placeGrant(config, person, target)
-      if (placement.grantRole) know(placement.principal, person.slackUserId)
-    }
   }
+  // A session of a grant role is its person's, under a grant on that role.
+  for (const role of placedGrantRoles(config)) know(role.roleArn, role.slackUserId)
   return {
     config,
     policy: alertPolicy(config),

@@ -34,30 +34,75 @@ export interface AgentPolicyDocument {
 }
 
 /**
+ * What a caller may do to grant roles: create, write and re-trust them (`Put`), remove a grant's
+ * policy (`Delete`), list their policies (`List`), read a policy's text (`Read`).
+ */
+export type GrantRoleVerb = 'Put' | 'Delete' | 'List' | 'Read'
+
+/**
  * The IAM actions whose requests carry `iam:PermissionsBoundary` (the boundary being set, or the
  * one the role already has): each is allowed only when it is the keyless grant boundary. A role
  * created without it, or written after losing it, is refused.
  */
-export const BOUNDED_GRANT_ROLE_WRITES = [
-  'iam:CreateRole',
-  'iam:PutRolePolicy',
-  'iam:DeleteRolePolicy',
-] as const
+const BOUNDED_BY_VERB: Record<GrantRoleVerb, readonly string[]> = {
+  Put: ['iam:CreateRole', 'iam:PutRolePolicy'],
+  Delete: ['iam:DeleteRolePolicy'],
+  List: [],
+  Read: [],
+}
+
+export const BOUNDED_GRANT_ROLE_WRITES = Object.values(BOUNDED_BY_VERB).flat()
 
 /**
- * Writes IAM does not condition on the boundary, allowed on grant roles only: a person's trust is
- * rewritten when their principal or Identity Center user changes. A grant role's boundary still
- * caps what any trust can reach.
+ * Actions IAM does not condition on the boundary, allowed on grant roles only: reads, and a
+ * person's trust rewritten when their principal or Identity Center user changes. A grant role's
+ * boundary still caps what any trust can reach.
  */
-export const GRANT_ROLE_TRUST_WRITES = ['iam:UpdateAssumeRolePolicy'] as const
+const UNBOUNDED_BY_VERB: Record<GrantRoleVerb, readonly string[]> = {
+  Put: ['iam:GetRole', 'iam:UpdateAssumeRolePolicy'],
+  Delete: [],
+  List: ['iam:ListRolePolicies'],
+  Read: ['iam:GetRolePolicy'],
+}
 
-export const GRANT_ROLE_READS = ['iam:GetRole', 'iam:GetRolePolicy', 'iam:ListRolePolicies'] as const
-
-/** Never, on any role: the boundary is what makes a grant role safe, so the agent cannot lift it. */
+/** Never, on any role: the boundary is what makes a grant role safe, so no caller can lift it. */
 export const BOUNDARY_REMOVALS = [
   'iam:DeleteRolePermissionsBoundary',
   'iam:PutRolePermissionsBoundary',
 ] as const
+
+/**
+ * The statements that let a caller do `verbs` to the grant roles of `account` and nothing else
+ * in IAM: the agent in a member account, keyless's own functions in the home account.
+ */
+export function grantRoleStatements(
+  partition: Partition,
+  account: string,
+  verbs: readonly GrantRoleVerb[],
+): AgentStatement[] {
+  const grantRoles = grantRolesArn(partition, account)
+  const bounded = verbs.flatMap((verb) => BOUNDED_BY_VERB[verb])
+  const unbounded = verbs.flatMap((verb) => UNBOUNDED_BY_VERB[verb])
+  return [
+    ...(bounded.length
+      ? [
+          {
+            Sid: 'WriteBoundedGrantRoles',
+            Effect: 'Allow' as const,
+            Action: bounded,
+            Resource: grantRoles,
+            Condition: {
+              StringEquals: { 'iam:PermissionsBoundary': grantBoundaryArn(partition, account) },
+            },
+          },
+        ]
+      : []),
+    ...(unbounded.length
+      ? [{ Sid: 'GrantRoles', Effect: 'Allow' as const, Action: unbounded, Resource: grantRoles }]
+      : []),
+    { Sid: 'NeverLiftTheBoundary', Effect: 'Deny', Action: [...BOUNDARY_REMOVALS], Resource: '*' },
+  ]
+}
 
 /**
  * The agent's permissions in member account `account`: the grant roles' life, and what ending
@@ -68,22 +113,10 @@ export function agentRolePolicy(
   account: string,
   regions: readonly string[],
 ): AgentPolicyDocument {
-  const grantRoles = grantRolesArn(partition, account)
   return {
     Version: '2012-10-17',
     Statement: [
-      {
-        Sid: 'WriteBoundedGrantRoles',
-        Effect: 'Allow',
-        Action: [...BOUNDED_GRANT_ROLE_WRITES],
-        Resource: grantRoles,
-        Condition: {
-          StringEquals: { 'iam:PermissionsBoundary': grantBoundaryArn(partition, account) },
-        },
-      },
-      { Sid: 'TrustGrantRoles', Effect: 'Allow', Action: [...GRANT_ROLE_TRUST_WRITES], Resource: grantRoles },
-      { Sid: 'ReadGrantRoles', Effect: 'Allow', Action: [...GRANT_ROLE_READS], Resource: grantRoles },
-      { Sid: 'NeverLiftTheBoundary', Effect: 'Deny', Action: [...BOUNDARY_REMOVALS], Resource: '*' },
+      ...grantRoleStatements(partition, account, ['Put', 'Delete', 'List', 'Read']),
       {
         Sid: 'FindSessions',
         Effect: 'Allow',

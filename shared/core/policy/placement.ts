@@ -36,3 +36,26 @@ export function placeGrant(config: KeylessConfig, person: PersonConfig, target: 
     },
   }
 }
+
+/**
+ * Every grant role the config can place a grant on, once each: a person's, in each account where
+ * some target puts their grants on one (the home account's included).
+ */
+export function placedGrantRoles(
+  config: KeylessConfig,
+): { roleArn: string; slackUserId: string; account: string }[] {
+  const roles = new Map<string, { roleArn: string; slackUserId: string; account: string }>()
+  for (const person of config.people.values()) {
+    for (const target of config.targets.values()) {
+      const placement = placeGrant(config, person, target)
+      if (placement.grantRole) {
+        roles.set(placement.principal, {
+          roleArn: placement.principal,
+          slackUserId: person.slackUserId,
+          account: placement.account.id,
+        })
+      }
+    }
+  }
+  return [...roles.values()]
+}
