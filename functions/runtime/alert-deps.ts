@@ -1,4 +1,6 @@
 import type { EC2Client } from '@aws-sdk/client-ec2'
+import type { agentCredentials } from '../../shared/adapters/aws/agent-credentials.ts'
+import { perKey } from '../../shared/adapters/aws/clients.ts'
 import { Ec2Inventory } from '../../shared/adapters/aws/ec2-inventory.ts'
 import { DynamoVerdictStore } from '../../shared/adapters/dynamodb/verdict-store.ts'
 import { SlackSecurityChannel } from '../../shared/adapters/slack/security-channel.ts'
@@ -15,28 +17,24 @@ import { commonDeps, documentClient, memoizeSuccess, tableName, webSlackApi } fr
  * never loads STS.
  */
 function ec2Clients(config: KeylessConfig): (account: string, region: string) => Promise<EC2Client> {
-  const clients = new Map<string, Promise<EC2Client>>()
-  const build = async (account: string, region: string): Promise<EC2Client> => {
-    const { EC2Client } = await import('@aws-sdk/client-ec2')
-    if (account === config.account) return new EC2Client({ region })
-    const [{ STSClient }, { agentCredentials }] = await Promise.all([
-      import('@aws-sdk/client-sts'),
-      import('../../shared/adapters/aws/agent-credentials.ts'),
-    ])
-    return new EC2Client({
-      region,
-      credentials: agentCredentials(new STSClient({}), config.partition, account),
-    })
-  }
-  return (account, region) => {
-    const key = `${account}/${region}`
-    let client = clients.get(key)
-    if (!client) {
-      client = build(account, region)
-      clients.set(key, client)
+  const byAccount = perKey((account) => {
+    // A member account's regions share one agent session, made on the first lookup there.
+    let agent: Promise<ReturnType<typeof agentCredentials>> | undefined
+    const agentOf = async () => {
+      const [{ STSClient }, credentials] = await Promise.all([
+        import('@aws-sdk/client-sts'),
+        import('../../shared/adapters/aws/agent-credentials.ts'),
+      ])
+      return credentials.agentCredentials(new STSClient({}), config.partition, account)
     }
-    return client
-  }
+    return perKey(async (region): Promise<EC2Client> => {
+      const { EC2Client } = await import('@aws-sdk/client-ec2')
+      if (account === config.account) return new EC2Client({ region })
+      agent ??= agentOf()
+      return new EC2Client({ region, credentials: await agent })
+    })
+  })
+  return (account, region) => byAccount(account)(region)
 }
 
 /**

@@ -3,7 +3,7 @@ import { SSMClient } from '@aws-sdk/client-ssm'
 import { STSClient } from '@aws-sdk/client-sts'
 import type { Partition } from '../../core/aws/arn.ts'
 import { agentCredentials } from './agent-credentials.ts'
-import { type AwsClientOverrides, perRegion } from './clients.ts'
+import { type AwsClientOverrides, perKey } from './clients.ts'
 
 /**
  * The clients that grant and remove access: IAM (inline policies, grant roles) and Session
@@ -21,7 +21,7 @@ export const createIamClient = (overrides: AwsClientOverrides = {}): IAMClient =
 
 /** Session Manager is regional: one client per region, built on first use and kept. */
 export const ssmClientsByRegion = (overrides: AwsClientOverrides = {}): ((region: string) => SSMClient) =>
-  perRegion((region) => new SSMClient({ ...ONE_ATTEMPT, ...overrides, region }))
+  perKey((region) => new SSMClient({ ...ONE_ATTEMPT, ...overrides, region }))
 
 /** The IAM and Session Manager clients of one account. */
 export interface AccessClients {
@@ -40,20 +40,14 @@ export function accessClientsByAccount(
 ): (account: string) => AccessClients {
   const homeClients = { iam: createIamClient(overrides), ssm: ssmClientsByRegion(overrides) }
   let sts: STSClient | undefined
-  const byAccount = new Map<string, AccessClients>()
-  return (account) => {
-    if (account === home.account) return homeClients
-    let clients = byAccount.get(account)
-    if (!clients) {
-      sts ??= new STSClient({ ...ONE_ATTEMPT, ...overrides })
-      const credentials = agentCredentials(sts, home.partition, account)
-      const { credentials: _own, ...rest } = overrides
-      clients = {
-        iam: createIamClient({ ...rest, credentials }),
-        ssm: ssmClientsByRegion({ ...rest, credentials }),
-      }
-      byAccount.set(account, clients)
+  const memberClients = perKey((account): AccessClients => {
+    sts ??= new STSClient({ ...ONE_ATTEMPT, ...overrides })
+    const credentials = agentCredentials(sts, home.partition, account)
+    const { credentials: _own, ...rest } = overrides
+    return {
+      iam: createIamClient({ ...rest, credentials }),
+      ssm: ssmClientsByRegion({ ...rest, credentials }),
     }
-    return clients
-  }
+  })
+  return (account) => (account === home.account ? homeClients : memberClients(account))
 }

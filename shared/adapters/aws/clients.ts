@@ -38,14 +38,14 @@ export const createSfnClient = (overrides: AwsClientOverrides = {}): SFNClient =
 export const createLambdaClient = (overrides: AwsClientOverrides = {}): LambdaClient =>
   new LambdaClient(overrides)
 
-/** Regional clients, one per region, built on first use and kept. */
-export function perRegion<Client>(build: (region: string) => Client): (region: string) => Client {
+/** Clients by a key (a region, an account), one per key, built on first use and kept. */
+export function perKey<Client>(build: (key: string) => Client): (key: string) => Client {
   const clients = new Map<string, Client>()
-  return (region) => {
-    let client = clients.get(region)
+  return (key) => {
+    let client = clients.get(key)
     if (!client) {
-      client = build(region)
-      clients.set(region, client)
+      client = build(key)
+      clients.set(key, client)
     }
     return client
   }
