@@ -3,7 +3,7 @@ import { evaluate, evaluationContext } from '../../shared/core/alerts/evaluate.t
 import type { InstanceInventory } from '../../shared/core/alerts/inventory.ts'
 import type { Grant } from '../../shared/core/grants/grant.ts'
 import { access, assumedRole, startSession } from '../kit/cloudtrail.ts'
-import { configFrom, specConfigObject } from '../kit/config.ts'
+import { configFrom, organizationConfigObject, specConfigObject } from '../kit/config.ts'
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../kit/dynamo.ts'
 import { activeGrant, advance, alice, at, pendingGrant, workflow } from '../kit/grants.ts'
 
@@ -35,6 +35,10 @@ const config = configFrom({
     U0DAVE: { principal: 'arn:aws:iam::111122223333:role/Dave-Admin' },
   },
 })
+/** With member account prod, whose target batch is tagged dev-web there (as DEV_WEB is). */
+const memberObject = organizationConfigObject()
+memberObject.targets.batch.tagValue = 'dev-web'
+const member = configFrom(memberObject)
 let db: EmbeddedDynamo
 let inventory: RecordingInventory
 const context = () => evaluationContext(config, inventory, db.store)
@@ -195,20 +199,6 @@ describe('NO_ACTIVE_GRANT and BREAK_GLASS', () => {
   })
 
   it("a session of a person's grant role in a member account is theirs, covered by their grant there", async () => {
-    const member = configFrom({
-      ...configObject,
-      organization: { id: 'o-a1b2c3d4e5', deployTo: ['ou-ab12-prodxxxx'] },
-      accounts: { prod: { id: '444455556666' } },
-      identityCenter: { permissionSet: 'KeylessAccess' },
-      targets: {
-        ...configObject.targets,
-        batch: { account: 'prod', access: ['shell'], approvers: ['U0MANAGER1'], tagValue: 'dev-web' },
-      },
-      people: {
-        ...configObject.people,
-        U0CAROL: { identityCenterUser: 'carol@example.com', manager: 'U0BOB' },
-      },
-    })
     const role = 'arn:aws:iam::444455556666:role/keyless/grant/U0CAROL'
     const grant = await stored(
       advance(pendingGrant(member, { requester: 'U0CAROL', target: 'batch' }), [
@@ -259,15 +249,6 @@ describe('NO_ACTIVE_GRANT and BREAK_GLASS', () => {
   })
 
   it("a member account's instance is looked up there, and only that account's targets count", async () => {
-    const member = configFrom({
-      ...configObject,
-      organization: { id: 'o-a1b2c3d4e5', deployTo: ['ou-ab12-prodxxxx'] },
-      accounts: { prod: { id: '444455556666' } },
-      targets: {
-        ...configObject.targets,
-        batch: { account: 'prod', access: ['shell'], approvers: ['U0MANAGER1'], tagValue: 'dev-web' },
-      },
-    })
     const inMember = { recipientAccountId: '444455556666' }
     // DEV_WEB is tagged dev-web: in the member account that is batch's tag, not the home dev-web's.
     const verdict = await evaluate(

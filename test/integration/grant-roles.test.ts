@@ -5,7 +5,7 @@ import { systemClock } from '../../shared/core/clock.ts'
 import type { Grant } from '../../shared/core/grants/grant.ts'
 import { attachAccess, removeAccess, type TaskDeps } from '../../shared/core/grants/tasks.ts'
 import { grantBoundaryArn, grantRoleArn, grantRoleTrust } from '../../shared/core/policy/grant-role.ts'
-import { configFrom, specConfigObject } from '../kit/config.ts'
+import { configFrom, MEMBER_ACCOUNT, organizationConfigObject } from '../kit/config.ts'
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../kit/dynamo.ts'
 import { pendingGrant } from '../kit/grants.ts'
 import { RecordingNotifier } from '../kit/notifier.ts'
@@ -15,14 +15,8 @@ import { RecordingNotifier } from '../kit/notifier.ts'
  * the local IAM stand-in.
  */
 
-const MEMBER = '444455556666'
-const raw = specConfigObject()
-raw.organization = { id: 'o-a1b2c3d4e5', deployTo: ['ou-ab12-prodxxxx'] }
-raw.accounts = { prod: { id: MEMBER, regions: ['eu-west-1'] } }
-raw.identityCenter = { permissionSet: 'KeylessAccess' }
-raw.targets.batch = { account: 'prod', access: ['shell'], approvers: ['U0MANAGER1'] }
-raw.people.U0CAROL = { identityCenterUser: 'carol@example.com', manager: 'U0BOB' }
-const config = configFrom(raw)
+const MEMBER = MEMBER_ACCOUNT
+const config = configFrom(organizationConfigObject())
 const CAROLS_ROLE = grantRoleArn('aws', MEMBER, 'U0CAROL')
 
 let db: EmbeddedDynamo

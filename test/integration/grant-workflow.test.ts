@@ -12,7 +12,7 @@ import {
 } from '../../shared/core/grants/control.ts'
 import type { Actor } from '../../shared/core/grants/grant.ts'
 import { newClientToken } from '../../shared/core/grants/grant.ts'
-import { configFrom, specConfigObject } from '../kit/config.ts'
+import { configFrom, organizationConfigObject } from '../kit/config.ts'
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../kit/dynamo.ts'
 import { simulate } from '../kit/iam.ts'
 import { ALICE, BOB, INSTANCES, type Plane, startPlane, workflowConfig } from '../kit/plane.ts'
@@ -58,13 +58,7 @@ describe.concurrent('the grant workflow (statemachines/grant.asl.json in the loc
   it("grants in a member account on the person's grant role there, and removes it at expiry", async ({
     expect,
   }) => {
-    const raw = specConfigObject()
-    raw.organization = { id: 'o-a1b2c3d4e5', deployTo: ['ou-ab12-prodxxxx'] }
-    raw.accounts = { prod: { id: '444455556666', regions: ['eu-west-1'] } }
-    raw.identityCenter = { permissionSet: 'KeylessAccess' }
-    raw.targets.batch = { account: 'prod', access: ['shell'], approvers: ['U0MANAGER1'] }
-    raw.people.U0CAROL = { identityCenterUser: 'carol@example.com', manager: 'U0BOB' }
-    const plane = await startPlane(configFrom(raw), {}, db)
+    const plane = await startPlane(configFrom(organizationConfigObject()), {}, db)
     const carolsRole = 'arn:aws:iam::444455556666:role/keyless/grant/U0CAROL'
     const carol = await submitRequest(plane.control, {
       ...request({ target: 'batch', durationSeconds: 2 }),

@@ -44,6 +44,22 @@ export const ALICE_ROLE = 'arn:aws:iam::111122223333:role/alice-ops'
 // biome-ignore lint/suspicious/noExplicitAny: tests reach into arbitrary paths of the raw config
 export const specConfigObject = (): Record<string, any> => parse(SPEC_CONFIG_YAML)
 
+export const MEMBER_ACCOUNT = '444455556666'
+
+/**
+ * The contract example inside an organization: member account `prod` (eu-west-1) with its own
+ * target `batch` (shell), Identity Center, and Carol, who signs in through it.
+ */
+export function organizationConfigObject(): ReturnType<typeof specConfigObject> {
+  const raw = specConfigObject()
+  raw.organization = { id: 'o-a1b2c3d4e5', deployTo: ['ou-ab12-prodxxxx'] }
+  raw.accounts = { prod: { id: MEMBER_ACCOUNT, regions: ['eu-west-1'] } }
+  raw.identityCenter = { permissionSet: 'KeylessAccess' }
+  raw.targets.batch = { account: 'prod', access: ['shell'], approvers: ['U0MANAGER1'] }
+  raw.people.U0CAROL = { identityCenterUser: 'carol@example.com', manager: 'U0BOB' }
+  return raw
+}
+
 /** Parses a config object the way a file would be: JSON is YAML, so this is the real path. */
 export const configFrom = (object: unknown): KeylessConfig =>
   parseConfig(JSON.stringify(object), 'test config')
