@@ -34,6 +34,10 @@ export function memberRegions(config: KeylessConfig): string[] {
   return [...new Set([...config.accounts.values()].flatMap((account) => account.regions))].sort()
 }
 
+/** The home account's default bus in the home region: where every account's access events go. */
+const homeBusArn = (config: KeylessConfig): string =>
+  `arn:${config.partition}:events:${config.region}:${config.account}:event-bus/default`
+
 /**
  * The member accounts' template, as a CDK stack of its own app: it is synthesized (and cdk-nag
  * checked) on its own, and its template becomes the StackSet's body. One template serves every
@@ -104,7 +108,7 @@ class ForwardToHomeBus extends Construct {
   constructor(scope: Construct, id: string, props: { config: KeylessConfig }) {
     super(scope, id)
     const { config } = props
-    const homeBus = `arn:${config.partition}:events:${config.region}:${config.account}:event-bus/default`
+    const homeBus = homeBusArn(config)
     const role = new CfnRole(this, 'Role', {
       path: KEYLESS_ROLE_PATH,
       description: `keyless: forwards access events to ${config.account} ${config.region}`,
@@ -197,7 +201,7 @@ export class MemberAccounts extends Construct {
         Statement: new PolicyStatement({
           principals: [new AnyPrincipal()],
           actions: ['events:PutEvents'],
-          resources: [`arn:${config.partition}:events:${config.region}:${config.account}:event-bus/default`],
+          resources: [homeBusArn(config)],
           conditions: { StringEquals: { 'aws:PrincipalOrgID': organization.id } },
         }).toStatementJson(),
       },
