@@ -102,6 +102,19 @@ describe('attaching access on a grant role', () => {
     expect((await db.store.get(grant.id))?.status).toBe('APPROVED')
   })
 
+  it('writes no grant role for a person the config no longer names', async () => {
+    freshDeps()
+    const grant = await carolsGrant()
+    const withoutCarol = organizationConfigObject()
+    delete withoutCarol.people.U0CAROL
+    deps = { ...deps, config: configFrom(withoutCarol) }
+    await expect(attachAccess(deps, { grantId: grant.id })).rejects.toThrow(
+      `${grant.id} is for U0CAROL, who is no longer in the config: their grant role is not written`,
+    )
+    expect(backend.grantRoles.size).toBe(0)
+    expect(backend.policies.size).toBe(0)
+  })
+
   it('refuses a grant whose principal is not where the config now places its person', async () => {
     freshDeps()
     const grant = await carolsGrant(grantRoleArn('aws', MEMBER, 'U0MALLORY'))
