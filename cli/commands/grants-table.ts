@@ -77,6 +77,7 @@ export function tableSource(options: GrantsOptions & { table: string }, io: CliI
         clock: systemClock,
         ...(options.stateMachine ? { workflow } : {}),
         unsentAlerts: async () => (await verdicts.listUnsent(UNSENT_ALERTS_COUNTED)).length,
+        accounts: 'home',
       })
     },
   }

@@ -198,6 +198,19 @@ function doctorText(report: DoctorReport): string {
       `  ${orphan.policyName} on ${orphan.principal}: ${orphan.grantId ? `its grant is ${orphan.grantStatus}` : 'no grant has this id'}`,
     )
   }
+  for (const { principal, detail } of report.unreadPrincipals) {
+    lines.push(`  could not read ${principal}: ${detail}`)
+  }
+  if (report.accountsNotChecked.length > 0) {
+    lines.push(
+      `  not read from here: ${report.accountsNotChecked.join(', ')} (keyless acts there through its agent roles, which trust keyless's own roles; the reconciler sweeps them)`,
+    )
+  }
+  lines.push(`grant roles the config places: ${report.grantRoles.length}`)
+  for (const role of report.grantRoles) {
+    const held = role.policies === null ? 'not read' : `${role.policies.length} keyless-* policies`
+    lines.push(`  ${role.roleArn} (${role.person}): ${held}`)
+  }
   if (report.grantsWithoutExecution === null) {
     lines.push(
       'live grants without a running execution: not checked (give --state-machine <StateMachineArn>)',

@@ -96,6 +96,7 @@ afterAll(async () => {
 })
 
 const keyless = (args: string[]) => runKeyless(args, process.env)
+const ORGANIZATION_EXAMPLE = 'keyless.config.organization.example.yaml'
 
 describe('keyless grants --table', () => {
   const config = specConfig()
@@ -353,6 +354,23 @@ describe('an incident and the doctor, against a deployed table', () => {
     expect(text.stdout).toContain(
       'keyless-g-unknown0000 on arn:aws:iam::111122223333:role/alice-ops: no grant has this id',
     )
+  })
+  it('doctor, for an organization: reads the home account with the operator’s credentials and names the member accounts it leaves to the reconciler', async () => {
+    iam.reset()
+    iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: [] })
+    iam.on(ListUserPoliciesCommand).resolves({ PolicyNames: [] })
+    const args = ['doctor', '--json', '--table', db.tableName, '--config', ORGANIZATION_EXAMPLE]
+    const report = JSON.parse((await keyless(args)).stdout)
+    expect(report.accountsNotChecked).toEqual(['444455556666'])
+    expect(report.unreadPrincipals).toEqual([])
+    // Alice's own role and Carol's grant role in the home account are read; the member's grant roles are not.
+    const read = iam.commandCalls(ListRolePoliciesCommand).map((call) => call.args[0].input.RoleName)
+    expect(read.sort()).toEqual(['U0CAROL', 'alice-ops'])
+    expect(report.grantRoles.filter((role: { account: string }) => role.account === '444455556666')).toEqual(
+      expect.arrayContaining([expect.objectContaining({ policies: null })]),
+    )
+    const text = (await keyless(['doctor', '--table', db.tableName, '--config', ORGANIZATION_EXAMPLE])).stdout
+    expect(text).toContain('not read from here: 444455556666')
   })
 })
 

@@ -1,9 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LocalAccessBackend } from '../../local/access-backend.ts'
 import { AccessBackendError, grantPolicyName } from '../../shared/core/access/backend.ts'
+import { type IamPrincipal, parsePrincipalArn } from '../../shared/core/aws/arn.ts'
 import { systemClock } from '../../shared/core/clock.ts'
 import type { Grant } from '../../shared/core/grants/grant.ts'
+import { doctor } from '../../shared/core/grants/operations.ts'
+import { reconcile } from '../../shared/core/grants/reconciler.ts'
 import { attachAccess, removeAccess, type TaskDeps } from '../../shared/core/grants/tasks.ts'
+import type { PolicyDocument } from '../../shared/core/policy/grant-policy.ts'
 import { grantBoundaryArn, grantRoleArn, grantRoleTrust } from '../../shared/core/policy/grant-role.ts'
 import { configFrom, MEMBER_ACCOUNT, organizationConfigObject } from '../kit/config.ts'
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../kit/dynamo.ts'
@@ -18,6 +22,9 @@ import { RecordingNotifier } from '../kit/notifier.ts'
 const MEMBER = MEMBER_ACCOUNT
 const config = configFrom(organizationConfigObject())
 const CAROLS_ROLE = grantRoleArn('aws', MEMBER, 'U0CAROL')
+const carolsRole = parsePrincipalArn(CAROLS_ROLE) as IamPrincipal
+const ALICE = 'arn:aws:iam::111122223333:role/alice-ops'
+const EMPTY_POLICY: PolicyDocument = { Version: '2012-10-17', Statement: [] }
 
 let db: EmbeddedDynamo
 let backend: LocalAccessBackend
@@ -140,3 +147,70 @@ describe('attaching access on a grant role', () => {
     expect(backend.sessions.find((open) => open.sessionId === session.sessionId)?.state).toBe('Terminated')
   })
 })
+
+describe('sweeping grant roles', () => {
+  it('removes a keyless policy no live grant is behind from a grant role in a member account, and leaves the live one', async () => {
+    freshDeps()
+    const grant = await carolsGrant()
+    await attachAccess(deps, { grantId: grant.id })
+    await backend.attachPolicy(carolsRole, 'keyless-g-unknown0000', EMPTY_POLICY)
+    const { workflow: _waits, ...reconcileDeps } = deps
+    expect(await reconcile(reconcileDeps)).toEqual([
+      expect.objectContaining({
+        what: 'orphan-policy-removed',
+        principal: CAROLS_ROLE,
+        policyName: 'keyless-g-unknown0000',
+      }),
+    ])
+    expect(await backend.listGrantPolicies(carolsRole)).toEqual([grantPolicyName(grant.id)])
+  })
+
+  it('reads every other principal when one cannot be read, and reports that one', async () => {
+    freshDeps()
+    await backend.attachPolicy(carolsRole, 'keyless-g-unknown0000', EMPTY_POLICY)
+    const { workflow: _waits, ...reconcileDeps } = deps
+    // The stand-in itself, but Alice's principal cannot be read.
+    const refusingAlice = new Proxy(backend, {
+      get: (local, key) =>
+        key === 'listGrantPolicies'
+          ? async (principal: IamPrincipal) => {
+              if (principal.arn === ALICE) throw new AccessBackendError('AccessDenied on ListRolePolicies')
+              return local.listGrantPolicies(principal)
+            }
+          : bound(Reflect.get(local, key), local),
+    })
+    const findings = await reconcile({ ...reconcileDeps, backend: refusingAlice })
+    expect(findings).toEqual([
+      {
+        what: 'repair-failed',
+        principal: ALICE,
+        detail:
+          'orphan policy sweep could not read their policies: AccessBackendFailed: AccessDenied on ListRolePolicies',
+      },
+      expect.objectContaining({ what: 'orphan-policy-removed', principal: CAROLS_ROLE }),
+    ])
+  })
+
+  it('the doctor lists the grant roles the config places, and says which accounts it did not read', async () => {
+    freshDeps()
+    const grant = await carolsGrant()
+    await attachAccess(deps, { grantId: grant.id })
+    const { workflow: _waits, ...doctorDeps } = deps
+    const everywhere = await doctor(doctorDeps)
+    expect(everywhere.grantRoles).toContainEqual({
+      roleArn: CAROLS_ROLE,
+      account: MEMBER,
+      person: 'U0CAROL',
+      policies: [grantPolicyName(grant.id)],
+    })
+    expect(everywhere.accountsNotChecked).toEqual([])
+    const fromHome = await doctor({ ...doctorDeps, accounts: 'home' })
+    expect(fromHome.grantRoles.find((role) => role.roleArn === CAROLS_ROLE)?.policies).toBeNull()
+    expect(fromHome.accountsNotChecked).toEqual([MEMBER])
+    expect(fromHome.problems).toBe(0)
+  })
+})
+
+/** A method read through a proxy still runs on the object itself (its private fields need it). */
+const bound = (value: unknown, self: object): unknown =>
+  typeof value === 'function' ? value.bind(self) : value

@@ -2,6 +2,7 @@ import type { AccessBackend } from '../access/backend.ts'
 import type { Clock } from '../clock.ts'
 import { findTarget } from '../config/lookup.ts'
 import type { KeylessConfig } from '../config/schema.ts'
+import { placedGrantRoles } from '../policy/placement.ts'
 import type { Workflow } from '../workflow/workflow.ts'
 import { type ControlDeps, denyRequest, revokeGrant } from './control.ts'
 import { GrantError } from './errors.ts'
@@ -106,10 +107,21 @@ export interface DoctorDeps {
   workflow?: Pick<Workflow, 'latestExecution'>
   /** How many security alerts wait to be posted; without it that check is skipped. */
   unsentAlerts?: () => Promise<number>
+  /**
+   * The accounts whose principals are read (default: every one the config names). An operator's
+   * own credentials reach the home account only: keyless acts in the others through agent roles
+   * that trust keyless's own roles, and the reconciler sweeps them.
+   */
+  accounts?: 'every' | 'home'
 }
 
 export interface DoctorReport {
   orphanPolicies: { principal: string; policyName: string; grantId?: string; grantStatus?: GrantStatus }[]
+  /** Principals whose policies could not be read (each a problem), and accounts not read from here. */
+  unreadPrincipals: { principal: string; detail: string }[]
+  accountsNotChecked: string[]
+  /** The grant roles the config places, with their `keyless-*` policies (null when not read). */
+  grantRoles: { roleArn: string; account: string; person: string; policies: string[] | null }[]
   /** Live grants (other than REVOKE_FAILED) with no running execution; null when not checked. */
   grantsWithoutExecution: { grantId: string; status: GrantStatus; latestExecution: string | null }[] | null
   revokeFailed: { grantId: string; target: string; principal: string; reason: string | null }[]
@@ -127,11 +139,14 @@ export interface DoctorReport {
 export async function doctor(deps: DoctorDeps): Promise<DoctorReport> {
   const live = await liveGrants(deps.store)
   const now = deps.clock.now()
-  const orphans = await findOrphanPolicies(
+  const home = deps.config.account
+  const inAccount = deps.accounts === 'home' ? (account: string) => account === home : () => true
+  const sweep = await findOrphanPolicies(
     deps,
     live.filter((grant) => mayHoldAccess(grant.status)),
     now,
     DEFAULT_RECONCILE_OPTIONS,
+    inAccount,
   )
   let grantsWithoutExecution: DoctorReport['grantsWithoutExecution'] = null
   if (deps.workflow) {
@@ -157,15 +172,29 @@ export async function doctor(deps: DoctorDeps): Promise<DoctorReport> {
     }))
   const unsentAlerts = deps.unsentAlerts ? await deps.unsentAlerts() : null
   return {
-    orphanPolicies: orphans.map(({ principal, policyName, grant }) => ({
+    orphanPolicies: sweep.orphans.map(({ principal, policyName, grant }) => ({
       principal,
       policyName,
       ...(grant ? { grantId: grant.id, grantStatus: grant.status } : {}),
+    })),
+    unreadPrincipals: sweep.unread.map(({ principal, detail }) => ({ principal, detail })),
+    accountsNotChecked: [...deps.config.accounts.values()]
+      .map((account) => account.id)
+      .filter((account) => !inAccount(account)),
+    grantRoles: placedGrantRoles(deps.config).map(({ roleArn, account, slackUserId }) => ({
+      roleArn,
+      account,
+      person: slackUserId,
+      policies: sweep.read.get(roleArn) ?? null,
     })),
     grantsWithoutExecution,
     revokeFailed,
     unsentAlerts,
     problems:
-      orphans.length + (grantsWithoutExecution?.length ?? 0) + revokeFailed.length + (unsentAlerts ?? 0),
+      sweep.orphans.length +
+      sweep.unread.length +
+      (grantsWithoutExecution?.length ?? 0) +
+      revokeFailed.length +
+      (unsentAlerts ?? 0),
   }
 }

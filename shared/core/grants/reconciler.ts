@@ -4,6 +4,7 @@ import type { AlertSender } from '../alerts/service.ts'
 import { parsePrincipalArn } from '../aws/arn.ts'
 import { addSeconds } from '../clock.ts'
 import type { Notice, ReconcileFinding } from '../notify/notifier.ts'
+import { placedGrantRoles } from '../policy/placement.ts'
 import { executionName, MAX_EXECUTION_ATTEMPTS, type Workflow } from '../workflow/workflow.ts'
 import { GrantError } from './errors.ts'
 import { type Actor, type Grant, isLive } from './grant.ts'
@@ -312,35 +313,57 @@ export interface OrphanPolicy {
   grant?: Grant
 }
 
+/** What one sweep of the principals keyless attaches to found. */
+export interface PolicySweep {
+  orphans: OrphanPolicy[]
+  /** Every principal read, with its `keyless-*` policies. */
+  read: Map<string, string[]>
+  /** Principals whose policies could not be read, and why: nothing is known of them this time. */
+  unread: { principal: string; account: string; detail: string }[]
+}
+
 /**
- * Every principal keyless might have attached to (the people in the config, and those of the
- * grants that may hold access) is checked for `keyless-*` policies whose grant is not live.
+ * Every principal keyless might have attached to is checked for `keyless-*` policies whose grant
+ * is not live: the people's own principals, every grant role the config places (a grant role
+ * holds a person's grants in an account whether or not a live grant names it now), and the
+ * principals of the grants that may hold access. `inAccount` limits the sweep to the accounts it
+ * can read. One principal that cannot be read does not hide the others.
  */
 export async function findOrphanPolicies(
   deps: Pick<ReconcileDeps, 'config' | 'store'> & { backend: Pick<AccessBackend, 'listGrantPolicies'> },
   holding: Grant[],
   now: Date,
   options: ReconcileOptions = DEFAULT_RECONCILE_OPTIONS,
-): Promise<OrphanPolicy[]> {
+  inAccount: (account: string) => boolean = () => true,
+): Promise<PolicySweep> {
   const principals = new Set([
     ...[...deps.config.people.values()].flatMap((person) => (person.principal ? [person.principal] : [])),
+    ...placedGrantRoles(deps.config).map((role) => role.roleArn),
     ...holding.map((grant) => grant.principal),
   ])
-  const orphans: OrphanPolicy[] = []
+  const sweep: PolicySweep = { orphans: [], read: new Map(), unread: [] }
   // The grants just read need not be read again: a policy costs a read only when its grant is
   // not among them (ended, or unknown). One that ended since is caught by the next pass.
-  const read = new Map(holding.map((grant) => [grant.id, grant]))
+  const known = new Map(holding.map((grant) => [grant.id, grant]))
   for (const arn of principals) {
     const principal = parsePrincipalArn(arn)
-    if (!principal) continue
-    for (const policyName of await retryingThrottles(() => deps.backend.listGrantPolicies(principal))) {
+    if (!principal || !inAccount(principal.account)) continue
+    let policyNames: string[]
+    try {
+      policyNames = await retryingThrottles(() => deps.backend.listGrantPolicies(principal))
+    } catch (error) {
+      sweep.unread.push({ principal: arn, account: principal.account, detail: String(error) })
+      continue
+    }
+    sweep.read.set(arn, policyNames)
+    for (const policyName of policyNames) {
       const grantId = grantIdOfPolicy(policyName)
-      const grant = grantId ? (read.get(grantId) ?? (await deps.store.get(grantId))) : undefined
+      const grant = grantId ? (known.get(grantId) ?? (await deps.store.get(grantId))) : undefined
       if (grant && isBehindPolicy(grant, now, options)) continue
-      orphans.push({ principal: arn, policyName, ...(grant ? { grant } : {}) })
+      sweep.orphans.push({ principal: arn, policyName, ...(grant ? { grant } : {}) })
     }
   }
-  return orphans
+  return sweep
 }
 
 async function removeOrphanPolicies(
@@ -350,14 +373,27 @@ async function removeOrphanPolicies(
   options: ReconcileOptions,
 ): Promise<ReconcileFinding[]> {
   const findings: ReconcileFinding[] = []
-  let orphans: OrphanPolicy[]
+  let sweep: PolicySweep
   try {
-    orphans = await findOrphanPolicies(deps, holding, now, options)
+    sweep = await findOrphanPolicies(deps, holding, now, options)
   } catch (error) {
-    // The sweep could not list every principal's policies: the other repairs still stand and are reported.
+    // The grants behind the policies could not be read: the other repairs still stand and are reported.
     return [{ what: 'repair-failed', principal: '*', detail: `orphan policy sweep: ${String(error)}` }]
   }
-  for (const { principal: arn, policyName, grant } of orphans) {
+  // An account the sweep cannot reach (its agent role gone, say) is one finding, not one per principal.
+  const unreadByAccount = new Map<string, PolicySweep['unread']>()
+  for (const entry of sweep.unread) {
+    unreadByAccount.set(entry.account, [...(unreadByAccount.get(entry.account) ?? []), entry])
+  }
+  for (const [account, unread] of unreadByAccount) {
+    findings.push({
+      what: 'repair-failed',
+      principal:
+        unread.length === 1 ? (unread[0]?.principal ?? '*') : `${unread.length} principals in ${account}`,
+      detail: `orphan policy sweep could not read their policies: ${unread[0]?.detail}`,
+    })
+  }
+  for (const { principal: arn, policyName, grant } of sweep.orphans) {
     const principal = parsePrincipalArn(arn)
     if (!principal) continue
     try {
