@@ -4,6 +4,7 @@
  * - DynamoDB writes per grant transition, counted at the SDK client on the embedded server.
  * - Medians: building a policy; a store transition round trip on the embedded server.
  * - The reconciler over 10,000 stored grants, 100 needing repair: its time and its reads.
+ * - A member account: approve → attached on a first-use grant role, AWS calls per attach, policy size.
  * Timings on shared machines are noisy: medians over many runs, and ratios, not absolutes.
  */
 import { performance } from 'node:perf_hooks'
@@ -21,6 +22,7 @@ import { alertFunctionLatency } from './alert-function.ts'
 import { checkEventThroughput } from './alerts.ts'
 import { costs } from './cost.ts'
 import { deployBundles } from './deploy.ts'
+import { memberAccountGrants } from './member-account.ts'
 import { reconcilerAtScale } from './reconciler.ts'
 import { median, printTable } from './report.ts'
 import { accessAckLatency, stopTime } from './slack.ts'
@@ -228,6 +230,7 @@ policyBuildTime()
 await workflowCounts()
 await revocationLag()
 await reconcilerAtScale()
+await memberAccountGrants()
 await accessAckLatency()
 await deployBundles()
 await costs()

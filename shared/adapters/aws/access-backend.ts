@@ -212,7 +212,7 @@ export class AwsAccessBackend implements AccessBackend {
                 PermissionsBoundary: step.boundaryArn,
                 AssumeRolePolicyDocument: JSON.stringify(step.trust),
                 MaxSessionDuration: step.maxSessionSeconds,
-                Description: "keyless: one person's grants in this account (created on first use)",
+                Description: `keyless: Slack user ${role.name}'s grants in this account (created on first use)`,
               }),
             ),
           )
