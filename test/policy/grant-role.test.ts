@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
 import {
-  denyCredentialsIssuedBefore,
   GRANT_BOUNDARY_ACTIONS,
   grantBoundaryArn,
   grantBoundaryPolicy,
@@ -96,18 +95,5 @@ describe('the grant role', () => {
       })
     expect(await assume('arn:aws:sts::111122223333:assumed-role/alice-ops/alice')).toBe('Allowed')
     expect(await assume('arn:aws:sts::111122223333:assumed-role/bob-ops/bob')).toBe('ImplicitlyDenied')
-  })
-
-  it('a revoke denies every credential issued before it, and none issued after', async () => {
-    const policies = [EVERYTHING, denyCredentialsIssuedBefore('2026-11-23T10:30:00Z')]
-    const withTokenFrom = (issued: string) =>
-      simulate(
-        policies,
-        { action: 'ssm:StartSession', resource: INSTANCE, context: { 'aws:TokenIssueTime': issued } },
-        ROLE,
-        { boundary: grantBoundaryPolicy() },
-      )
-    expect(await withTokenFrom('2026-11-23T10:29:59Z')).toBe('ExplicitlyDenied')
-    expect(await withTokenFrom('2026-11-23T10:30:00Z')).toBe('Allowed')
   })
 })

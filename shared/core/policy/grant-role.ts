@@ -106,33 +106,3 @@ export function grantRoleTrust(
     ],
   }
 }
-
-export interface DenyDocument {
-  Version: '2012-10-17'
-  Statement: {
-    Effect: 'Deny'
-    Action: '*'
-    Resource: '*'
-    Condition: { DateLessThan: { 'aws:TokenIssueTime': string } }
-  }[]
-}
-
-/**
- * What a revoke adds to a grant role besides removing the grant's policy: credentials issued
- * before the revoke are denied everything. The role is the person's alone, so this cuts only
- * their own sessions of it — those of another live grant on the role too, which they assume
- * again; credentials issued after the revoke are not affected.
- */
-export function denyCredentialsIssuedBefore(revokedAt: string): DenyDocument {
-  return {
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Effect: 'Deny',
-        Action: '*',
-        Resource: '*',
-        Condition: { DateLessThan: { 'aws:TokenIssueTime': revokedAt } },
-      },
-    ],
-  }
-}
