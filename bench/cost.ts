@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { keylessApp } from '../infra/keyless-app.ts'
+import { synthesizeMemberTemplate } from '../infra/member-accounts.ts'
 import { LocalAccessBackend } from '../local/access-backend.ts'
 import { ConsoleSlackApi } from '../local/console-slack.ts'
 import { DynamoReconcilerRuns } from '../shared/adapters/dynamodb/reconciler-runs.ts'
@@ -46,6 +47,7 @@ export const PRICES = {
   dynamoWrite: 0.625 / 1_000_000, // on-demand write request unit
   dynamoRead: 0.125 / 1_000_000, // on-demand read request unit
   httpApiRequest: 1.0 / 1_000_000,
+  crossAccountEvent: 1.0 / 1_000_000, // EventBridge, an event sent to another account's bus
   xrayTrace: 5.0 / 1_000_000,
   logsIngestedGb: 0.5,
 } as const
@@ -62,6 +64,7 @@ const LOG_BYTES_PER_TRANSITION = 2 * 800
 const ACCESSES_PER_GRANT = 2
 const MONTH_MINUTES = 30 * 24 * 60
 const MB = 1024 * 1024
+const ORGANIZATION_EXAMPLE_FILE = 'keyless.config.organization.example.yaml'
 
 interface Resource {
   Type: string
@@ -98,55 +101,29 @@ export async function costs(): Promise<void> {
   const lines: string[] = []
   let homeIdle = 0
   let satelliteIdle = 0
+  const perRun =
+    invocation(
+      memoryOf(templates.find((template) => template.home)?.resources ?? {}, (id) =>
+        id.startsWith('Reconciler'),
+      ),
+      BILLED_MS.reconciler,
+    ) +
+    reconcilerRun.reads * PRICES.dynamoRead +
+    reconcilerRun.writes * PRICES.dynamoWrite +
+    // The Slack secret is read through a five-minute cache: once a run at most.
+    PRICES.secretsApiCall
   for (const { home, resources } of templates) {
-    const all = Object.values(resources)
-    const alarmMetrics = all
-      .filter((resource) => resource.Type === 'AWS::CloudWatch::Alarm')
-      .reduce((sum, alarm) => {
-        const metrics = alarm.Properties.Metrics as { MetricStat?: unknown }[] | undefined
-        return sum + (metrics ? metrics.filter((metric) => metric.MetricStat).length : 1)
-      }, 0)
-    // A metric filter without a default value publishes only when a line matches: idle, nothing.
-    const alwaysPublished = all.filter(
-      (resource) =>
-        resource.Type === 'AWS::Logs::MetricFilter' &&
-        (resource.Properties.MetricTransformations as { DefaultValue?: unknown }[]).some(
-          (metric) => metric.DefaultValue !== undefined,
-        ),
-    ).length
-    const secrets = all.filter((resource) => resource.Type === 'AWS::SecretsManager::Secret').length
-    const kmsKeys = all.filter((resource) => resource.Type === 'AWS::KMS::Key').length
-    const schedules = all.filter(
-      (resource) => resource.Type === 'AWS::Events::Rule' && resource.Properties.ScheduleExpression,
-    )
-    const runsPerMonth = schedules.reduce((sum, rule) => {
-      const minutes = /^rate\((\d+) minutes?\)$/.exec(String(rule.Properties.ScheduleExpression))?.[1]
-      if (!minutes) throw new Error(`a schedule the bench cannot read: ${rule.Properties.ScheduleExpression}`)
-      return sum + MONTH_MINUTES / Number(minutes)
-    }, 0)
-    const perRun =
-      invocation(
-        memoryOf(resources, (id) => id.startsWith('Reconciler')),
-        BILLED_MS.reconciler,
-      ) +
-      reconcilerRun.reads * PRICES.dynamoRead +
-      reconcilerRun.writes * PRICES.dynamoWrite +
-      // The Slack secret is read through a five-minute cache: once a run at most.
-      PRICES.secretsApiCall
-    const parts = {
-      alarms: alarmMetrics * PRICES.alarmMetricMonth,
-      customMetrics: alwaysPublished * PRICES.customMetricMonth,
-      secrets: secrets * PRICES.secretMonth,
-      kms: kmsKeys * PRICES.kmsKeyMonth,
-      schedule: runsPerMonth * perRun,
-    }
-    const total = Object.values(parts).reduce((sum, part) => sum + part, 0)
-    if (home) homeIdle = total
-    else satelliteIdle = Math.max(satelliteIdle, total)
+    const idle = idleCost(resources, perRun)
+    if (home) homeIdle = idle.total
+    else satelliteIdle = Math.max(satelliteIdle, idle.total)
     lines.push(
-      `  ${home ? 'home     ' : 'satellite'}: ${alarmMetrics} alarm metrics $${parts.alarms.toFixed(2)}, ${alwaysPublished} custom metrics published idle $${parts.customMetrics.toFixed(2)}, ${secrets} secret(s) $${parts.secrets.toFixed(2)}, ${kmsKeys} KMS keys, ${runsPerMonth} scheduled runs $${parts.schedule.toFixed(2)} (${reconcilerRun.reads} reads, ${reconcilerRun.writes} write(s) a run)`,
+      `  ${home ? 'home     ' : 'satellite'}: ${idle.text}${home ? ` (${reconcilerRun.reads} reads, ${reconcilerRun.writes} write(s) a run)` : ''}`,
     )
   }
+  // A member account's region holds only what the StackSet puts there: nothing billed while idle;
+  // each access event it forwards to the home bus is a cross-account event.
+  const memberIdle = idleCost(await memberTemplateResources(), 0)
+  lines.push(`  member   : ${memberIdle.text}`)
 
   const home = templates.find((template) => template.home)?.resources ?? {}
   const grant = await oneGrant()
@@ -171,6 +148,9 @@ export async function costs(): Promise<void> {
   )
   console.log(`idle cost, home region: $${homeIdle.toFixed(2)}/month`)
   console.log(`idle cost, each other region: $${satelliteIdle.toFixed(2)}/month`)
+  console.log(
+    `idle cost, each member account region: $${memberIdle.total.toFixed(2)}/month; each access event it forwards: $${PRICES.crossAccountEvent.toFixed(6)}`,
+  )
   console.log(`cost per grant: $${perGrant.toFixed(5)}`)
   for (const line of lines) console.log(line)
   console.log(
@@ -183,7 +163,65 @@ export async function costs(): Promise<void> {
   console.log(
     `  estimated billed durations: task ${BILLED_MS.task} ms, Slack ${BILLED_MS.slack} ms, alert ${BILLED_MS.alert} ms, reconciler ${BILLED_MS.reconciler} ms`,
   )
-  console.log('targets: idle ≤ $2.00/month home, ≤ $0.10/month each other region, ≤ $0.0005 per grant')
+  console.log(
+    'targets: idle ≤ $2.00/month home, ≤ $0.10/month each other region, $0.00 each member account region, ≤ $0.0005 per grant',
+  )
+}
+
+/** What a template's resources cost a month while no grant runs: the billed ones, counted. */
+function idleCost(
+  resources: Record<string, Resource>,
+  perScheduledRun: number,
+): { total: number; text: string } {
+  const all = Object.values(resources)
+  const alarmMetrics = all
+    .filter((resource) => resource.Type === 'AWS::CloudWatch::Alarm')
+    .reduce((sum, alarm) => {
+      const metrics = alarm.Properties.Metrics as { MetricStat?: unknown }[] | undefined
+      return sum + (metrics ? metrics.filter((metric) => metric.MetricStat).length : 1)
+    }, 0)
+  // A metric filter without a default value publishes only when a line matches: idle, nothing.
+  const alwaysPublished = all.filter(
+    (resource) =>
+      resource.Type === 'AWS::Logs::MetricFilter' &&
+      (resource.Properties.MetricTransformations as { DefaultValue?: unknown }[]).some(
+        (metric) => metric.DefaultValue !== undefined,
+      ),
+  ).length
+  const secrets = all.filter((resource) => resource.Type === 'AWS::SecretsManager::Secret').length
+  const kmsKeys = all.filter((resource) => resource.Type === 'AWS::KMS::Key').length
+  const schedules = all.filter(
+    (resource) => resource.Type === 'AWS::Events::Rule' && resource.Properties.ScheduleExpression,
+  )
+  const runsPerMonth = schedules.reduce((sum, rule) => {
+    const minutes = /^rate\((\d+) minutes?\)$/.exec(String(rule.Properties.ScheduleExpression))?.[1]
+    if (!minutes) throw new Error(`a schedule the bench cannot read: ${rule.Properties.ScheduleExpression}`)
+    return sum + MONTH_MINUTES / Number(minutes)
+  }, 0)
+  const parts = {
+    alarms: alarmMetrics * PRICES.alarmMetricMonth,
+    customMetrics: alwaysPublished * PRICES.customMetricMonth,
+    secrets: secrets * PRICES.secretMonth,
+    kms: kmsKeys * PRICES.kmsKeyMonth,
+    schedule: runsPerMonth * perScheduledRun,
+  }
+  const total = Object.values(parts).reduce((sum, part) => sum + part, 0)
+  return {
+    total,
+    text: `${alarmMetrics} alarm metrics $${parts.alarms.toFixed(2)}, ${alwaysPublished} custom metrics published idle $${parts.customMetrics.toFixed(2)}, ${secrets} secret(s) $${parts.secrets.toFixed(2)}, ${kmsKeys} KMS keys, ${runsPerMonth} scheduled runs $${parts.schedule.toFixed(2)}`,
+  }
+}
+
+/** The member accounts' template of the shipped organization example, synthesized offline. */
+async function memberTemplateResources(): Promise<Record<string, Resource>> {
+  const config = await loadConfigFile(ORGANIZATION_EXAMPLE_FILE)
+  const outdir = mkdtempSync(join(tmpdir(), 'keyless-bench-cost-member-'))
+  try {
+    const template = synthesizeMemberTemplate(config, { outdir, cloudFormationValidation: false })
+    return template.Resources as Record<string, Resource>
+  } finally {
+    rmSync(outdir, { recursive: true, force: true })
+  }
 }
 
 /** One reconciler run on an idle plane (no grants), as the scheduled function runs it: its DynamoDB requests. */
