@@ -4,23 +4,78 @@ import { EventBus as EventBusTarget, LambdaFunction } from 'aws-cdk-lib/aws-even
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam'
 import type { IQueue } from 'aws-cdk-lib/aws-sqs'
 import { Construct } from 'constructs'
-import { ACCESS_EVENTS, EVENTBRIDGE_SOURCES } from '../shared/core/alerts/record.ts'
+import { KEYLESS_RULE_NAMES, KEYLESS_RULE_PREFIX } from '../shared/core/alerts/keyless-pieces.ts'
+import {
+  EVENTBRIDGE_SOURCES,
+  HEARTBEAT_PARAMETER,
+  WATCHED_EVENTS,
+  type WatchKind,
+} from '../shared/core/alerts/record.ts'
 import type { KeylessConfig } from '../shared/core/config/schema.ts'
+import { SHELL_DOCUMENT } from '../shared/core/policy/grant-policy.ts'
 import { type FunctionSurroundings, KeylessFunction } from './keyless-function.ts'
 import { actAsAgentsStatements, KEYLESS_ROLE_PATH } from './permissions.ts'
 
 /**
- * CloudTrail's access events as EventBridge delivers them: the four event names, from the two
- * services that record them, matched on the record's own eventSource as well as the envelope's
- * source. The alert function checks all of it again.
+ * CloudTrail's watched events as EventBridge delivers them: each service's event names, matched
+ * on the envelope's source together with the record's own eventSource; changes only to keyless's
+ * own rules and documents, and writes only of the heartbeat parameter (not every PutRule or
+ * PutParameter in the account). IAM's are filtered by the alert function, which knows the grant
+ * roles. The alert function checks all of it again.
  */
-export const ACCESS_EVENT_PATTERN: EventPattern = {
-  source: Object.keys(EVENTBRIDGE_SOURCES),
-  detailType: ['AWS API Call via CloudTrail'],
-  detail: {
-    eventSource: Object.keys(ACCESS_EVENTS),
-    eventName: Object.values(ACCESS_EVENTS).flat(),
-  },
+export const WATCHED_EVENT_PATTERN_JSON = {
+  'detail-type': ['AWS API Call via CloudTrail'],
+  $or: Object.entries(EVENTBRIDGE_SOURCES).flatMap(([source, eventSource]) =>
+    watchedDetails(eventSource).map((detail) => ({ source: [source], detail })),
+  ),
+}
+
+/** The same, as CDK's Rule takes it (`detailType`; `$or` passes through as it is). */
+export const WATCHED_EVENT_PATTERN = {
+  detailType: WATCHED_EVENT_PATTERN_JSON['detail-type'],
+  $or: WATCHED_EVENT_PATTERN_JSON.$or,
+} as EventPattern
+
+/** The detail patterns of one service's watched events. */
+function watchedDetails(eventSource: string): Record<string, unknown>[] {
+  const events = WATCHED_EVENTS[eventSource] ?? {}
+  const names = (kind: WatchKind, only: (name: string) => boolean = () => true) =>
+    Object.entries(events)
+      .filter(([name, of]) => of === kind && only(name))
+      .map(([name]) => name)
+  const match = (eventName: string[], requestParameters?: Record<string, unknown>) =>
+    eventName.length > 0
+      ? [{ eventSource: [eventSource], eventName, ...(requestParameters ? { requestParameters } : {}) }]
+      : []
+  const keylessRule = [{ prefix: KEYLESS_RULE_PREFIX }]
+  switch (eventSource) {
+    case 'events.amazonaws.com':
+      return [
+        ...match(
+          names('keyless-piece', (name) => name !== 'RemoveTargets'),
+          { name: keylessRule },
+        ),
+        ...match(
+          names('keyless-piece', (name) => name === 'RemoveTargets'),
+          { rule: keylessRule },
+        ),
+      ]
+    case 'ssm.amazonaws.com':
+      return [
+        ...match([...names('session'), ...names('command')]),
+        ...match(names('keyless-piece'), {
+          name: [
+            { prefix: 'keyless-' },
+            SHELL_DOCUMENT,
+            { wildcard: '*:document/keyless-*' },
+            { wildcard: `*:document/${SHELL_DOCUMENT}` },
+          ],
+        }),
+        ...match(names('heartbeat'), { name: [HEARTBEAT_PARAMETER] }),
+      ]
+    default:
+      return match(Object.keys(events))
+  }
 }
 
 /** EventBridge retries a failed delivery for up to this long, then gives it to the DLQ. */
@@ -52,8 +107,9 @@ export class AccessAlerts extends Construct {
     // A member account's instance tags are read as its agent role.
     for (const statement of actAsAgentsStatements(props.config)) this.handler.allow(statement)
     this.rule = new Rule(this, 'Rule', {
-      description: "keyless: CloudTrail's access events to the alert function",
-      eventPattern: ACCESS_EVENT_PATTERN,
+      ruleName: KEYLESS_RULE_NAMES.watched,
+      description: "keyless: CloudTrail's watched events to the alert function",
+      eventPattern: WATCHED_EVENT_PATTERN,
       targets: [
         new LambdaFunction(this.handler.function, { deadLetterQueue: props.failures, ...DELIVERY_RETRIES }),
       ],
@@ -85,8 +141,9 @@ export class ForwardAccessEvents extends Construct {
       description: `keyless: forwards access events to ${props.homeRegion}`,
     })
     new Rule(this, 'Rule', {
-      description: `keyless: CloudTrail's access events, forwarded to ${props.homeRegion}`,
-      eventPattern: ACCESS_EVENT_PATTERN,
+      ruleName: KEYLESS_RULE_NAMES.watched,
+      description: `keyless: CloudTrail's watched events, forwarded to ${props.homeRegion}`,
+      eventPattern: WATCHED_EVENT_PATTERN,
       targets: [new EventBusTarget(homeBus, { role, deadLetterQueue: props.failures })],
     })
   }

@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { App, type Stack, Validations } from 'aws-cdk-lib'
 import { ManagedPolicy, PermissionsBoundary } from 'aws-cdk-lib/aws-iam'
 import { AwsSolutionsChecks } from 'cdk-nag'
+import { GLOBAL_EVENTS_REGION } from '../shared/core/aws/regions.ts'
 import type { KeylessConfig } from '../shared/core/config/schema.ts'
 import { type DeployOptions, readDeployOptions } from './deploy-options.ts'
 import { KeylessStack, SatelliteStack } from './keyless-stack.ts'
@@ -26,7 +27,7 @@ export interface KeylessAppOptions {
 
 /**
  * The CDK app for a validated config: the home stack, and a satellite stack per other region
- * in `regions` (and, with an organization, the member accounts' template, synthesized first). The account and regions come from the config, never from the environment or a
+ * in `regions` and in the partition's global-events region (and, with an organization, the member accounts' template, synthesized first). The account and regions come from the config, never from the environment or a
  * lookup, so synth needs no credentials and no network. cdk-nag's AwsSolutions checks run at
  * synth; an unacknowledged finding stops it.
  */
@@ -54,17 +55,24 @@ export function keylessApp(config: KeylessConfig, options: KeylessAppOptions) {
     env: { account: config.account, region: config.region },
     description: 'keyless: just-in-time access to instances (home region)',
   })
-  const satellites = config.regions
+  // Every configured region, and the global-events region (IAM's calls reach EventBridge there
+  // only), whose satellite forwards what it sees and holds no Session documents unless configured.
+  const globalRegion = GLOBAL_EVENTS_REGION[config.partition]
+  const watched = [...new Set([...config.regions, globalRegion])]
+  const satellites = watched
     .filter((region) => region !== config.region)
-    .map(
-      (region) =>
-        new SatelliteStack(app, `${KEYLESS_STACK_NAME}-${region}`, {
-          config,
-          options: deploy,
-          env: { account: config.account, region },
-          description: `keyless: access events and Session documents of ${region}`,
-        }),
-    )
+    .map((region) => {
+      const targetsHere = config.regions.includes(region)
+      return new SatelliteStack(app, `${KEYLESS_STACK_NAME}-${region}`, {
+        config,
+        options: deploy,
+        sessionDocuments: targetsHere,
+        env: { account: config.account, region },
+        description: targetsHere
+          ? `keyless: watched events and Session documents of ${region}`
+          : `keyless: watched events of ${region}, where IAM's calls are recorded`,
+      })
+    })
   if (deploy.permissionsBoundary) {
     for (const stack of [home, ...satellites]) bound(stack, deploy.permissionsBoundary)
   }

@@ -114,17 +114,19 @@ export class KeylessStack extends Stack {
 export interface SatelliteStackProps extends StackProps {
   config: KeylessConfig
   options: DeployOptions
+  /** Whether targets live in this region (not so in the global-events region unless configured). */
+  sessionDocuments: boolean
 }
 
 /**
- * Every other configured region: its Session documents, and its CloudTrail access events
- * forwarded to the home region's bus (CloudTrail events reach EventBridge in their own region
+ * Every other configured region, and the global-events region: its Session documents (where
+ * targets are), and its watched CloudTrail events forwarded to the home region's bus (CloudTrail events reach EventBridge in their own region
  * only). What fails forwarding waits in a regional queue, alarmed.
  */
 export class SatelliteStack extends Stack {
   constructor(scope: Construct, id: string, props: SatelliteStackProps) {
     super(scope, id, props)
-    new SessionDocuments(this, 'SessionDocuments', { config: props.config })
+    if (props.sessionDocuments) new SessionDocuments(this, 'SessionDocuments', { config: props.config })
     const failures = new FailedInvocations(this, 'Failures')
     new ForwardAccessEvents(this, 'ForwardAccessEvents', {
       homeRegion: props.config.region,
@@ -133,7 +135,7 @@ export class SatelliteStack extends Stack {
     keylessAlarm(
       this,
       'FailedForwarding',
-      `access events of ${this.region} failed to reach ${props.config.region}: they wait in the failure queue`,
+      `watched events of ${this.region} failed to reach ${props.config.region}: they wait in the failure queue`,
       failures.metricWaiting(),
       alarmTopic(this, props.options),
     )

@@ -13,10 +13,12 @@ import { CfnRule } from 'aws-cdk-lib/aws-events'
 import { AnyPrincipal, CfnRole, PolicyStatement } from 'aws-cdk-lib/aws-iam'
 import { AwsSolutionsChecks } from 'cdk-nag'
 import { Construct } from 'constructs'
+import { KEYLESS_RULE_NAMES } from '../shared/core/alerts/keyless-pieces.ts'
+import { GLOBAL_EVENTS_REGION } from '../shared/core/aws/regions.ts'
 import { HOME_ACCOUNT_NAME, type KeylessConfig } from '../shared/core/config/schema.ts'
 import { AGENT_ROLE_NAME, agentRolePolicy, agentRoleTrust } from '../shared/core/policy/agent-role.ts'
 import { GRANT_ROLE_MAX_SESSION_SECONDS, GRANT_ROLE_PATH } from '../shared/core/policy/grant-role.ts'
-import { ACCESS_EVENT_PATTERN } from './access-alerts.ts'
+import { WATCHED_EVENT_PATTERN_JSON } from './access-alerts.ts'
 import { grantBoundary } from './grant-boundary.ts'
 import { KEYLESS_ROLE_PATH } from './permissions.ts'
 import { addPortForwardDocuments } from './session-documents.ts'
@@ -29,9 +31,20 @@ import { addPortForwardDocuments } from './session-documents.ts'
  * documents and the access events forwarded to the home account's bus (in every region).
  */
 
-/** Every region a member account's targets may be in: the StackSet deploys to each. */
+/** Every region a member account's targets may be in. */
 export function memberRegions(config: KeylessConfig): string[] {
   return [...new Set([...config.accounts.values()].flatMap((account) => account.regions))].sort()
+}
+
+/**
+ * Where the StackSet deploys: every member region, the home region (where the member's IAM
+ * pieces are made, whether or not a target is there) and the partition's global-events region
+ * (where IAM's calls, a grant role's changes among them, reach EventBridge).
+ */
+export function stackSetRegions(config: KeylessConfig): string[] {
+  return [
+    ...new Set([...memberRegions(config), config.region, GLOBAL_EVENTS_REGION[config.partition]]),
+  ].sort()
 }
 
 /** The home account's default bus in the home region: where every account's access events go. */
@@ -129,12 +142,9 @@ class ForwardToHomeBus extends Construct {
       ],
     })
     new CfnRule(this, 'Rule', {
-      description: `keyless: CloudTrail's access events, forwarded to the home account's bus`,
-      eventPattern: {
-        source: ACCESS_EVENT_PATTERN.source,
-        'detail-type': ACCESS_EVENT_PATTERN.detailType,
-        detail: ACCESS_EVENT_PATTERN.detail,
-      },
+      name: KEYLESS_RULE_NAMES.watched,
+      description: `keyless: CloudTrail's watched events, forwarded to the home account's bus`,
+      eventPattern: WATCHED_EVENT_PATTERN_JSON,
       targets: [
         {
           id: 'HomeBus',
@@ -186,7 +196,7 @@ export class MemberAccounts extends Construct {
       stackInstancesGroup: [
         {
           deploymentTargets: { organizationalUnitIds: organization.deployTo },
-          regions: memberRegions(config),
+          regions: stackSetRegions(config),
         },
       ],
       templateBody: JSON.stringify(this.template),

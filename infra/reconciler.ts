@@ -4,6 +4,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets'
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam'
 import type { IQueue } from 'aws-cdk-lib/aws-sqs'
 import { Construct } from 'constructs'
+import { KEYLESS_RULE_NAMES } from '../shared/core/alerts/keyless-pieces.ts'
 import type { KeylessConfig } from '../shared/core/config/schema.ts'
 import { grantExecutionsArn } from './grant-workflow.ts'
 import { type FunctionSurroundings, KeylessFunction } from './keyless-function.ts'
@@ -59,6 +60,7 @@ export class Reconciler extends Construct {
       this.handler.allow(statement)
     }
     new Rule(this, 'Schedule', {
+      ruleName: KEYLESS_RULE_NAMES.reconciler,
       description: 'keyless: runs the reconciler',
       schedule: Schedule.rate(RECONCILE_EVERY),
       targets: [

@@ -3,10 +3,14 @@ import { access } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import { z } from 'zod'
 import { dataDirOf, MAX_VERDICT_BATCH, runningControlPlane } from '../../local/operator-api.ts'
+import { reachByAddress } from '../../shared/core/alerts/evaluate.ts'
 import { InputError, problemOf, readEvents } from '../../shared/core/alerts/input.ts'
+import { type KeylessPieces, keylessPieces } from '../../shared/core/alerts/keyless-pieces.ts'
 import { ignoredLine, verdictLine } from '../../shared/core/alerts/lines.ts'
+import { otherWayFinding } from '../../shared/core/alerts/other-ways.ts'
 import type { AccessEvent } from '../../shared/core/alerts/record.ts'
 import { type AlertPolicy, alertPolicy, RULES, statelessFindings } from '../../shared/core/alerts/rules.ts'
+import type { KeylessConfig } from '../../shared/core/config/schema.ts'
 import { KeylessError } from '../../shared/core/errors.ts'
 import { commandConfig } from '../config.ts'
 import type { CliIo } from '../io.ts'
@@ -21,7 +25,8 @@ import { operatorCall } from '../operator-client.ts'
  * The rules that need grants (NO_ACTIVE_GRANT, BREAK_GLASS) need a grant store: when a local
  * control plane runs with its data in KEYLESS_DATA_DIR (`.keyless/`), access events are judged
  * by it, in batches, against its grants and instances (nothing is stored or posted); otherwise
- * the stateless rules alone judge, here, and every line has `"target": null`.
+ * the rules that need no grants judge here, and a line names a target only when a command was
+ * addressed to it by its tag.
  */
 export async function checkEventCommand(
   file: string | undefined,
@@ -32,13 +37,11 @@ export async function checkEventCommand(
   const source = await open(file, io)
   const out = new LineWriter(io)
   const plane = await runningControlPlane(dataDirOf(io.env))
-  const judge = plane
-    ? new PlaneJudge(operatorCall(plane), out)
-    : new StatelessJudge(alertPolicy(config), out)
+  const judge = plane ? new PlaneJudge(operatorCall(plane), out) : new StatelessJudge(config, out)
   io.err(
     plane
       ? `keyless: judging with the grants and instances of the local control plane at ${plane.url}\n`
-      : `keyless: no local control plane runs (${dataDirOf(io.env)}/): only the stateless rules judge (${STATELESS_RULES}); NO_ACTIVE_GRANT and BREAK_GLASS need its grants\n`,
+      : `keyless: no local control plane runs (${dataDirOf(io.env)}/): only the rules that need no grants judge (${STATELESS_RULES}); NO_ACTIVE_GRANT and BREAK_GLASS need its grants, and SEND_COMMAND to instances named by id their tags\n`,
   )
   let malformed = 0
   let records = 0
@@ -83,13 +86,21 @@ interface Judge {
   flush(): Promise<void>
 }
 
-/** The rules that need only the record and the config, judged here. */
+/**
+ * The rules that need only the record and the config, judged here: without instance tags, a
+ * command counts as reaching a target only by its addressing (the targets' tag, or any other
+ * addressing, which could reach any instance).
+ */
 class StatelessJudge implements Judge {
+  readonly #config: KeylessConfig
   readonly #policy: AlertPolicy
+  readonly #pieces: KeylessPieces
   readonly #out: LineWriter
 
-  constructor(policy: AlertPolicy, out: LineWriter) {
-    this.#policy = policy
+  constructor(config: KeylessConfig, out: LineWriter) {
+    this.#config = config
+    this.#policy = alertPolicy(config)
+    this.#pieces = keylessPieces(config)
     this.#out = out
   }
 
@@ -98,14 +109,16 @@ class StatelessJudge implements Judge {
   }
 
   access(event: AccessEvent): Promise<void> {
+    const reach = reachByAddress(event, this.#config)
+    const otherWay = otherWayFinding(event, reach, this.#pieces)
     return this.#out.write(
       verdictLine({
         eventId: event.eventId,
         eventName: event.eventName,
         principal: event.identity.arn,
         sourceIPAddress: event.sourceIPAddress,
-        target: null,
-        findings: statelessFindings(event, this.#policy),
+        target: reach.targets[0]?.name ?? null,
+        findings: [...statelessFindings(event, this.#policy), ...(otherWay ? [otherWay] : [])],
       }),
     )
   }

@@ -3,7 +3,7 @@ import middy from '@middy/core'
 import { z } from 'zod'
 import { SLACK_BUDGET_MS, withSlackBudget } from '../../shared/adapters/slack/budget.ts'
 import { problemOf } from '../../shared/core/alerts/input.ts'
-import { ACCESS_EVENTS, EVENTBRIDGE_SOURCES, readRecord } from '../../shared/core/alerts/record.ts'
+import { EVENTBRIDGE_SOURCES, readRecord, WATCHED_EVENTS } from '../../shared/core/alerts/record.ts'
 import type { AlertService } from '../../shared/core/alerts/service.ts'
 import { alertService } from '../runtime/alert-deps.ts'
 import { logger } from '../runtime/aws-deps.ts'
@@ -49,7 +49,7 @@ export const raw =
       return { outcome: 'dropped', reason }
     }
     if (read.kind === 'ignored') {
-      log.info('not an access event', { eventName: read.eventName, expected: ACCESS_EVENTS })
+      log.info('not a watched event', { eventName: read.eventName, expected: WATCHED_EVENTS })
       return { outcome: 'ignored', eventName: read.eventName }
     }
     const { verdict, alert } = await service.handle(read.event)

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { evaluate, evaluationContext } from '../../shared/core/alerts/evaluate.ts'
 import type { InstanceInventory } from '../../shared/core/alerts/inventory.ts'
+import { readRecord } from '../../shared/core/alerts/record.ts'
 import type { Grant } from '../../shared/core/grants/grant.ts'
-import { access, assumedRole, startSession } from '../kit/cloudtrail.ts'
-import { configFrom, organizationConfigObject, specConfigObject } from '../kit/config.ts'
+import { access, assumedRole, fixture, startSession } from '../kit/cloudtrail.ts'
+import { configFrom, MEMBER_ACCOUNT, organizationConfigObject, specConfigObject } from '../kit/config.ts'
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../kit/dynamo.ts'
 import { activeGrant, advance, alice, at, pendingGrant, workflow } from '../kit/grants.ts'
 
@@ -141,7 +142,10 @@ describe('NO_ACTIVE_GRANT and BREAK_GLASS', () => {
         requestParameters: { instanceId: instance, instanceOSUser: 'ec2-user' },
       })
     expect(await rulesOf(sshKey(PROD_DB))).toEqual([]) // prod-db allows ssh
-    expect(await rulesOf(sshKey(PROD_DB, 'SendSerialConsoleSSHPublicKey'))).toEqual(['NO_ACTIVE_GRANT'])
+    expect(await rulesOf(sshKey(PROD_DB, 'SendSerialConsoleSSHPublicKey'))).toEqual([
+      'NO_ACTIVE_GRANT',
+      'SERIAL_CONSOLE',
+    ])
   })
 
   it('a principal keyless does not know, on an instance of a target, is NO_ACTIVE_GRANT', async () => {
@@ -307,5 +311,181 @@ describe('break-glass', () => {
         detail: expect.stringContaining(grant.id),
       }),
     ])
+  })
+})
+
+describe('every other way onto an instance, and around the alerts', () => {
+  /** A fixture's record, changed where a test says, read as a watched event. */
+  const watched = async (name: string, change: Record<string, unknown> = {}) =>
+    access({ ...(await fixture(name)), ...change })
+  const judged = async (name: string, change: Record<string, unknown> = {}, withConfig = config) => {
+    inventory = new RecordingInventory()
+    const verdict = await evaluate(
+      await watched(name, change),
+      evaluationContext(withConfig, inventory, db.store),
+    )
+    return { verdict, rules: verdict.findings.map((finding) => [finding.rule, finding.severity]) }
+  }
+  const params = async (name: string, change: Record<string, unknown>) => ({
+    requestParameters: { ...(await fixture(name)).requestParameters, ...change },
+  })
+
+  it("SEND_COMMAND: Run Command to a target's instance, named by id or addressed by the targets' tag", async () => {
+    // The fixture's automation role has no MFA: NO_MFA says so beside it.
+    const byId = await judged('send-command.json')
+    expect(byId.rules).toEqual([
+      ['NO_MFA', 'high'],
+      ['SEND_COMMAND', 'critical'],
+    ])
+    expect(byId.verdict).toMatchObject({ target: 'prod-db', instances: [PROD_DB], grantId: null })
+    expect(byId.verdict.findings[1]?.detail).toContain('(prod-db)')
+    const byTag = await judged(
+      'send-command-by-tag.json',
+      await params('send-command-by-tag.json', {
+        targets: [{ key: 'tag:access-target', values: ['dev-web'] }],
+      }),
+    )
+    expect(byTag.rules.at(-1)).toEqual(['SEND_COMMAND', 'critical'])
+    expect(byTag.verdict.target).toBe('dev-web')
+    expect(inventory.asked).toEqual([]) // the addressing said it: no tag read
+  })
+
+  it('SEND_COMMAND: addressed any other way it could reach any instance; to instances of no target, nothing', async () => {
+    const anyInstance = await judged('send-command-by-tag.json')
+    expect(anyInstance.rules.at(-1)).toEqual(['SEND_COMMAND', 'critical'])
+    expect(anyInstance.verdict.subject).toBe('tag:Environment=production')
+    const untagged = await judged(
+      'send-command.json',
+      await params('send-command.json', { instanceIds: [UNTAGGED] }),
+    )
+    expect(untagged.rules).toEqual([['NO_MFA', 'high']])
+    // Refused by AWS: ACCESS_DENIED says so, and nothing ran.
+    const refused = await judged('send-command.json', { errorCode: 'AccessDenied', errorMessage: 'no' })
+    expect(refused.rules).toEqual([['ACCESS_DENIED', 'medium']])
+  })
+
+  it('OPEN_TUNNEL, GUI_CONNECTION and SERIAL_CONSOLE fire on every use, naming what they reached', async () => {
+    // The fixture's IAM user has long-term keys (no MFA) and connects from outside the network.
+    const tunnel = await judged('open-tunnel.json')
+    expect(tunnel.rules).toEqual([
+      ['NO_MFA', 'high'],
+      ['UNEXPECTED_SOURCE_IP', 'high'],
+      ['OPEN_TUNNEL', 'high'],
+    ])
+    expect(tunnel.verdict.subject).toBe('10.0.1.17 port 22')
+    const gui = await judged('gui-start-connection.json')
+    expect(gui.rules).toEqual([['GUI_CONNECTION', 'critical']])
+    expect(gui.verdict).toMatchObject({ target: 'prod-db', instances: [PROD_DB] })
+    const guiElsewhere = await judged(
+      'gui-start-connection.json',
+      await params('gui-start-connection.json', { InstanceId: UNTAGGED }),
+    )
+    expect(guiElsewhere.rules).toEqual([['GUI_CONNECTION', 'high']])
+    expect((await judged('enable-serial-console-access.json')).rules).toEqual([
+      ['SERIAL_CONSOLE', 'critical'],
+    ])
+    // A serial console key to a target's instance is also access with no grant.
+    const serial = aliceSession(at(120), PROD_DB, {
+      eventSource: 'ec2-instance-connect.amazonaws.com',
+      eventName: 'SendSerialConsoleSSHPublicKey',
+      requestParameters: { instanceId: PROD_DB, serialPort: 0 },
+    })
+    const verdict = await evaluate(serial, context())
+    expect(verdict.findings.map((finding) => finding.rule)).toEqual(['NO_ACTIVE_GRANT', 'SERIAL_CONSOLE'])
+  })
+
+  it('TRAIL_TAMPERED: a trail stopped or deleted is critical, its selectors or settings changed high', async () => {
+    const stopped = await judged('stop-logging.json')
+    expect(stopped.rules).toEqual([['TRAIL_TAMPERED', 'critical']])
+    expect(stopped.verdict.subject).toBe('arn:aws:cloudtrail:eu-west-1:111122223333:trail/management-events')
+    expect((await judged('stop-logging.json', { eventName: 'DeleteTrail' })).rules).toEqual([
+      ['TRAIL_TAMPERED', 'critical'],
+    ])
+    const selectors = await judged('put-event-selectors.json')
+    expect(selectors.rules).toEqual([['TRAIL_TAMPERED', 'high']])
+    expect(selectors.verdict.subject).toBe('management-events')
+  })
+
+  it("KEYLESS_TAMPERED: keyless's rule, preferences document, grant role or boundary changed by anyone but keyless", async () => {
+    expect((await judged('disable-rule.json')).rules).toEqual([['KEYLESS_TAMPERED', 'critical']])
+    expect((await judged('update-document-preferences.json')).rules).toEqual([
+      ['KEYLESS_TAMPERED', 'critical'],
+    ])
+    const portForward = await params('update-document-preferences.json', {
+      name: 'keyless-prod-db-port-5432',
+    })
+    expect((await judged('update-document-preferences.json', portForward)).rules).toEqual([
+      ['KEYLESS_TAMPERED', 'critical'],
+    ])
+    // A grant role is known by its person's Slack user id, in the account the config places it.
+    const grantRole = await judged(
+      'put-role-policy-grant-role.json',
+      { recipientAccountId: MEMBER_ACCOUNT },
+      member,
+    )
+    expect(grantRole.rules).toEqual([['KEYLESS_TAMPERED', 'critical']])
+    expect(grantRole.verdict.subject).toBe('U0CAROL')
+    const boundary = await judged(
+      'put-role-policy-grant-role.json',
+      {
+        recipientAccountId: MEMBER_ACCOUNT,
+        eventName: 'CreatePolicyVersion',
+        requestParameters: {
+          policyArn: `arn:aws:iam::${MEMBER_ACCOUNT}:policy/keyless/keyless-grant-boundary`,
+        },
+      },
+      member,
+    )
+    expect(boundary.rules).toEqual([['KEYLESS_TAMPERED', 'critical']])
+  })
+
+  it("KEYLESS_TAMPERED: not for keyless itself, nor for anything not keyless's; a deploy is reported as one", async () => {
+    const byAgent = {
+      recipientAccountId: MEMBER_ACCOUNT,
+      userIdentity: {
+        type: 'AssumedRole',
+        arn: `arn:aws:sts::${MEMBER_ACCOUNT}:assumed-role/keyless-agent/Keyless-AttachAccess`,
+        accountId: MEMBER_ACCOUNT,
+        sessionContext: {
+          sessionIssuer: { type: 'Role', arn: `arn:aws:iam::${MEMBER_ACCOUNT}:role/keyless/keyless-agent` },
+          attributes: { mfaAuthenticated: 'false' },
+        },
+      },
+    }
+    expect((await judged('put-role-policy-grant-role.json', byAgent, member)).rules).toEqual([])
+    // The same role name in an account keyless does not run in, or a role the config does not place.
+    expect(
+      (await judged('put-role-policy-grant-role.json', { recipientAccountId: '999988887777' }, member)).rules,
+    ).toEqual([])
+    const otherRole = await params('put-role-policy-grant-role.json', { roleName: 'team-ci' })
+    expect((await judged('put-role-policy-grant-role.json', otherRole, member)).rules).toEqual([])
+    // keyless's home roles; a role that only looks like one, in a member account, is not.
+    const home = await fixture('put-parameter-heartbeat.json')
+    const keylessHome = { userIdentity: home.userIdentity }
+    expect((await judged('disable-rule.json', keylessHome)).rules).toEqual([])
+    // CloudFormation during a deploy: reported, as what it most likely is.
+    const deploy = await judged('disable-rule.json', {
+      eventName: 'PutRule',
+      userIdentity: {
+        ...(await fixture('disable-rule.json')).userIdentity,
+        invokedBy: 'cloudformation.amazonaws.com',
+      },
+    })
+    expect(deploy.rules).toEqual([['KEYLESS_TAMPERED', 'medium']])
+    expect(deploy.verdict.findings[0]?.detail).toContain('through CloudFormation')
+  })
+
+  it("the heartbeat is keyless's own: by keyless nothing fires; written by anyone else it is tampering", async () => {
+    expect((await judged('put-parameter-heartbeat.json')).rules).toEqual([])
+    const forged = await judged('put-parameter-heartbeat.json', {
+      userIdentity: (await fixture('disable-rule.json')).userIdentity,
+    })
+    expect(forged.rules).toEqual([['KEYLESS_TAMPERED', 'critical']])
+    // Any other parameter is not watched at all.
+    const other = readRecord({
+      ...(await fixture('put-parameter-heartbeat.json')),
+      requestParameters: { name: '/team/x' },
+    })
+    expect(other.kind).toBe('ignored')
   })
 })

@@ -12,7 +12,7 @@ import { evaluationContext } from '../../shared/core/alerts/evaluate.ts'
 import { AlertService } from '../../shared/core/alerts/service.ts'
 import type { Clock } from '../../shared/core/clock.ts'
 import type { Grant } from '../../shared/core/grants/grant.ts'
-import { access, envelope, FIXTURES, startSession } from '../kit/cloudtrail.ts'
+import { access, envelope, FIXTURES, fixture, startSession } from '../kit/cloudtrail.ts'
 import { specConfig } from '../kit/config.ts'
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../kit/dynamo.ts'
 import { activeGrant, at } from '../kit/grants.ts'
@@ -245,6 +245,24 @@ describe('the alert function (EventBridge target)', () => {
     expect(await verdicts.get('11111111-2222-4333-8444-555555555555')).toBeDefined()
   })
 
+  it("alerts a stopped trail and keyless's disabled rule, naming what was changed; keyless's own heartbeat is neither stored nor posted", async () => {
+    for (const [name, rule] of [
+      ['stop-logging.json', 'TRAIL_TAMPERED'],
+      ['disable-rule.json', 'KEYLESS_TAMPERED'],
+    ] as const) {
+      const delivered = envelope(await fixture(name))
+      expect(await invoke(delivered)).toMatchObject({ outcome: 'evaluated', rules: [rule], alert: 'posted' })
+      expect((await verdicts.get(delivered.detail.eventID))?.alert).toBe('sent')
+    }
+    const [trail, rule] = alerts().map((call) => JSON.stringify(call.args.blocks))
+    expect(trail).toContain('trail/management-events')
+    expect(rule).toContain('KEYLESS_TAMPERED · keyless-watched-events')
+    const heartbeat = envelope(await fixture('put-parameter-heartbeat.json'))
+    expect(await invoke(heartbeat)).toMatchObject({ outcome: 'evaluated', rules: [], alert: 'none' })
+    expect(await verdicts.get(heartbeat.detail.eventID)).toBeUndefined()
+    expect(alerts()).toHaveLength(2)
+  })
+
   it('re-checks what the rule should have filtered: drops, logs, and stores nothing', async () => {
     const record = startSession({ eventID: 'f0000000-0000-4000-8000-000000000001' })
     const cases: [unknown, string][] = [
@@ -252,9 +270,10 @@ describe('the alert function (EventBridge target)', () => {
         { ...envelope(record), 'detail-type': 'AWS Console Sign In via CloudTrail' },
         'not a CloudTrail API call',
       ],
-      [{ ...envelope(record), source: 'aws.iam' }, 'not a CloudTrail API call'],
+      [{ ...envelope(record), source: 'aws.sts' }, 'not a CloudTrail API call'],
       // An event put on the bus by someone else, claiming to be Session Manager's.
       [{ ...envelope(record), source: 'aws.ec2-instance-connect' }, 'does not match'],
+      [{ ...envelope(record), source: 'aws.iam' }, 'does not match'],
       [envelope({ ...record, eventTime: 'yesterday' }), 'malformed record: eventTime is not a time'],
       [null, 'not a CloudTrail API call'],
     ]

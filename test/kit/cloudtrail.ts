@@ -66,7 +66,7 @@ export function envelope(record: {
     version: '0',
     id: `eb-${record.eventID}`,
     'detail-type': 'AWS API Call via CloudTrail',
-    source: record.eventSource === 'ssm.amazonaws.com' ? 'aws.ssm' : 'aws.ec2-instance-connect',
+    source: `aws.${record.eventSource.replace('.amazonaws.com', '')}`,
     account: '111122223333',
     time: '2026-11-23T10:05:01Z',
     region: record.awsRegion ?? 'eu-west-1',

@@ -28,7 +28,7 @@ afterAll(async () => {
 const CONFIG = ['--config', 'keyless.config.example.yaml']
 /** What check-event says first when no control plane runs. */
 const stateless = () =>
-  `keyless: no local control plane runs (${join(dir, 'no-plane')}/): only the stateless rules judge (NO_MFA, UNEXPECTED_SOURCE_IP, ACCESS_DENIED, ROOT_ACCESS); NO_ACTIVE_GRANT and BREAK_GLASS need its grants\n`
+  `keyless: no local control plane runs (${join(dir, 'no-plane')}/): only the rules that need no grants judge (NO_MFA, UNEXPECTED_SOURCE_IP, ACCESS_DENIED, ROOT_ACCESS, SEND_COMMAND, OPEN_TUNNEL, GUI_CONNECTION, SERIAL_CONSOLE, TRAIL_TAMPERED, KEYLESS_TAMPERED); NO_ACTIVE_GRANT and BREAK_GLASS need its grants, and SEND_COMMAND to instances named by id their tags\n`
 const stdin = (text: string | Buffer) => Readable.from([text])
 const lines = (stdout: string) =>
   stdout
@@ -69,6 +69,26 @@ describe('keyless check-event', () => {
         },
       ],
     })
+  })
+
+  it('judges every other way in without a plane: each fixture its rule, a command only by its addressing', async () => {
+    const { stdout } = await runKeyless(
+      ['check-event', '-', ...CONFIG],
+      noPlane(),
+      stdin(records.map((r) => JSON.stringify(r)).join('\n')),
+    )
+    const rulesOf = (eventName: string) =>
+      lines(stdout)
+        .filter((line) => line.eventName === eventName)
+        .map((line) => line.findings.map((finding: { rule: string }) => finding.rule))
+    expect(rulesOf('OpenTunnel')).toEqual([['NO_MFA', 'UNEXPECTED_SOURCE_IP', 'OPEN_TUNNEL']])
+    expect(rulesOf('StopLogging')).toEqual([['TRAIL_TAMPERED']])
+    expect(rulesOf('DisableRule')).toEqual([['KEYLESS_TAMPERED']])
+    expect(rulesOf('EnableSerialConsoleAccess')).toEqual([['SERIAL_CONSOLE']])
+    // By tag (send-command-by-tag.json, first) it could reach any instance; by id only the
+    // instance's tags would tell, and a plane has them.
+    expect(rulesOf('SendCommand')).toEqual([['NO_MFA', 'SEND_COMMAND'], ['NO_MFA']])
+    expect(rulesOf('PutParameter')).toEqual([[]])
   })
 
   it('reads a CloudTrail log file, gzipped as in S3, an array of envelopes, and a single record alike', async () => {

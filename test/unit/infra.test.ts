@@ -7,7 +7,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions'
 import { AwsSolutionsChecks } from 'cdk-nag'
 import { afterAll, describe, expect, it } from 'vitest'
 import { GRANT_WORKFLOW_FOLDERS } from '../../functions/grant-workflow-folders.ts'
-import { ACCESS_EVENT_PATTERN } from '../../infra/access-alerts.ts'
+import { WATCHED_EVENT_PATTERN_JSON } from '../../infra/access-alerts.ts'
 import { readDeployOptions } from '../../infra/deploy-options.ts'
 import { GRANT_WORKFLOW_FILE } from '../../infra/grant-workflow.ts'
 import { keylessApp } from '../../infra/keyless-app.ts'
@@ -117,6 +117,31 @@ describe('the home-region stack', () => {
     expect(home.account).toBe('111122223333')
     expect(home.region).toBe('eu-west-1')
     expect(satellites.map((stack) => stack.region)).toEqual(['us-east-1'])
+  })
+
+  it('watches us-east-1, where IAM is recorded, even when no target is there: a satellite that only forwards', () => {
+    const homeOnly = specConfigObject()
+    homeOnly.regions = ['eu-west-1']
+    const dir = mkdtempSync(join(tmpdir(), 'keyless-synth-home-only-'))
+    try {
+      const built = keylessApp(configFrom(homeOnly), {
+        configFile: EXAMPLE_CONFIG_FILE,
+        outdir: dir,
+        skipBundling: true,
+        cloudFormationValidation: false,
+        deploy: deployOptions,
+      })
+      expect(built.satellites.map((stack) => stack.region)).toEqual(['us-east-1'])
+      const forwarder = Template.fromStack(built.satellites[0] as never)
+      forwarder.resourceCountIs('AWS::SSM::Document', 0)
+      forwarder.resourceCountIs('AWS::Lambda::Function', 0)
+      forwarder.hasResourceProperties('AWS::Events::Rule', {
+        Name: 'keyless-watched-events',
+        EventPattern: WATCHED_EVENT_PATTERN_JSON,
+      })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('synthesizes with cdk-nag AwsSolutions clean: every finding acknowledged with a reason', () => {
@@ -418,13 +443,29 @@ describe('the alert rule', () => {
     expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 7200 })
   })
 
-  it('matches the EventBridge envelopes of every access fixture, and not other events', async () => {
+  it("is the one pattern for every watched event, under keyless's rule name", () => {
+    expect(pattern).toEqual(WATCHED_EVENT_PATTERN_JSON)
+    expect(rules[0]?.[1].Properties.Name).toBe('keyless-watched-events')
+  })
+
+  it('matches the EventBridge envelopes of every watched fixture, and nothing else', async () => {
     for (const name of [
       'start-session-mfa.eventbridge.json',
       'start-session-port-forward-no-mfa.json',
       'start-session-denied.json',
       'start-session-identity-center.json',
       'send-ssh-public-key-iam-user.json',
+      'send-command.json',
+      'send-command-by-tag.json',
+      'open-tunnel.json',
+      'gui-start-connection.json',
+      'enable-serial-console-access.json',
+      'stop-logging.json',
+      'put-event-selectors.json',
+      'disable-rule.json',
+      'update-document-preferences.json',
+      'put-role-policy-grant-role.json',
+      'put-parameter-heartbeat.json',
     ]) {
       expect(matchesPattern(pattern, await envelopeOf(name)), name).toBe(true)
     }
@@ -439,16 +480,30 @@ describe('the alert rule', () => {
       const source = name.startsWith('Send') ? 'aws.ec2-instance-connect' : 'aws.ssm'
       expect(matchesPattern(pattern, { ...mfa, source, detail }), name).toBe(true)
     }
+    const withDetail = async (name: string, change: Record<string, unknown>) => {
+      const event = await envelopeOf(name)
+      return { ...event, detail: { ...event.detail, ...change } }
+    }
+    const params = async (name: string, requestParameters: Record<string, unknown>) =>
+      withDetail(name, { requestParameters })
     const others = [
       { ...mfa, 'detail-type': 'AWS Service Event via CloudTrail' },
+      // A source that does not own the record's eventSource.
       { ...mfa, source: 'aws.ec2' },
       { ...mfa, source: 'custom.attacker' },
       { ...mfa, detail: { ...mfa.detail, eventName: 'DescribeSessions' } },
       { ...mfa, detail: { ...mfa.detail, eventSource: 'ec2.amazonaws.com' } },
       { ...mfa, detail: undefined },
+      // Everyone else's rules, documents and parameters.
+      await params('disable-rule.json', { name: 'team-nightly-build' }),
+      await params('update-document-preferences.json', { name: 'team-runbook' }),
+      await params('put-parameter-heartbeat.json', { name: '/team/db-password' }),
+      await withDetail('stop-logging.json', { eventName: 'StartLogging' }),
+      await withDetail('enable-serial-console-access.json', { eventName: 'RunInstances' }),
+      await withDetail('put-role-policy-grant-role.json', { eventName: 'ListRoles' }),
     ]
     for (const event of others)
-      expect(matchesPattern(pattern, event), JSON.stringify(event).slice(0, 80)).toBe(false)
+      expect(matchesPattern(pattern, event), JSON.stringify(event).slice(0, 120)).toBe(false)
   })
 
   it('the satellite forwards the same events to the home region’s default bus', () => {
@@ -602,7 +657,7 @@ describe('the member accounts (a service-managed StackSet)', () => {
     expect(stackSet.Properties.TemplateBody).not.toMatch(/cdk-bootstrap|cdk-hnb659fds|AWS::CDK::Metadata/)
   })
 
-  it('goes to the configured OUs, and to accounts joining them, in every member region', () => {
+  it('goes to the configured OUs, and to accounts joining them, in every member region, the home region and us-east-1 (where IAM is recorded)', () => {
     expect(stackSet.Properties).toMatchObject({
       PermissionModel: 'SERVICE_MANAGED',
       CallAs: 'DELEGATED_ADMIN',
@@ -611,7 +666,7 @@ describe('the member accounts (a service-managed StackSet)', () => {
       StackInstancesGroup: [
         {
           DeploymentTargets: { OrganizationalUnitIds: ['ou-ab12-prodxxxx'] },
-          Regions: ['eu-central-1', 'eu-west-1'],
+          Regions: ['eu-central-1', 'eu-west-1', 'us-east-1'],
         },
       ],
     })
@@ -638,10 +693,11 @@ describe('the member accounts (a service-managed StackSet)', () => {
     expect(body.Conditions.InHomeRegion).toEqual({ 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'eu-west-1'] })
   })
 
-  it("forwards the member's access events to the home account's bus, which admits only the organization", async () => {
+  it("forwards the member's watched events to the home account's bus, which admits only the organization", async () => {
     const homeBus = 'arn:aws:events:eu-west-1:111122223333:event-bus/default'
     const [rule] = memberOfType('AWS::Events::Rule')
-    expect(rule?.Properties.EventPattern.detail).toEqual(ACCESS_EVENT_PATTERN.detail)
+    expect(rule?.Properties.EventPattern).toEqual(WATCHED_EVENT_PATTERN_JSON)
+    expect(rule?.Properties.Name).toBe('keyless-watched-events')
     expect(rule?.Properties.Targets).toMatchObject([{ Arn: homeBus }])
     const forwarder = memberOfType('AWS::IAM::Role').find((role) => role.Properties.RoleName === undefined)
     expect(forwarder?.Properties.Policies[0].PolicyDocument.Statement).toEqual([

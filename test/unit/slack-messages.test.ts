@@ -133,6 +133,7 @@ describe('Slack messages (golden Block Kit JSON)', () => {
       people: ['U0ALICE'],
       target: 'prod-db',
       instances: ['i-0123456789abcdef0'],
+      subject: null,
       sourceIPAddress: '198.51.100.7',
       mfa: false,
       denied: null,

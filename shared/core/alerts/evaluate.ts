@@ -4,14 +4,17 @@ import type { Grant } from '../grants/grant.ts'
 import type { GrantStore } from '../grants/store.ts'
 import { placedGrantRoles } from '../policy/placement.ts'
 import type { InstanceInventory } from './inventory.ts'
+import { type KeylessPieces, keylessPieces } from './keyless-pieces.ts'
+import { otherWayFinding, type Reach } from './other-ways.ts'
 import type { AccessEvent } from './record.ts'
 import { type AlertPolicy, alertPolicy, type Finding, statelessFindings } from './rules.ts'
 
 /**
- * The whole verdict on one access event: the stateless rules, and the two that need to know
- * what keyless granted. NO_ACTIVE_GRANT: an access to an instance of a configured target that
- * no grant of that principal covered at the time CloudTrail recorded it. BREAK_GLASS: an
- * access that a break-glass grant covered (each one is for review).
+ * The whole verdict on one watched event: the stateless rules; for an access, the two that need
+ * to know what keyless granted — NO_ACTIVE_GRANT (an access to an instance of a configured target
+ * that no grant of that principal covered at the time CloudTrail recorded it) and BREAK_GLASS (an
+ * access a break-glass grant covered: each one is for review); and the rule of every other way
+ * onto an instance or around the alerts (other-ways.ts).
  */
 
 export interface Verdict {
@@ -29,6 +32,8 @@ export interface Verdict {
   /** The target of the instances accessed; null for an instance of no target. */
   target: string | null
   instances: string[]
+  /** What else the call named: a tunnel's address, a command's tags, the piece of keyless changed. */
+  subject: string | null
   sourceIPAddress: string | null
   mfa: boolean
   /** AWS's error code when it refused the call. */
@@ -50,6 +55,7 @@ export interface EvaluationContext {
   longestGrantSeconds: number
   inventory: InstanceInventory
   grants: Pick<GrantStore, 'listActivatedByPrincipal'>
+  pieces: KeylessPieces
 }
 
 /**
@@ -87,6 +93,7 @@ export function evaluationContext(
     longestGrantSeconds: Math.max(0, ...targets.map((target) => target.maxDurationSeconds)),
     inventory,
     grants,
+    pieces: keylessPieces(config),
   }
 }
 
@@ -95,15 +102,18 @@ export async function evaluate(event: AccessEvent, context: EvaluationContext): 
   const known = context.principals.get(actingPrincipal(event)?.toLowerCase() ?? '')
   const configuredPrincipal = known?.principal ?? null
   const people = known?.people ?? identityCenterPeople(event, context.config)
-  const targets = await targetsOf(event, context)
+  const reach = await reachOf(event, context)
+  const { targets } = reach
   let grant: Grant | undefined
-  if (targets.length > 0 && !event.denied) {
+  if (event.kind === 'session' && targets.length > 0 && !event.denied) {
     grant = configuredPrincipal
       ? await coveringGrant(event, configuredPrincipal, targets, context)
       : undefined
     if (!grant) findings.push(noActiveGrant(event, targets, configuredPrincipal, people))
     else if (grant.breakGlass) findings.push(breakGlass(event, grant))
   }
+  const otherWay = otherWayFinding(event, reach, context.pieces)
+  if (otherWay) findings.push(otherWay)
   return {
     eventId: event.eventId,
     eventName: event.eventName,
@@ -115,6 +125,7 @@ export async function evaluate(event: AccessEvent, context: EvaluationContext): 
     people,
     target: targets[0]?.name ?? null,
     instances: event.instances,
+    subject: event.subject,
     sourceIPAddress: event.sourceIPAddress,
     mfa: event.identity.mfaAuthenticated,
     denied: event.denied?.code ?? null,
@@ -144,21 +155,43 @@ function actingPrincipal(event: AccessEvent): string | null {
 }
 
 /**
- * The configured targets of the instances accessed, by their tag, in the account the access
- * happened in: the home account or a configured member account (an unconfigured account's tags
- * are not keyless's to read, and none of its instances is a target), and only EC2 instances
- * (grant policies name `instance/*`). A target counts only in its own account.
+ * The configured targets an event reached, in the account it happened in (the home account or a
+ * configured member account: an unconfigured account's tags are not keyless's to read, and none
+ * of its instances is a target): by its addressing (reachByAddress), and the instances it names
+ * by their tag — EC2 instances only, as grant policies name `instance/*`.
  */
-async function targetsOf(event: AccessEvent, context: EvaluationContext): Promise<TargetConfig[]> {
+async function reachOf(event: AccessEvent, context: EvaluationContext): Promise<Reach> {
   const { config, tagKey } = context
+  const byAddress = reachByAddress(event, config)
   const account = event.account ?? config.account
-  const inAccount = [...config.targets.values()].filter((target) => target.account.id === account)
   const instances = event.instances.filter((id) => id.startsWith('i-'))
-  if (inAccount.length === 0 || instances.length === 0 || tagKey === undefined) return []
-  const values = await context.inventory.tagValues(account, event.region ?? config.region, tagKey, instances)
-  const tagged = new Set(values.values())
-  return inAccount.filter((target) => tagged.has(target.tagValue))
+  if (instances.length === 0 || tagKey === undefined) return byAddress
+  const inAccount = targetsIn(config, account)
+  if (inAccount.length === 0) return byAddress
+  const values = new Set(
+    (await context.inventory.tagValues(account, event.region ?? config.region, tagKey, instances)).values(),
+  )
+  const tagged = inAccount.filter((target) => values.has(target.tagValue))
+  return { ...byAddress, targets: [...new Set([...byAddress.targets, ...tagged])] }
 }
+
+/**
+ * What a command's addressing alone says it reached, needing no instance's tags: the targets
+ * whose tag value it named under the targets' tag key; `unknown` when it was addressed any other
+ * way (another tag, a resource group), so it could have reached any instance.
+ */
+export function reachByAddress(event: AccessEvent, config: KeylessConfig): Reach {
+  const inAccount = targetsIn(config, event.account ?? config.account)
+  const tagKey = `tag:${config.targets.values().next().value?.tagKey}`
+  const values = new Set(event.addressedTo.flatMap(({ key, values }) => (key === tagKey ? values : [])))
+  return {
+    targets: inAccount.filter((target) => values.has(target.tagValue)),
+    unknown: event.addressedTo.some(({ key }) => key !== tagKey),
+  }
+}
+
+const targetsIn = (config: KeylessConfig, account: string): TargetConfig[] =>
+  [...config.targets.values()].filter((target) => target.account.id === account)
 
 /** The grant of `principal` on one of `targets` that allowed this access at its time. */
 async function coveringGrant(

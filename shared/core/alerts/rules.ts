@@ -2,7 +2,7 @@ import { isIP } from 'node:net'
 import type { KeylessConfig } from '../config/schema.ts'
 import { arnPattern } from './arn-pattern.ts'
 import { AllowedNetworks } from './network.ts'
-import type { AccessEvent } from './record.ts'
+import type { AccessEvent, WatchKind } from './record.ts'
 
 /** docs/contract.md "Alerts": rule names are stable; alerts, stored findings and the CLI use them. */
 export const RULES = [
@@ -12,6 +12,12 @@ export const RULES = [
   'ACCESS_DENIED',
   'ROOT_ACCESS',
   'BREAK_GLASS',
+  'SEND_COMMAND',
+  'OPEN_TUNNEL',
+  'GUI_CONNECTION',
+  'SERIAL_CONSOLE',
+  'TRAIL_TAMPERED',
+  'KEYLESS_TAMPERED',
 ] as const
 export type Rule = (typeof RULES)[number]
 export type Severity = 'critical' | 'high' | 'medium'
@@ -44,9 +50,14 @@ export function alertPolicy(config: KeylessConfig): AlertPolicy {
 /** Identities that are AWS itself, not a person: no MFA to expect of them. */
 const SERVICE_IDENTITIES = new Set(['AWSService', 'AWSAccount'])
 
+/** The kinds of event that reach an instance: MFA and the network matter for these. */
+const REACHES_AN_INSTANCE: ReadonlySet<WatchKind> = new Set(['session', 'command', 'tunnel', 'gui'])
+
 /**
  * The rules that need nothing but the record and the config: who, how authenticated, from
- * where, refused or not. (NO_ACTIVE_GRANT and BREAK_GLASS also need the grants.)
+ * where, refused or not. (NO_ACTIVE_GRANT and BREAK_GLASS also need the grants.) Root and a
+ * refusal count on every watched event; MFA and the network on those that reach an instance
+ * (a trail or a rule changed is alerted for what it is, whoever did it from wherever).
  */
 export function statelessFindings(event: AccessEvent, policy: AlertPolicy): Finding[] {
   const findings: Finding[] = []
@@ -75,6 +86,7 @@ export function statelessFindings(event: AccessEvent, policy: AlertPolicy): Find
         'Expected when they have no grant: ask who tried and why; repeated refusals can be someone probing.',
     })
   }
+  if (!REACHES_AN_INSTANCE.has(event.kind)) return findings
   const trusted = event.identity.issuer !== null && policy.trustsIssuer(event.identity.issuer)
   if (
     policy.requireMfa &&

@@ -51,9 +51,9 @@ const SWEEP_EVERY_SECONDS = 60
 const SWEEP_LIMIT = 10
 
 /**
- * The alert function's work for one access event: the verdict, stored once per CloudTrail
- * eventID; the access linked to the grant that covered it; one alert to the security channel
- * when a rule fired. A redelivered event finds its verdict and posts nothing again. A Slack
+ * The alert function's work for one watched event: the verdict, stored once per CloudTrail
+ * eventID (an access always, anything else when it alerts); an access linked to the grant that
+ * covered it; one alert to the security channel when a rule fired. A redelivered event finds its verdict and posts nothing again. A Slack
  * failure leaves the alert stored unsent; the next invocation's sweep (or the reconciler's)
  * posts it. Alerts go to the security channel only, never to the person who acted.
  */
@@ -70,6 +70,15 @@ export class AlertService {
     const { verdicts, clock } = this.#deps
     const now = clock.now()
     const verdict = await evaluate(event, this.#deps.context)
+    // Only an access is kept whatever its verdict (it is linked to its grant, and shown as the
+    // grant's session); any other watched event is kept only when it alerts — keyless's own
+    // writes to its grant roles, and its heartbeats, need no record.
+    if (event.kind !== 'session' && verdict.findings.length === 0) {
+      return {
+        verdict: { ...verdict, recordedAt: now.toISOString(), alert: 'none', attempts: 0 },
+        alert: 'none',
+      }
+    }
     // A redelivery gets the verdict first stored: judged once, at the first delivery.
     const { stored, created } = await verdicts.record(verdict, now, addSeconds(now, CLAIM_SECONDS))
     // Linking is keyed by eventID, so doing it again on a redelivery is harmless (and repairs a

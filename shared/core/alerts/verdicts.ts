@@ -61,6 +61,8 @@ export const storedVerdictSchema = z.object({
   people: z.array(z.string()),
   target: text,
   instances: z.array(z.string()),
+  // Verdicts stored before keyless watched anything but sessions have none.
+  subject: text.default(null),
   sourceIPAddress: text,
   mfa: z.boolean(),
   denied: text,

@@ -47,3 +47,13 @@ export const REGIONS: Readonly<Record<Partition, readonly string[]>> = {
   'aws-cn': ['cn-north-1', 'cn-northwest-1'],
   'aws-us-gov': ['us-gov-east-1', 'us-gov-west-1'],
 }
+
+/**
+ * Where each partition's global services (IAM among them) record their calls in CloudTrail, and
+ * so where EventBridge delivers them: keyless watches this region even when no target is in it.
+ */
+export const GLOBAL_EVENTS_REGION: Readonly<Record<Partition, string>> = {
+  aws: 'us-east-1',
+  'aws-cn': 'cn-north-1',
+  'aws-us-gov': 'us-gov-west-1',
+}

@@ -79,7 +79,7 @@ export function securityAlert(verdict: Verdict): SlackMessage {
   // Worst first: the header is what a phone's notification shows.
   const findings = [...verdict.findings].sort((a, b) => bySeverity(a.severity, b.severity))
   const rules = findings.map((finding) => finding.rule)
-  const where = verdict.target ?? verdict.instances[0] ?? 'no instance named'
+  const where = verdict.target ?? verdict.instances[0] ?? verdict.subject ?? 'no instance named'
   const principal = `\`${quoted(verdict.principal ?? 'unknown principal')}\``
   const who = verdict.people.length
     ? `${verdict.people.map(mention).join(', ')} as ${principal}`
@@ -94,6 +94,8 @@ export function securityAlert(verdict: Verdict): SlackMessage {
         type: 'section',
         fields: [
           field('Instance', verdict.instances.map((id) => `\`${quoted(id)}\``).join(', ') || '_none named_'),
+          // A tunnel's address, a command's tags, the piece of keyless changed.
+          ...(verdict.subject ? [field('Named', `\`${quoted(verdict.subject)}\``)] : []),
           field('Target', verdict.target ? `*${verdict.target}*` : '_none: no configured target’s tag_'),
           field('From', quoted(verdict.sourceIPAddress ?? 'unknown')),
           field('MFA', verdict.mfa ? 'yes' : '*no*'),
