@@ -47,7 +47,7 @@ export const PRICES = {
   dynamoWrite: 0.625 / 1_000_000, // on-demand write request unit
   dynamoRead: 0.125 / 1_000_000, // on-demand read request unit
   httpApiRequest: 1.0 / 1_000_000,
-  crossAccountEvent: 1.0 / 1_000_000, // EventBridge, an event sent to another account's bus
+  crossAccountEvent: 1.0 / 1_000_000, // EventBridge, an event sent to another account's or region's bus
   xrayTrace: 5.0 / 1_000_000,
   logsIngestedGb: 0.5,
 } as const
@@ -62,9 +62,13 @@ const LOG_BYTES_PER_INVOCATION = 1500
 const LOG_BYTES_PER_TRANSITION = 2 * 800
 /** A grant is used, say, for two sessions: two CloudTrail access events judged by the alert function. */
 const ACCESSES_PER_GRANT = 2
+/** keyless's own PutRolePolicy and DeleteRolePolicy: watched IAM events, judged and dropped. */
+const KEYLESS_IAM_WRITES_PER_GRANT = 2
 const MONTH_MINUTES = 30 * 24 * 60
 const MB = 1024 * 1024
 const ORGANIZATION_EXAMPLE_FILE = 'keyless.config.organization.example.yaml'
+/** The heartbeat's DynamoDB requests a run: the alert function's UpdateItem, the reconciler's consistent GetItem. */
+const HEARTBEAT_REQUESTS = { writes: 1, reads: 1 }
 
 interface Resource {
   Type: string
@@ -101,19 +105,27 @@ export async function costs(): Promise<void> {
   const lines: string[] = []
   let homeIdle = 0
   let satelliteIdle = 0
+  const homeResources = templates.find((template) => template.home)?.resources ?? {}
   const perRun =
     invocation(
-      memoryOf(templates.find((template) => template.home)?.resources ?? {}, (id) =>
-        id.startsWith('Reconciler'),
-      ),
+      memoryOf(homeResources, (id) => id.startsWith('Reconciler')),
       BILLED_MS.reconciler,
     ) +
     reconcilerRun.reads * PRICES.dynamoRead +
     reconcilerRun.writes * PRICES.dynamoWrite +
     // The Slack secret is read through a five-minute cache: once a run at most.
-    PRICES.secretsApiCall
+    PRICES.secretsApiCall +
+    // Its heartbeat: the SSM write and CloudTrail's delivery of it are free; the alert function
+    // is invoked once for it and records it; the reconciler reads that record back.
+    invocation(
+      memoryOf(homeResources, (id) => id.startsWith('Alerts')),
+      BILLED_MS.alert,
+    ) +
+    HEARTBEAT_REQUESTS.writes * PRICES.dynamoWrite +
+    HEARTBEAT_REQUESTS.reads * PRICES.dynamoRead
   for (const { home, resources } of templates) {
-    const idle = idleCost(resources, perRun)
+    // The alert function publishes HeartbeatsSeen all month: a custom metric, always.
+    const idle = idleCost(resources, perRun, home ? 1 : 0)
     if (home) homeIdle = idle.total
     else satelliteIdle = Math.max(satelliteIdle, idle.total)
     lines.push(
@@ -138,7 +150,11 @@ export async function costs(): Promise<void> {
     slack:
       grant.slackInvocations * invocation(slackMemory, BILLED_MS.slack) +
       grant.slackRequests * PRICES.httpApiRequest,
-    alerts: ACCESSES_PER_GRANT * invocation(alertMemory, BILLED_MS.alert),
+    // Its accesses, and keyless's own two IAM writes (attach, remove): IAM's events come from
+    // us-east-1 to the alert function, which drops them unstored.
+    alerts:
+      (ACCESSES_PER_GRANT + KEYLESS_IAM_WRITES_PER_GRANT) * invocation(alertMemory, BILLED_MS.alert) +
+      KEYLESS_IAM_WRITES_PER_GRANT * PRICES.crossAccountEvent,
     dynamo: grant.writes * PRICES.dynamoWrite + grant.reads * PRICES.dynamoRead,
   }
   const perGrant = Object.values(grantParts).reduce((sum, part) => sum + part, 0)
@@ -154,7 +170,7 @@ export async function costs(): Promise<void> {
   console.log(`cost per grant: $${perGrant.toFixed(5)}`)
   for (const line of lines) console.log(line)
   console.log(
-    `  one grant (approved by a person, warned, expired; ${ACCESSES_PER_GRANT} accesses): ${grant.transitions} transitions, ${grant.taskInvocations} task + ${grant.slackInvocations} Slack (${grant.slackRequests} from Slack) + ${ACCESSES_PER_GRANT} alert invocations, ${grant.writes} DynamoDB writes, ${grant.reads} reads, 1 trace; ${Object.entries(
+    `  one grant (approved by a person, warned, expired; ${ACCESSES_PER_GRANT} accesses): ${grant.transitions} transitions, ${grant.taskInvocations} task + ${grant.slackInvocations} Slack (${grant.slackRequests} from Slack) + ${ACCESSES_PER_GRANT + KEYLESS_IAM_WRITES_PER_GRANT} alert invocations (${KEYLESS_IAM_WRITES_PER_GRANT} for keyless's own IAM writes), ${grant.writes} DynamoDB writes, ${grant.reads} reads, 1 trace; ${Object.entries(
       grantParts,
     )
       .map(([part, cost]) => `${part} $${cost.toFixed(6)}`)
@@ -168,10 +184,14 @@ export async function costs(): Promise<void> {
   )
 }
 
-/** What a template's resources cost a month while no grant runs: the billed ones, counted. */
+/**
+ * What a template's resources cost a month while no grant runs: the billed ones, counted, and
+ * `publishedByFunctions` custom metrics its functions publish all month (not in the template).
+ */
 function idleCost(
   resources: Record<string, Resource>,
   perScheduledRun: number,
+  publishedByFunctions = 0,
 ): { total: number; text: string } {
   const all = Object.values(resources)
   const alarmMetrics = all
@@ -181,13 +201,15 @@ function idleCost(
       return sum + (metrics ? metrics.filter((metric) => metric.MetricStat).length : 1)
     }, 0)
   // A metric filter without a default value publishes only when a line matches: idle, nothing.
-  const alwaysPublished = all.filter(
-    (resource) =>
-      resource.Type === 'AWS::Logs::MetricFilter' &&
-      (resource.Properties.MetricTransformations as { DefaultValue?: unknown }[]).some(
-        (metric) => metric.DefaultValue !== undefined,
-      ),
-  ).length
+  const alwaysPublished =
+    publishedByFunctions +
+    all.filter(
+      (resource) =>
+        resource.Type === 'AWS::Logs::MetricFilter' &&
+        (resource.Properties.MetricTransformations as { DefaultValue?: unknown }[]).some(
+          (metric) => metric.DefaultValue !== undefined,
+        ),
+    ).length
   const secrets = all.filter((resource) => resource.Type === 'AWS::SecretsManager::Secret').length
   const kmsKeys = all.filter((resource) => resource.Type === 'AWS::KMS::Key').length
   const schedules = all.filter(

@@ -59,7 +59,8 @@ export class FailedInvocations extends Construct {
  * The alarms an operator needs, each firing on the first occurrence: a grant workflow that
  * failed, a grant whose revocation failed (REVOKE_FAILED: someone may still have access), a
  * repair by the reconciler (the workflow missed something), a function that failed, Slack's
- * requests answered with a server error, and work left in the failure queue.
+ * requests answered with a server error, work left in the failure queue, and no heartbeat through
+ * CloudTrail to the alert function for 30 minutes.
  *
  * CloudWatch bills every metric an alarm watches ($0.10 a month each), so the functions share
  * one: each function's log group has a metric filter counting its failures (an error logged,
@@ -142,6 +143,22 @@ export class Operations extends Construct {
         ...fiveMinutes,
       }),
     )
+    // The heartbeat's alarm is the other way round: it fires on what did not come.
+    const silent = new Alarm(this, 'AlertPathSilent', {
+      alarmDescription:
+        'keyless: no heartbeat reached the alert function for 30 minutes: access may be going unseen (the trail, the rule keyless-watched-events, the alert function, the reconciler); keyless doctor --stack checks each',
+      metric: new Metric({
+        namespace: KEYLESS_METRICS.namespace,
+        metricName: KEYLESS_METRICS.heartbeatsSeen,
+        dimensionsMap: { service: KEYLESS_METRICS.service },
+        ...fiveMinutes,
+      }),
+      threshold: 1,
+      evaluationPeriods: 6,
+      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.BREACHING,
+    })
+    if (this.topic) silent.addAlarmAction(new SnsAction(this.topic))
     alarm(
       'SlackServerErrors',
       "Slack's requests were answered with a server error (the Slack function failed or was throttled): Slack shows people an error",

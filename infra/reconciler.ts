@@ -5,6 +5,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam'
 import type { IQueue } from 'aws-cdk-lib/aws-sqs'
 import { Construct } from 'constructs'
 import { KEYLESS_RULE_NAMES } from '../shared/core/alerts/keyless-pieces.ts'
+import { HEARTBEAT_PARAMETER } from '../shared/core/alerts/record.ts'
 import type { KeylessConfig } from '../shared/core/config/schema.ts'
 import { grantExecutionsArn } from './grant-workflow.ts'
 import { type FunctionSurroundings, KeylessFunction } from './keyless-function.ts'
@@ -21,8 +22,8 @@ export const RECONCILE_EVERY = Duration.minutes(5)
 /**
  * The safety net: every few minutes, make IAM and Session Manager match the grants (remove
  * expired or orphaned `keyless-*` policies from the configured principals, end their sessions),
- * start a live grant's lost execution again, and post security alerts Slack refused earlier.
- * It lists and deletes inline policies, never puts one.
+ * start a live grant's lost execution again, post security alerts Slack refused earlier, and
+ * send the alert path's heartbeat. It lists and deletes inline policies, never puts one.
  */
 export class Reconciler extends Construct {
   readonly handler: KeylessFunction
@@ -55,6 +56,18 @@ export class Reconciler extends Construct {
         sid: 'RestartLostExecutions',
         actions: ['states:StartExecution'],
         resources: [props.stateMachineArn],
+      }),
+      // The heartbeat through CloudTrail: one parameter, in the home region.
+      new PolicyStatement({
+        sid: 'SendHeartbeat',
+        actions: ['ssm:PutParameter'],
+        resources: [
+          Stack.of(this).formatArn({
+            service: 'ssm',
+            resource: 'parameter',
+            resourceName: HEARTBEAT_PARAMETER.slice(1),
+          }),
+        ],
       }),
     ]) {
       this.handler.allow(statement)

@@ -12,6 +12,7 @@ import { DescribeStateMachineCommand, type SFNClient } from '@aws-sdk/client-sfn
 import type { ReconcilerRun } from '../../shared/adapters/dynamodb/reconciler-runs.ts'
 import { createSlackClient } from '../../shared/adapters/slack/client.ts'
 import { parseSlackSecret } from '../../shared/adapters/slack/secret.ts'
+import { HEARTBEAT_SILENCE_SECONDS, type HeartbeatState } from '../../shared/core/alerts/heartbeat.ts'
 import type { Clock } from '../../shared/core/clock.ts'
 import { KeylessError } from '../../shared/core/errors.ts'
 
@@ -35,7 +36,7 @@ const OUTPUTS: (keyof StackOutputs)[] = [
 ]
 
 export interface DeploymentCheck {
-  check: 'slack' | 'trail' | 'alert-rule' | 'reconciler' | 'state-machine'
+  check: 'slack' | 'trail' | 'alert-rule' | 'reconciler' | 'alert-path' | 'state-machine'
   ok: boolean
   detail: string
 }
@@ -47,6 +48,7 @@ export interface DeploymentDeps {
   events: EventBridgeClient
   sfn: SFNClient
   lastReconcilerRun: () => Promise<ReconcilerRun | undefined>
+  heartbeat: () => Promise<HeartbeatState>
   clock: Clock
   /** The Slack Web API's base URL (SLACK_API_URL), Slack's by default. */
   slackApiUrl?: string
@@ -85,6 +87,7 @@ export async function checkDeployment(
     ['trail', () => checkTrail(deps)],
     ['alert-rule', () => checkAlertRule(deps, outputs.AlertRuleName)],
     ['reconciler', () => checkReconciler(deps)],
+    ['alert-path', () => checkAlertPath(deps)],
     ['state-machine', () => checkStateMachine(deps, outputs.StateMachineArn)],
   ]
   const results: DeploymentCheck[] = []
@@ -153,6 +156,22 @@ async function checkReconciler(deps: DeploymentDeps): Promise<string> {
   const when = `last ran ${last.at} (${Math.max(0, Math.round(ago / 60))} min ago)`
   if (ago > RECONCILER_LATE_SECONDS) throw new Error(`the reconciler ${when}; it runs every 5 minutes`)
   return `the reconciler ${when}: ${last.findings} finding(s), ${last.alertsPosted} alert(s) posted`
+}
+
+/** The heartbeat came through CloudTrail to the alert function within the silence the reconciler allows. */
+async function checkAlertPath(deps: DeploymentDeps): Promise<string> {
+  const { lastSeenAt, watchingSince } = await deps.heartbeat()
+  const now = deps.clock.now().getTime()
+  if (!lastSeenAt) {
+    const waited = watchingSince ? ` since ${watchingSince}` : ''
+    throw new Error(
+      `no heartbeat has reached the alert function${waited}: CloudTrail, the rule or the alert function is not passing events on (a first one takes up to 15 minutes after deploying)`,
+    )
+  }
+  const ago = Math.round((now - Date.parse(lastSeenAt)) / 1000)
+  const when = `the last heartbeat came through ${lastSeenAt} (${Math.max(0, Math.round(ago / 60))} min ago)`
+  if (ago > HEARTBEAT_SILENCE_SECONDS) throw new Error(`${when}: access may be going unseen`)
+  return when
 }
 
 async function checkStateMachine(deps: DeploymentDeps, arn: string): Promise<string> {

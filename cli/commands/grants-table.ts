@@ -11,6 +11,7 @@ import {
 } from '../../shared/adapters/aws/clients.ts'
 import { AwsWorkflow } from '../../shared/adapters/aws/step-functions-workflow.ts'
 import { DynamoGrantStore } from '../../shared/adapters/dynamodb/grant-store.ts'
+import { DynamoHeartbeats } from '../../shared/adapters/dynamodb/heartbeats.ts'
 import { DynamoReconcilerRuns } from '../../shared/adapters/dynamodb/reconciler-runs.ts'
 import { DynamoVerdictStore } from '../../shared/adapters/dynamodb/verdict-store.ts'
 import { systemClock } from '../../shared/core/clock.ts'
@@ -107,6 +108,7 @@ export async function checkStack(
       events: new EventBridgeClient(overrides),
       sfn,
       lastReconcilerRun: () => runs.last(),
+      heartbeat: () => new DynamoHeartbeats(client, outputs.GrantTableName).read(),
       clock: systemClock,
       ...(io.env.SLACK_API_URL ? { slackApiUrl: io.env.SLACK_API_URL } : {}),
     },

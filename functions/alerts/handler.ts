@@ -1,4 +1,5 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics'
 import middy from '@middy/core'
 import { z } from 'zod'
 import { SLACK_BUDGET_MS, withSlackBudget } from '../../shared/adapters/slack/budget.ts'
@@ -7,6 +8,7 @@ import { EVENTBRIDGE_SOURCES, readRecord, WATCHED_EVENTS } from '../../shared/co
 import type { AlertService } from '../../shared/core/alerts/service.ts'
 import { alertService } from '../runtime/alert-deps.ts'
 import { logger } from '../runtime/aws-deps.ts'
+import { KEYLESS_METRICS } from '../runtime/metrics.ts'
 
 /**
  * The alert function: the target of the EventBridge rule for CloudTrail's access events. The
@@ -28,7 +30,12 @@ export type AlertFunctionResult =
   | { outcome: 'evaluated'; eventId: string; rules: string[]; alert: string; grantId: string | null }
 
 export const raw =
-  (service: AlertService, log: Pick<typeof logger, 'info' | 'warn' | 'error'> = logger) =>
+  (
+    service: AlertService,
+    log: Pick<typeof logger, 'info' | 'warn' | 'error'> = logger,
+    /** Called when keyless's own heartbeat came through (the `HeartbeatsSeen` metric). */
+    heartbeatSeen: () => void = () => {},
+  ) =>
   async (event: unknown): Promise<AlertFunctionResult> => {
     const envelope = envelopeSchema.safeParse(event)
     if (!envelope.success) {
@@ -52,14 +59,31 @@ export const raw =
       log.info('not a watched event', { eventName: read.eventName, expected: WATCHED_EVENTS })
       return { outcome: 'ignored', eventName: read.eventName }
     }
-    const { verdict, alert } = await service.handle(read.event)
+    const { verdict, alert, heartbeat } = await service.handle(read.event)
+    if (heartbeat) heartbeatSeen()
     const rules = verdict.findings.map((finding) => finding.rule)
-    log.info('access evaluated', { eventId: verdict.eventId, target: verdict.target, rules, alert })
+    log.info('event evaluated', {
+      eventId: verdict.eventId,
+      eventName: verdict.eventName,
+      target: verdict.target,
+      rules,
+      alert,
+    })
     // Alerts an earlier invocation could not post go out now, at most once a minute.
     await service.sender.sweepIfDue()
     return { outcome: 'evaluated', eventId: verdict.eventId, rules, alert, grantId: verdict.grantId }
   }
 
+/**
+ * Each heartbeat as a CloudWatch metric (Powertools' embedded metric format, in the log): the
+ * AlertPathSilent alarm fires when none arrives for 30 minutes, whatever broke on the way.
+ */
+const metrics = new Metrics({ namespace: KEYLESS_METRICS.namespace, serviceName: KEYLESS_METRICS.service })
+const heartbeatSeen = () => {
+  metrics.addMetric(KEYLESS_METRICS.heartbeatsSeen, MetricUnit.Count, 1)
+  metrics.publishStoredMetrics()
+}
+
 export const handler = middy((event: unknown) =>
-  withSlackBudget(SLACK_BUDGET_MS.alert, async () => raw(await alertService())(event)),
+  withSlackBudget(SLACK_BUDGET_MS.alert, async () => raw(await alertService(), logger, heartbeatSeen)(event)),
 ).use(injectLambdaContext(logger))

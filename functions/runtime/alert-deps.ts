@@ -2,6 +2,7 @@ import type { EC2Client } from '@aws-sdk/client-ec2'
 import type { agentCredentials } from '../../shared/adapters/aws/agent-credentials.ts'
 import { perKey } from '../../shared/adapters/aws/clients.ts'
 import { Ec2Inventory } from '../../shared/adapters/aws/ec2-inventory.ts'
+import { DynamoHeartbeats } from '../../shared/adapters/dynamodb/heartbeats.ts'
 import { DynamoVerdictStore } from '../../shared/adapters/dynamodb/verdict-store.ts'
 import { SlackSecurityChannel } from '../../shared/adapters/slack/security-channel.ts'
 import { evaluationContext } from '../../shared/core/alerts/evaluate.ts'
@@ -52,5 +53,6 @@ export const alertService = memoizeSuccess(async (): Promise<AlertService> => {
     securityChannel: new SlackSecurityChannel(webSlackApi(), config.slack.securityChannel),
     clock,
     warn,
+    heartbeats: new DynamoHeartbeats(documentClient(), tableName()),
   })
 })

@@ -8,6 +8,8 @@ export const KEYLESS_METRICS = {
   service: 'keyless',
   /** Repairs a reconciler run made (published only when it made some). */
   reconcilerRepairs: 'ReconcilerRepairs',
+  /** keyless's heartbeats the alert function received: the CloudTrail path is alive (AlertPathSilent). */
+  heartbeatsSeen: 'HeartbeatsSeen',
   /** Function failures, counted by a metric filter on each function's log group (no dimension). */
   functionErrors: 'FunctionErrors',
 } as const

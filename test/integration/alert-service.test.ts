@@ -178,8 +178,8 @@ describe('the alert service', () => {
       { alerts: service().sender, runs, repaired: (count) => repaired.push(count) },
     )
     expect(await runs.last()).toBeUndefined()
-    expect(await run()).toEqual({ findings: 0, alertsPosted: 1 })
-    // Its heartbeat, what `keyless doctor --stack` reads.
+    expect(await run()).toEqual({ findings: 0, alertsPosted: 1, alertPath: 'unwatched' })
+    // Its record, what `keyless doctor --stack` reads.
     expect(await runs.last()).toEqual({
       at: clock.now().toISOString().replace('.000Z', 'Z'),
       findings: 0,

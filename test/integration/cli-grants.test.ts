@@ -30,9 +30,12 @@ import {
   TerminateSessionCommand,
 } from '@aws-sdk/client-ssm'
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb'
 import { mockClient } from 'aws-sdk-client-mock'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { DynamoHeartbeats } from '../../shared/adapters/dynamodb/heartbeats.ts'
+import { heartbeatKey } from '../../shared/adapters/dynamodb/keys.ts'
 import { DynamoReconcilerRuns } from '../../shared/adapters/dynamodb/reconciler-runs.ts'
 import { runKeyless } from '../kit/cli.ts'
 import { configFrom, SPEC_CONFIG_YAML, specConfig } from '../kit/config.ts'
@@ -459,6 +462,9 @@ describe('keyless doctor --stack: the deployment end to end', () => {
       findings: 0,
       alertsPosted: 0,
     })
+    const lastHeartbeat = new Date(now.getTime() - 7 * 60_000).toISOString()
+    await db.client.send(new DeleteCommand({ TableName: db.tableName, Key: heartbeatKey }))
+    await new DynamoHeartbeats(db.client, db.tableName).seen(lastHeartbeat)
     const { report } = await doctorJson()
     expect(report.deployment).toEqual([
       {
@@ -474,6 +480,11 @@ describe('keyless doctor --stack: the deployment end to end', () => {
         detail: expect.stringMatching(
           /^the reconciler last ran \S+Z \(3 min ago\): 0 finding\(s\), 0 alert\(s\) posted$/,
         ),
+      },
+      {
+        check: 'alert-path',
+        ok: true,
+        detail: `the last heartbeat came through ${lastHeartbeat} (7 min ago)`,
       },
       { check: 'state-machine', ok: true, detail: 'the grant workflow Keyless-grant-workflow is active' },
     ])
@@ -493,6 +504,9 @@ describe('keyless doctor --stack: the deployment end to end', () => {
       findings: 2,
       alertsPosted: 0,
     })
+    // The last heartbeat the alert function received came through long ago.
+    await db.client.send(new DeleteCommand({ TableName: db.tableName, Key: heartbeatKey }))
+    await new DynamoHeartbeats(db.client, db.tableName).seen('2026-01-01T00:00:00Z')
     const { code, report, stderr } = await doctorJson()
     expect(report.deployment).toEqual([
       {
@@ -518,9 +532,16 @@ describe('keyless doctor --stack: the deployment end to end', () => {
           /^the reconciler last ran 2026-01-01T00:00:00Z \(\d+ min ago\); it runs every 5 minutes$/,
         ),
       },
+      {
+        check: 'alert-path',
+        ok: false,
+        detail: expect.stringMatching(
+          /^the last heartbeat came through 2026-01-01T00:00:00Z \(\d+ min ago\): access may be going unseen$/,
+        ),
+      },
       { check: 'state-machine', ok: false, detail: 'State Machine Does Not Exist' },
     ])
-    expect(report.problems).toBeGreaterThanOrEqual(5)
+    expect(report.problems).toBeGreaterThanOrEqual(6)
     expect(code).toBe(1)
     expect(stderr).toBe(`keyless: the doctor found ${report.problems} problem(s)\n`)
     expect(JSON.stringify(report)).not.toContain('generated-by-cloudformation')

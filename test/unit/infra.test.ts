@@ -566,9 +566,9 @@ describe('Session documents, schedule and alarms', () => {
     })
   })
 
-  it('alarms on failed workflows, REVOKE_FAILED, repairs, failed invocations, function failures and Slack 5xx, on 8 billed metrics', () => {
+  it('alarms on failed workflows, REVOKE_FAILED, repairs, failed invocations, function failures, Slack 5xx and a silent alert path, on 9 billed metrics', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm')
-    expect(alarms).toHaveLength(6)
+    expect(alarms).toHaveLength(7)
     // CloudWatch bills each metric an alarm watches: a metric math alarm, each metric in it.
     const billed = alarms.reduce(
       (sum, [, alarm]) =>
@@ -577,7 +577,7 @@ describe('Session documents, schedule and alarms', () => {
           1),
       0,
     )
-    expect(billed).toBe(8)
+    expect(billed).toBe(9)
     const descriptions = alarms.map(([, alarm]) => alarm.Properties.AlarmDescription as string)
     for (const phrase of [
       'workflow execution failed',
@@ -586,6 +586,7 @@ describe('Session documents, schedule and alarms', () => {
       'failure queue',
       'a function failed',
       'server error',
+      'no heartbeat',
     ]) {
       expect(
         descriptions.some((description) => description.includes(phrase)),
@@ -598,6 +599,18 @@ describe('Session documents, schedule and alarms', () => {
       MetricName: 'ReconcilerRepairs',
       Dimensions: [{ Name: 'service', Value: 'keyless' }],
     })
+    // The alert path: breaching when heartbeats stop coming, for six five-minute periods.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'HeartbeatsSeen',
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 6,
+      Period: 300,
+      TreatMissingData: 'breaching',
+    })
+    const reconcilerPolicy = statementsOf('reconciler').find((statement) => statement.Sid === 'SendHeartbeat')
+    expect(reconcilerPolicy?.Action).toBe('ssm:PutParameter')
+    expect(JSON.stringify(reconcilerPolicy?.Resource)).toContain(':parameter/keyless/heartbeat')
     // Every function's failures count into one metric, published only when one fails.
     const failureFilters = ofType('AWS::Logs::MetricFilter').filter(([, filter]) =>
       filter.Properties.MetricTransformations.some(

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import {
   accessActive,
   accessEnded,
+  alertPathAlert,
   approvalRequest,
   expiringSoon,
   extensionRequest,
@@ -152,6 +153,51 @@ describe('Slack messages (golden Block Kit JSON)', () => {
     // Text from the record is data: it cannot mention anyone or close a code span.
     expect(JSON.stringify(alert)).not.toContain('<@U0EVERYONE>')
     await expect(json(alert)).toMatchFileSnapshot(golden('security-alert'))
+  })
+
+  it("a change to keyless's own pieces names what was changed; the alert path silent, and back", async () => {
+    const tampered: Verdict = {
+      eventId: 'a1b2c3d4-0001-4000-8000-000000000108',
+      eventName: 'DisableRule',
+      eventTime: '2026-11-23T10:12:41Z',
+      account: '111122223333',
+      region: 'eu-west-1',
+      principal: 'arn:aws:sts::111122223333:assumed-role/admin/mallory',
+      configuredPrincipal: null,
+      people: [],
+      target: null,
+      instances: [],
+      subject: 'keyless-watched-events',
+      sourceIPAddress: '203.0.113.10',
+      mfa: true,
+      denied: null,
+      grantId: null,
+      findings: [
+        {
+          rule: 'KEYLESS_TAMPERED',
+          severity: 'critical',
+          detail:
+            "DisableRule on keyless's keyless-watched-events by arn:aws:sts::111122223333:assumed-role/admin/mallory in eu-west-1",
+          action: 'Find who, undo it.',
+        },
+      ],
+    }
+    await expect(json(securityAlert(tampered))).toMatchFileSnapshot(golden('security-alert-keyless-tampered'))
+    const silent = alertPathAlert({
+      kind: 'alert-path',
+      state: 'silent',
+      lastSeenAt: null,
+      since: '2026-11-23T10:00:00Z',
+    })
+    expect(silent.text).toBe('keyless alerts: no heartbeat through CloudTrail for 30 minutes')
+    await expect(json(silent)).toMatchFileSnapshot(golden('alert-path-silent'))
+    const back = alertPathAlert({
+      kind: 'alert-path',
+      state: 'back',
+      lastSeenAt: '2026-11-23T10:41:00Z',
+      since: '2026-11-23T10:30:00Z',
+    })
+    await expect(json(back)).toMatchFileSnapshot(golden('alert-path-back'))
   })
 
   it('offers only the extensions that still fit under the maximum', () => {

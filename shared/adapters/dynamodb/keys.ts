@@ -28,6 +28,7 @@ export const grantKey = (id: string) => ({ pk: `GRANT#${id}`, sk: GRANT_SORT_KEY
 export const verdictKey = (eventId: string) => ({ pk: `EVENT#${eventId}`, sk: 'VERDICT' })
 /** The reconciler's last run: one item, overwritten by each run. */
 export const reconcilerRunKey = { pk: 'RECONCILER', sk: 'LAST_RUN' } as const
+export const heartbeatKey = { pk: 'HEARTBEAT', sk: 'STATE' } as const
 
 export const requesterPartition = (requester: string) => `REQUESTER#${requester}`
 export const principalAccessPartition = (principal: string) => `PRINCIPAL#${principal}`

@@ -9,6 +9,7 @@ import {
   accessActive,
   accessEnded,
   accessExtended,
+  alertPathAlert,
   approvalCopy,
   approvalReminder,
   breakGlassAlert,
@@ -113,6 +114,10 @@ export class SlackNotifier implements Notifier {
         return this.#refreshGrant(notice.grant)
       case 'reconciled':
         await this.#post('reconciler report', config.slack.securityChannel, reconciledAlert(notice.findings))
+        return
+      case 'alert-path':
+        // A failure is the caller's to retry: the silence is noted only once it was told.
+        await this.#deps.slack.postMessage(config.slack.securityChannel, alertPathAlert(notice))
         return
       case 'reply':
         await this.#attempt('reply', () =>

@@ -3,6 +3,7 @@ import type { GrantSession } from '../grants/grant.ts'
 import type { GrantStore } from '../grants/store.ts'
 import type { Warn } from '../log.ts'
 import { type EvaluationContext, evaluate, type Verdict } from './evaluate.ts'
+import type { Heartbeats } from './heartbeat.ts'
 import type { AccessEvent } from './record.ts'
 import type { StoredVerdict, VerdictStore } from './verdicts.ts'
 
@@ -35,6 +36,8 @@ export interface AlertSenderDeps {
 export interface AlertDeps extends AlertSenderDeps {
   context: EvaluationContext
   grants: Pick<GrantStore, 'recordSession'>
+  /** Where keyless's heartbeats are recorded (deployed only: locally nothing sends them). */
+  heartbeats?: Pick<Heartbeats, 'seen'>
 }
 
 /**
@@ -66,10 +69,15 @@ export class AlertService {
     this.sender = new AlertSender(deps)
   }
 
-  async handle(event: AccessEvent): Promise<{ verdict: StoredVerdict; alert: AlertOutcome }> {
+  async handle(
+    event: AccessEvent,
+  ): Promise<{ verdict: StoredVerdict; alert: AlertOutcome; heartbeat?: true }> {
     const { verdicts, clock } = this.#deps
     const now = clock.now()
     const verdict = await evaluate(event, this.#deps.context)
+    // keyless's own heartbeat (one written by anyone else is KEYLESS_TAMPERED, and alerts).
+    const heartbeat = event.kind === 'heartbeat' && verdict.findings.length === 0
+    if (heartbeat) await this.#deps.heartbeats?.seen(event.eventTime)
     // Only an access is kept whatever its verdict (it is linked to its grant, and shown as the
     // grant's session); any other watched event is kept only when it alerts — keyless's own
     // writes to its grant roles, and its heartbeats, need no record.
@@ -77,6 +85,7 @@ export class AlertService {
       return {
         verdict: { ...verdict, recordedAt: now.toISOString(), alert: 'none', attempts: 0 },
         alert: 'none',
+        ...(heartbeat ? { heartbeat } : {}),
       }
     }
     // A redelivery gets the verdict first stored: judged once, at the first delivery.

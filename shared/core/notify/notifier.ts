@@ -28,6 +28,11 @@ export type Notice =
   | { kind: 'revocation-failed'; grant: Grant; reason: string }
   /** Security channel: the reconciler found the world out of step with the grants and repaired it. */
   | { kind: 'reconciled'; findings: ReconcileFinding[] }
+  /**
+   * To the security channel: no heartbeat has come through CloudTrail to the alert function since
+   * `since` (`silent`), or heartbeats arrive again after the silence reported at `since` (`back`).
+   */
+  | { kind: 'alert-path'; state: 'silent' | 'back'; lastSeenAt: string | null; since: string }
   /** One line to the person who acted (in the channel they acted in, else a DM): what their click or command did. */
   | { kind: 'reply'; user: string; channel?: string; text: string }
   /** A person opened keyless's App Home: show them their grants. */

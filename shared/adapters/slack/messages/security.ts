@@ -2,7 +2,7 @@ import type { Verdict } from '../../../core/alerts/evaluate.ts'
 import type { Severity } from '../../../core/alerts/rules.ts'
 import { formatDuration } from '../../../core/config/duration.ts'
 import type { Grant } from '../../../core/grants/grant.ts'
-import type { ReconcileFinding } from '../../../core/notify/notifier.ts'
+import type { Notice, ReconcileFinding } from '../../../core/notify/notifier.ts'
 import { mention, quoted, slackDate, truncate } from '../text.ts'
 
 import { context, field, header, type SlackMessage, section } from './pieces.ts'
@@ -61,6 +61,36 @@ export function reconciledAlert(findings: ReconcileFinding[]): SlackMessage {
   return {
     text: `keyless reconciler repaired ${findings.length} thing(s)`,
     blocks: [header(':wrench: keyless reconciler'), section(lines.join('\n'))],
+  }
+}
+
+/** The alert path's heartbeat: silent too long, or back. */
+export function alertPathAlert(notice: Extract<Notice, { kind: 'alert-path' }>): SlackMessage {
+  if (notice.state === 'back') {
+    return {
+      text: 'keyless alerts: the CloudTrail path is back',
+      blocks: [
+        header(':large_green_circle: Alert path back'),
+        section(
+          `Heartbeats reach the alert function again (the latest recorded ${notice.lastSeenAt ? slackDate(notice.lastSeenAt) : 'just now'}), after the silence reported ${slackDate(notice.since)}.`,
+        ),
+        context(
+          'Access in between was recorded by CloudTrail and is judged as its events arrive; anything CloudTrail did not record (a trail stopped meanwhile) is not. Replay the trail for that window through keyless check-event.',
+        ),
+      ],
+    }
+  }
+  return {
+    text: 'keyless alerts: no heartbeat through CloudTrail for 30 minutes',
+    blocks: [
+      header(':red_circle: Alert path silent'),
+      section(
+        `No heartbeat has reached the alert function since ${slackDate(notice.since)}${notice.lastSeenAt ? '' : ' (none has arrived yet)'}: access to instances may be going unseen.`,
+      ),
+      context(
+        'Check the trail is logging (TRAIL_TAMPERED alerts say if someone stopped it), the rule keyless-watched-events is enabled, and the alert function runs: keyless doctor --stack Keyless checks each.',
+      ),
+    ],
   }
 }
 
