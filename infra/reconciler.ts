@@ -62,11 +62,7 @@ export class Reconciler extends Construct {
         sid: 'SendHeartbeat',
         actions: ['ssm:PutParameter'],
         resources: [
-          Stack.of(this).formatArn({
-            service: 'ssm',
-            resource: 'parameter',
-            resourceName: HEARTBEAT_PARAMETER.slice(1),
-          }),
+          `arn:${props.config.partition}:ssm:${props.config.region}:${props.config.account}:parameter${HEARTBEAT_PARAMETER}`,
         ],
       }),
     ]) {

@@ -280,6 +280,33 @@ describe('the functions', () => {
     expect(JSON.stringify(template.toJSON())).not.toMatch(/"iam:\*"|"iam:Put\*"/)
   })
 
+  it('the reconciler, in the IAM simulator, may write the heartbeat parameter and no other, and read none', async () => {
+    const reconciler = literalPolicy('reconciler')
+    const parameter = (name: string) => `arn:aws:ssm:eu-west-1:111122223333:parameter${name}`
+    const ssm = (action: string, name: string) => simulate(reconciler, { action, resource: parameter(name) })
+    expect(await ssm('ssm:PutParameter', '/keyless/heartbeat')).toBe('Allowed')
+    expect(await ssm('ssm:PutParameter', '/team/db-password')).toBe('ImplicitlyDenied')
+    expect(await ssm('ssm:PutParameter', '/keyless/heartbeat-2')).toBe('ImplicitlyDenied')
+    expect(await ssm('ssm:GetParameter', '/keyless/heartbeat')).toBe('ImplicitlyDenied')
+    expect(await ssm('ssm:DeleteParameter', '/keyless/heartbeat')).toBe('ImplicitlyDenied')
+    // The alert function gained nothing for the new rules or the heartbeat: the same actions as before.
+    const actions = [
+      ...new Set(statementsOf('alerts').flatMap((statement) => [statement.Action].flat())),
+    ].sort()
+    expect(actions).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+      'ec2:DescribeTags',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'secretsmanager:GetSecretValue',
+      'sqs:SendMessage',
+      'sts:AssumeRole',
+    ])
+  })
+
   it('the granting roles, in the IAM simulator: allowed on a configured principal, denied elsewhere and on keyless itself', async () => {
     const attach = literalPolicy('attach-access')
     const put = (resource: string, action = 'iam:PutRolePolicy') => simulate(attach, { action, resource })
