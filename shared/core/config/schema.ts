@@ -265,6 +265,22 @@ const rootInput = {
       expected('a mapping with permissionSet'),
     )
     .optional(),
+  audit: z
+    .strictObject(
+      {
+        // Standing access the team keeps on purpose: shown as `accepted`, never hidden.
+        accepted: uniqueList(
+          matching(
+            ARN_PATTERN_PATTERN,
+            'an IAM ARN pattern',
+            'arn:aws:iam::111122223333:role/break-glass-admin',
+          ),
+          'principal ARN patterns',
+        ).default([]),
+      },
+      expected('a mapping with accepted'),
+    )
+    .prefault({}),
   targets: z.record(targetName, targetInput, expected('a mapping of target names to targets')),
   people: z.record(slackUser, personInput, expected('a mapping of Slack user ids to people')).default({}),
 }
@@ -282,6 +298,7 @@ export function knownKeysAt(path: readonly PropertyKey[]): string[] {
   if (path.length === 2 && first === 'people') return Object.keys(personInput.shape)
   if (path.length === 1 && first === 'organization') return ['id', 'deployTo']
   if (path.length === 1 && first === 'identityCenter') return ['permissionSet']
+  if (path.length === 1 && first === 'audit') return ['accepted']
   if (path.length === 2 && first === 'accounts') return Object.keys(accountInput.shape)
   return []
 }
@@ -334,6 +351,8 @@ export interface KeylessConfig {
   /** Member accounts by name; the home account is not among them. */
   accounts: ReadonlyMap<string, AccountConfig>
   identityCenter?: { permissionSet: string }
+  /** `keyless audit`: principal ARN patterns whose standing access is accepted (shown, not a hole). */
+  audit: { accepted: string[] }
   /** Maps, not records: a target called `constructor` must not find Object.prototype's. */
   targets: ReadonlyMap<string, TargetConfig>
   people: ReadonlyMap<string, PersonConfig>
@@ -520,6 +539,7 @@ function resolve(input: ConfigInput): KeylessConfig {
     slack: input.slack,
     approvalTimeoutSeconds: input.defaults.approvalTimeout,
     alerts: input.alerts,
+    audit: input.audit,
     ...(input.organization ? { organization: input.organization } : {}),
     accounts,
     ...(input.identityCenter ? { identityCenter: input.identityCenter } : {}),
