@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { Command, CommanderError } from 'commander'
 import { KeylessError } from '../shared/core/errors.ts'
+import type { AuditOptions } from './commands/audit.ts'
 import type { GrantsOptions } from './commands/grants-source.ts'
 import type { PolicyOptions } from './commands/policy.ts'
 import type { TryOptions } from './commands/try.ts'
@@ -15,6 +16,7 @@ const grantsCommands = () => import('./commands/grants.ts')
 const tryCommands = () => import('./commands/try.ts')
 const checkEvent = () => import('./commands/check-event.ts')
 const slackManifest = () => import('./commands/slack-manifest.ts')
+const audit = () => import('./commands/audit.ts')
 
 /**
  * Runs the `keyless` CLI and returns its exit code: 0 on success, 1 when keyless refused
@@ -77,6 +79,24 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .action(async (file: string | undefined, options: { config?: string }) =>
       (await checkEvent()).checkEventCommand(file, options, io),
     )
+
+  program
+    .command('audit')
+    .description(
+      "who can reach a target's instances without a keyless grant, in one account (exit 1 if anyone can)",
+    )
+    .option(
+      '--authorization-details <file>',
+      'the saved output of aws iam get-account-authorization-details, judged locally (development install)',
+    )
+    .option('--account <name or id>', 'a configured account (default: the home account)')
+    .option('--json', '{findings: [{principal, account, target, actions, via, kind}], checked: {…}}')
+    .option(
+      '--region <region>',
+      'where to look up instances without a file (default: the configured regions)',
+    )
+    .option('--config <file>', 'config file (default: $KEYLESS_CONFIG or ./keyless.config.yaml)')
+    .action(async (options: AuditOptions) => (await audit()).auditCommand(options, io))
 
   program
     .command('slack-manifest')

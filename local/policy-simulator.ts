@@ -74,7 +74,15 @@ export class LocalPolicySimulator implements PolicySimulator {
   }
 }
 
+/** The simulator's errors in a few words: their messages (`multiple.resource.types`). */
 function summarize(errors: unknown): string {
-  const text = JSON.stringify(errors)
+  const list = Array.isArray(errors) ? errors : [errors]
+  const text = list
+    .map((error) =>
+      typeof error === 'object' && error !== null && 'message' in error
+        ? String(error.message)
+        : JSON.stringify(error),
+    )
+    .join('; ')
   return text.length > 200 ? `${text.slice(0, 200)}…` : text
 }

@@ -1,9 +1,21 @@
-import { readFile } from 'node:fs/promises'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  GetAccountAuthorizationDetailsCommand,
+  IAMClient,
+  SimulatePrincipalPolicyCommand,
+} from '@aws-sdk/client-iam'
+import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-ssm'
+import { mockClient } from 'aws-sdk-client-mock'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { stringify } from 'yaml'
 import { LocalPolicySimulator } from '../../local/policy-simulator.ts'
 import { type AuditTarget, auditAccount, type PolicySimulator } from '../../shared/core/audit/audit.ts'
 import { authorizationDetailsSchema, readAuthorization } from '../../shared/core/audit/authorization.ts'
 import { mayAllow } from '../../shared/core/audit/reach.ts'
+import { runKeyless } from '../kit/cli.ts'
+import { organizationConfigObject, specConfigObject } from '../kit/config.ts'
 
 /**
  * The standing-access audit over seeded authorization details (test/fixtures/audit/README.md):
@@ -32,13 +44,17 @@ const targets: AuditTarget[] = [
   },
 ]
 
+const DETAILS_FILE = new URL('../fixtures/audit/authorization-details.json', import.meta.url).pathname
 let simulator: LocalPolicySimulator
 let details: unknown
+let dir: string
 beforeAll(async () => {
   simulator = await LocalPolicySimulator.create()
-  details = JSON.parse(
-    await readFile(new URL('../fixtures/audit/authorization-details.json', import.meta.url), 'utf8'),
-  )
+  details = JSON.parse(await readFile(DETAILS_FILE, 'utf8'))
+  dir = await mkdtemp(join(tmpdir(), 'keyless-audit-'))
+})
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
 })
 
 const audit = (accepted: string[] = [], judge: PolicySimulator = simulator) =>
@@ -114,7 +130,7 @@ describe('keyless audit (the engine)', () => {
       actions: expect.arrayContaining(['ec2-instance-connect:OpenTunnel']),
     })
     expect(admin?.via).toBe(
-      'arn:aws:iam::aws:policy/AdministratorAccess (not judged by the simulator: {"message":"multiple.resource.types"})',
+      'arn:aws:iam::aws:policy/AdministratorAccess (not judged by the simulator: multiple.resource.types)',
     )
   })
 
@@ -175,5 +191,161 @@ describe('the cheap look (reach.ts)', () => {
       false,
     )
     expect(mayAllow('not a policy', 'ssm:StartSession')).toBe(false)
+  })
+})
+
+describe('keyless audit (the command)', () => {
+  /** No control plane's data: the instances are npm start's defaults, one per target and region. */
+  const env = () => ({ KEYLESS_DATA_DIR: join(dir, 'no-data') })
+  const configFile = async (name: string, raw: object) => {
+    const file = join(dir, name)
+    await writeFile(file, stringify(raw))
+    return file
+  }
+
+  it('prints {findings, checked} and exits 1 while anyone holds standing access', async () => {
+    const config = await configFile('spec.yaml', specConfigObject())
+    const { code, stdout, stderr } = await runKeyless(
+      ['audit', '--authorization-details', DETAILS_FILE, '--json', '--config', config],
+      env(),
+    )
+    const report = JSON.parse(stdout)
+    expect(report.checked).toMatchObject({ account: ACCOUNT, principals: 15, targets: 2, instances: 4 })
+    expect(report.findings[0]).toEqual({
+      principal: expect.stringMatching(/^arn:aws:iam::111122223333:/),
+      account: ACCOUNT,
+      target: expect.any(String),
+      actions: expect.any(Array),
+      via: expect.any(String),
+      kind: expect.stringMatching(/^(standing|grant|accepted)$/),
+    })
+    expect({ code, stderr }).toEqual({
+      code: 1,
+      stderr: "keyless: 8 principal(s) can reach a target's instances without a keyless grant\n",
+    })
+  })
+
+  it('exits 0 when every standing access is accepted, and prints a table kind by kind', async () => {
+    const raw = specConfigObject()
+    raw.audit = { accepted: ['arn:aws:iam::111122223333:role/*', 'arn:aws:iam::111122223333:user/*'] }
+    const config = await configFile('accepting.yaml', raw)
+    const { code, stdout } = await runKeyless(
+      ['audit', '--authorization-details', DETAILS_FILE, '--config', config],
+      env(),
+    )
+    expect(code).toBe(0)
+    const lines = stdout.trim().split('\n')
+    expect(lines[0]).toMatch(
+      /^account 111122223333: 15 principals, \d+ candidates judged in \d+ simulations, 2 targets on 4 instances$/,
+    )
+    expect(lines[1]).toMatch(/^kind +target +principal +actions +via$/)
+    expect(lines.slice(2).map((line) => line.split(' ')[0])).not.toContain('standing')
+    expect(stdout).toContain('StartSession SendCommand StartAutomationExecution CreateAssociation')
+  })
+
+  it('refuses what it cannot read in one line, changing nothing', async () => {
+    const config = await configFile('spec-2.yaml', specConfigObject())
+    const audit = (args: string[]) => runKeyless(['audit', ...args, '--config', config], env())
+    expect((await audit(['--authorization-details', join(dir, 'missing.json')])).stderr).toBe(
+      `keyless: ${join(dir, 'missing.json')} does not exist: save it with aws iam get-account-authorization-details > ${join(dir, 'missing.json')}\n`,
+    )
+    const notDetails = join(dir, 'not-details.json')
+    await writeFile(notDetails, JSON.stringify({ RoleDetailList: [{ RoleName: 'x' }] }))
+    expect((await audit(['--authorization-details', notDetails])).stderr).toBe(
+      `keyless: ${notDetails} is not the output of aws iam get-account-authorization-details: RoleDetailList[0].Arn is missing\n`,
+    )
+    expect((await audit(['--authorization-details', DETAILS_FILE, '--account', 'staging'])).stderr).toBe(
+      'keyless: --account staging is not a configured account (home)\n',
+    )
+    const organization = await configFile('organization.yaml', organizationConfigObject())
+    const member = await runKeyless(['audit', '--account', 'prod', '--config', organization], env())
+    expect(member).toMatchObject({ code: 1, stdout: '' })
+    expect(member.stderr).toContain(
+      'prod is a member account: keyless acts there only through its agent role',
+    )
+  })
+})
+
+describe('keyless audit against AWS (SDK clients mocked)', () => {
+  it("reads the account's details page by page, finds the targets' instances, and asks IAM about candidates only", async () => {
+    const iam = mockClient(IAMClient)
+    const ssm = mockClient(SSMClient)
+    try {
+      const all = authorizationDetailsSchema.parse(details)
+      // Two pages, as IAM pages a large account (the SDK's documents are URL-encoded).
+      const encoded = (document: unknown) => encodeURIComponent(JSON.stringify(document))
+      const encode = (role: (typeof all.RoleDetailList)[number]) => ({
+        ...role,
+        AssumeRolePolicyDocument: encoded(role.AssumeRolePolicyDocument),
+        RolePolicyList: (role.RolePolicyList ?? []).map((policy) => ({
+          ...policy,
+          PolicyDocument: encoded(policy.PolicyDocument),
+        })),
+      })
+      iam
+        .on(GetAccountAuthorizationDetailsCommand, { Marker: undefined })
+        .resolves({
+          RoleDetailList: all.RoleDetailList.slice(0, 6).map(encode) as never,
+          IsTruncated: true,
+          Marker: 'page-2',
+        })
+        .on(GetAccountAuthorizationDetailsCommand, { Marker: 'page-2' })
+        .resolves({
+          UserDetailList: all.UserDetailList as never,
+          GroupDetailList: all.GroupDetailList as never,
+          RoleDetailList: all.RoleDetailList.slice(6) as never,
+          Policies: all.Policies as never,
+          IsTruncated: false,
+        })
+      // IAM allows ops-admin only, naming the managed policy that matched.
+      iam
+        .on(SimulatePrincipalPolicyCommand)
+        .callsFake((input: { PolicySourceArn: string; ActionNames: string[] }) => ({
+          EvaluationResults: [
+            input.PolicySourceArn === arn('role/ops-admin')
+              ? {
+                  EvalActionName: input.ActionNames[0],
+                  EvalDecision: 'allowed',
+                  MatchedStatements: [{ SourcePolicyId: 'ssm-everything', SourcePolicyType: 'user-managed' }],
+                }
+              : { EvalActionName: input.ActionNames[0], EvalDecision: 'implicitDeny' },
+          ],
+        }))
+      ssm.on(DescribeInstanceInformationCommand).resolves({
+        InstanceInformationList: [{ InstanceId: 'i-0aaaaaaaaaaaaaaa1' }],
+      })
+      const config = join(dir, 'aws.yaml')
+      await writeFile(config, stringify(specConfigObject()))
+      const { code, stdout } = await runKeyless(['audit', '--json', '--config', config], {})
+      const report = JSON.parse(stdout)
+      expect(code).toBe(1)
+      expect(report.findings).toEqual([
+        {
+          principal: arn('role/ops-admin'),
+          account: ACCOUNT,
+          target: expect.any(String),
+          actions: [
+            'ssm:StartSession',
+            'ssm:SendCommand',
+            'ssm:StartAutomationExecution',
+            'ssm:CreateAssociation',
+          ],
+          via: arn('policy/ssm-everything'),
+          kind: 'standing',
+        },
+        expect.objectContaining({ principal: arn('role/ops-admin') }),
+      ])
+      const asked = iam.commandCalls(SimulatePrincipalPolicyCommand).map((call) => call.args[0].input)
+      expect(new Set(asked.map((input) => input.PolicySourceArn))).not.toContain(arn('user/erin'))
+      expect(report.checked.simulations).toBe(asked.length)
+      expect(asked[0]?.ContextEntries).toContainEqual({
+        ContextKeyName: 'ssm:resourceTag/access-target',
+        ContextKeyValues: [expect.any(String)],
+        ContextKeyType: 'string',
+      })
+    } finally {
+      iam.restore()
+      ssm.restore()
+    }
   })
 })
