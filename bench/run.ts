@@ -5,6 +5,7 @@
  * - Medians: building a policy; a store transition round trip on the embedded server.
  * - The reconciler over 10,000 stored grants, 100 needing repair: its time and its reads.
  * - A member account: approve → attached on a first-use grant role, AWS calls per attach, policy size.
+ * - keyless audit over 1,000 roles × 200 instances: time, memory, candidates against simulator calls.
  * Timings on shared machines are noisy: medians over many runs, and ratios, not absolutes.
  */
 import { performance } from 'node:perf_hooks'
@@ -20,6 +21,7 @@ import { alice, at, bob, pendingGrant, workflow } from '../test/kit/grants.ts'
 import { ALICE, startPlane, workflowConfig } from '../test/kit/plane.ts'
 import { alertFunctionLatency } from './alert-function.ts'
 import { checkEventThroughput } from './alerts.ts'
+import { auditAtScale } from './audit.ts'
 import { costs } from './cost.ts'
 import { deployBundles } from './deploy.ts'
 import { memberAccountGrants } from './member-account.ts'
@@ -238,3 +240,4 @@ await slackHangTimes()
 await stopTime()
 await alertFunctionLatency()
 await checkEventThroughput()
+await auditAtScale()

@@ -95,6 +95,20 @@ export async function auditAccount(
   }
   const candidates = new Set<string>()
   const findings: AuditFinding[] = []
+  // The cheap look, once per principal: the reach actions its policies name, and whether any
+  // may assume a role.
+  const looks = new Map(
+    authorization.principals.map((principal) => [
+      principal.arn,
+      {
+        reach: REACH_ACTIONS.filter((reach) =>
+          principal.policies.some((policy) => mayAllow(policy.document, reach.action)),
+        ),
+        mayAssume: principal.policies.some((policy) => mayAllow(policy.document, 'sts:AssumeRole')),
+        text: JSON.stringify(principal.policies.map((policy) => policy.document)),
+      },
+    ]),
+  )
   for (const target of targets) {
     if (target.instances.length === 0) continue
     const context = {
@@ -104,12 +118,11 @@ export async function auditAccount(
     }
     const direct = new Map<string, AuditFinding>()
     for (const principal of authorization.principals) {
-      const actions = REACH_ACTIONS.filter((reach) =>
-        principal.policies.some((policy) => mayAllow(policy.document, reach.action)),
-      )
+      const look = looks.get(principal.arn)
+      const actions = look?.reach ?? []
       if (actions.length === 0) continue
       candidates.add(principal.arn)
-      const probes = probeInstances(target, principal)
+      const probes = probeInstances(target, look?.text ?? '')
       const allowed: string[] = []
       const via = new Set<string>()
       const unjudged = new Set<string>()
@@ -195,9 +208,8 @@ export async function auditAccount(
  * so a policy that does not name instances treats them alike) and every instance its policies
  * name by id (a policy that does may allow some and not others).
  */
-function probeInstances(target: AuditTarget, principal: AuditPrincipal): AuditTarget['instances'] {
-  const text = JSON.stringify(principal.policies.map((policy) => policy.document))
-  const named = target.instances.filter((instance) => text.includes(instance.instanceId))
+function probeInstances(target: AuditTarget, policiesText: string): AuditTarget['instances'] {
+  const named = target.instances.filter((instance) => policiesText.includes(instance.instanceId))
   return [...new Set([...firstPerRegion(target), ...named])]
 }
 

@@ -55,11 +55,19 @@ const listOf = (value: unknown): string[] =>
 
 /** IAM's action matching: case-insensitive, `*` any run and `?` one character. */
 function matches(pattern: string, action: string): boolean {
-  const source = pattern
-    .split('')
-    .map((character) =>
-      character === '*' ? '.*' : character === '?' ? '.' : character.replace(/[.+^${}()|[\]\\/]/g, '\\$&'),
-    )
-    .join('')
-  return new RegExp(`^${source}$`, 'i').test(action)
+  let compiled = compiledPatterns.get(pattern)
+  if (!compiled) {
+    const source = pattern
+      .split('')
+      .map((character) =>
+        character === '*' ? '.*' : character === '?' ? '.' : character.replace(/[.+^${}()|[\]\\/]/g, '\\$&'),
+      )
+      .join('')
+    compiled = new RegExp(`^${source}$`, 'i')
+    compiledPatterns.set(pattern, compiled)
+  }
+  return compiled.test(action)
 }
+
+/** An account repeats the same few action patterns across thousands of statements: compiled once each. */
+const compiledPatterns = new Map<string, RegExp>()
