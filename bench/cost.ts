@@ -56,7 +56,7 @@ export const PRICES = {
  * What the bench cannot measure here, AWS's own latency, estimated: the billed duration of
  * one invocation of each kind (its few AWS calls dominate), and the log lines each writes.
  */
-const BILLED_MS = { task: 200, slack: 300, alert: 150, reconciler: 300 } as const
+const BILLED_MS = { task: 200, slack: 300, alert: 150, reconciler: 300, audit: 60_000 } as const
 const LOG_BYTES_PER_INVOCATION = 1500
 /** Step Functions logs every state at level ALL: an entered and an exited event each. */
 const LOG_BYTES_PER_TRANSITION = 2 * 800
@@ -125,7 +125,18 @@ export async function costs(): Promise<void> {
     HEARTBEAT_REQUESTS.reads * PRICES.dynamoRead
   for (const { home, resources } of templates) {
     // The alert function publishes HeartbeatsSeen all month: a custom metric, always.
-    const idle = idleCost(resources, perRun, home ? 1 : 0)
+    const idle = idleCost(
+      resources,
+      {
+        'keyless-reconciler': perRun,
+        // The audit reads IAM and asks its simulator (free); its run is its invocation.
+        'keyless-audit': invocation(
+          memoryOf(homeResources, (id) => id.startsWith('Audit')),
+          BILLED_MS.audit,
+        ),
+      },
+      home ? 1 : 0,
+    )
     if (home) homeIdle = idle.total
     else satelliteIdle = Math.max(satelliteIdle, idle.total)
     lines.push(
@@ -134,7 +145,7 @@ export async function costs(): Promise<void> {
   }
   // A member account's region holds only what the StackSet puts there: nothing billed while idle;
   // each access event it forwards to the home bus is a cross-account event.
-  const memberIdle = idleCost(await memberTemplateResources(), 0)
+  const memberIdle = idleCost(await memberTemplateResources(), {})
   lines.push(`  member   : ${memberIdle.text}`)
 
   const home = templates.find((template) => template.home)?.resources ?? {}
@@ -177,7 +188,7 @@ export async function costs(): Promise<void> {
       .join(', ')}`,
   )
   console.log(
-    `  estimated billed durations: task ${BILLED_MS.task} ms, Slack ${BILLED_MS.slack} ms, alert ${BILLED_MS.alert} ms, reconciler ${BILLED_MS.reconciler} ms`,
+    `  estimated billed durations: task ${BILLED_MS.task} ms, Slack ${BILLED_MS.slack} ms, alert ${BILLED_MS.alert} ms, reconciler ${BILLED_MS.reconciler} ms, audit ${BILLED_MS.audit / 1000} s`,
   )
   console.log(
     'targets: idle ≤ $2.00/month home, ≤ $0.10/month each other region, $0.00 each member account region, ≤ $0.0005 per grant',
@@ -190,7 +201,8 @@ export async function costs(): Promise<void> {
  */
 function idleCost(
   resources: Record<string, Resource>,
-  perScheduledRun: number,
+  /** What one run of each scheduled rule costs, by the rule's name. */
+  perScheduledRun: Record<string, number>,
   publishedByFunctions = 0,
 ): { total: number; text: string } {
   const all = Object.values(resources)
@@ -215,22 +227,31 @@ function idleCost(
   const schedules = all.filter(
     (resource) => resource.Type === 'AWS::Events::Rule' && resource.Properties.ScheduleExpression,
   )
-  const runsPerMonth = schedules.reduce((sum, rule) => {
-    const minutes = /^rate\((\d+) minutes?\)$/.exec(String(rule.Properties.ScheduleExpression))?.[1]
-    if (!minutes) throw new Error(`a schedule the bench cannot read: ${rule.Properties.ScheduleExpression}`)
-    return sum + MONTH_MINUTES / Number(minutes)
-  }, 0)
+  let runsPerMonth = 0
+  let scheduled = 0
+  for (const rule of schedules) {
+    const [, count, unit] =
+      /^rate\((\d+) (minute|hour|day)s?\)$/.exec(String(rule.Properties.ScheduleExpression)) ?? []
+    const perRun = perScheduledRun[String(rule.Properties.Name)]
+    if (!count || !unit || perRun === undefined)
+      throw new Error(
+        `a schedule the bench cannot price: ${rule.Properties.Name} ${rule.Properties.ScheduleExpression}`,
+      )
+    const runs = MONTH_MINUTES / (Number(count) * { minute: 1, hour: 60, day: 1440 }[unit as 'minute'])
+    runsPerMonth += runs
+    scheduled += runs * perRun
+  }
   const parts = {
     alarms: alarmMetrics * PRICES.alarmMetricMonth,
     customMetrics: alwaysPublished * PRICES.customMetricMonth,
     secrets: secrets * PRICES.secretMonth,
     kms: kmsKeys * PRICES.kmsKeyMonth,
-    schedule: runsPerMonth * perScheduledRun,
+    schedule: scheduled,
   }
   const total = Object.values(parts).reduce((sum, part) => sum + part, 0)
   return {
     total,
-    text: `${alarmMetrics} alarm metrics $${parts.alarms.toFixed(2)}, ${alwaysPublished} custom metrics published idle $${parts.customMetrics.toFixed(2)}, ${secrets} secret(s) $${parts.secrets.toFixed(2)}, ${kmsKeys} KMS keys, ${runsPerMonth} scheduled runs $${parts.schedule.toFixed(2)}`,
+    text: `${alarmMetrics} alarm metrics $${parts.alarms.toFixed(2)}, ${alwaysPublished} custom metrics published idle $${parts.customMetrics.toFixed(2)}, ${secrets} secret(s) $${parts.secrets.toFixed(2)}, ${kmsKeys} KMS keys, ${Math.round(runsPerMonth)} scheduled runs $${parts.schedule.toFixed(2)}`,
   }
 }
 

@@ -4,6 +4,7 @@ import type { Construct } from 'constructs'
 import type { KeylessConfig } from '../shared/core/config/schema.ts'
 import { AccessAlerts, ForwardAccessEvents } from './access-alerts.ts'
 import { AccessTrail } from './access-trail.ts'
+import { StandingAccessAudit } from './audit.ts'
 import type { DeployOptions } from './deploy-options.ts'
 import { grantBoundary } from './grant-boundary.ts'
 import { GrantWorkflow, grantWorkflowArn } from './grant-workflow.ts'
@@ -37,6 +38,7 @@ export class KeylessStack extends Stack {
   readonly slack: SlackEndpoint
   readonly alerts: AccessAlerts
   readonly reconciler: Reconciler
+  readonly audit: StandingAccessAudit
   readonly operations: Operations
 
   constructor(scope: Construct, id: string, props: KeylessStackProps) {
@@ -67,6 +69,8 @@ export class KeylessStack extends Stack {
       config,
       failures: failures.queue,
     })
+    // Its id names its role Keyless-Audit…, which member accounts' auditor roles trust.
+    this.audit = new StandingAccessAudit(this, 'Audit', { ...surroundings, config, failures: failures.queue })
     if (config.regions.includes(config.region)) new SessionDocuments(this, 'SessionDocuments', { config })
     if (props.options.createTrail) new AccessTrail(this, 'Trail')
     // An Identity Center person's grants on home targets go on grant roles here, bounded by it.
@@ -90,6 +94,7 @@ export class KeylessStack extends Stack {
         Slack: this.slack.handler,
         Alerts: this.alerts.handler,
         Reconciler: this.reconciler.handler,
+        Audit: this.audit.handler,
       },
       markRevocationFailed: this.workflow.tasks.MarkRevocationFailedFunctionArn,
       slackApi: this.slack.api,

@@ -17,6 +17,7 @@ import { KEYLESS_RULE_NAMES } from '../shared/core/alerts/keyless-pieces.ts'
 import { GLOBAL_EVENTS_REGION } from '../shared/core/aws/regions.ts'
 import { HOME_ACCOUNT_NAME, type KeylessConfig } from '../shared/core/config/schema.ts'
 import { AGENT_ROLE_NAME, agentRolePolicy, agentRoleTrust } from '../shared/core/policy/agent-role.ts'
+import { AUDITOR_ROLE_NAME, auditorRolePolicy, auditorRoleTrust } from '../shared/core/policy/auditor-role.ts'
 import { GRANT_ROLE_MAX_SESSION_SECONDS, GRANT_ROLE_PATH } from '../shared/core/policy/grant-role.ts'
 import { WATCHED_EVENT_PATTERN_JSON } from './access-alerts.ts'
 import { grantBoundary } from './grant-boundary.ts'
@@ -27,7 +28,7 @@ import { addPortForwardDocuments } from './session-documents.ts'
  * keyless in the organization's member accounts: one service-managed StackSet, deployed by the
  * home stack to the configured OUs (and to accounts that join them later) in every region a
  * member account names. Its stacks are what keyless may do there and no more — the grant
- * boundary and the agent role (once per account, in the home region), the port-forward Session
+ * boundary, the agent role and the auditor role (once per account, in the home region), the port-forward Session
  * documents and the access events forwarded to the home account's bus (in every region).
  */
 
@@ -102,6 +103,27 @@ export class MemberAccountStack extends Stack {
     }
     for (const [resource, reason] of Object.entries(wildcardReasons)) {
       Validations.of(agent).acknowledge({ id: `AwsSolutions-IAM5[Resource::${resource}]`, reason })
+    }
+    // The scheduled audit reads the account through its own role, apart from the agent.
+    const auditor = new CfnRole(this, 'Auditor', {
+      roleName: AUDITOR_ROLE_NAME,
+      path: KEYLESS_ROLE_PATH,
+      description: "keyless: the home account's scheduled audit reads this account's IAM through this role",
+      maxSessionDuration: 3600,
+      assumeRolePolicyDocument: auditorRoleTrust(partition, config.account),
+      policies: [
+        { policyName: AUDITOR_ROLE_NAME, policyDocument: auditorRolePolicy(partition, Aws.ACCOUNT_ID) },
+      ],
+    })
+    auditor.cfnOptions.condition = inHomeRegion
+    for (const [resource, reason] of Object.entries({
+      '*': 'iam:GetAccountAuthorizationDetails and ssm:DescribeInstanceInformation have no resource-level permissions: the audit reads, and changes nothing.',
+      [`arn:${partition}:iam::<AWS::AccountId>:role/*`]:
+        "iam:SimulatePrincipalPolicy on the account's roles: the audit asks about whichever may reach a target.",
+      [`arn:${partition}:iam::<AWS::AccountId>:user/*`]:
+        "iam:SimulatePrincipalPolicy on the account's users: the audit asks about whichever may reach a target.",
+    })) {
+      Validations.of(auditor).acknowledge({ id: `AwsSolutions-IAM5[Resource::${resource}]`, reason })
     }
 
     const memberTargets = [...config.targets.values()].filter(

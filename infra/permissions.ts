@@ -22,6 +22,10 @@ export const WILDCARD_REASONS: Readonly<Record<string, string>> = {
   FindSessions:
     'ssm:DescribeInstanceInformation and ssm:DescribeSessions have no resource-level permissions in IAM.',
   FindInstances: 'ssm:DescribeInstanceInformation has no resource-level permissions in IAM.',
+  ReadAccountAuthorization:
+    'iam:GetAccountAuthorizationDetails reads the whole account and has no resource-level permissions: the audit reads every principal, and changes nothing.',
+  SimulatePrincipals:
+    "iam:SimulatePrincipalPolicy on the account's roles and users: the audit asks about whichever principal may reach a target, and simulating changes nothing.",
   EndSessions:
     "Session ids begin with the caller's session name, unknown in advance: terminate is scoped to sessions in the configured regions of this account.",
   AnswerWorkflowWaits:

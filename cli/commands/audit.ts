@@ -4,10 +4,11 @@ import { dataDirOf } from '../../local/operator-api.ts'
 import type { AuditFinding, AuditTarget, PolicySimulator } from '../../shared/core/audit/audit.ts'
 import { auditAccount } from '../../shared/core/audit/audit.ts'
 import {
-  type AuthorizationDetails,
+  type AccountAuthorization,
   authorizationDetailsSchema,
   readAuthorization,
 } from '../../shared/core/audit/authorization.ts'
+import { auditTargets } from '../../shared/core/audit/targets.ts'
 import { formatPath } from '../../shared/core/config/load.ts'
 import type { AccountConfig, KeylessConfig } from '../../shared/core/config/schema.ts'
 import { KeylessError } from '../../shared/core/errors.ts'
@@ -41,7 +42,7 @@ export async function auditCommand(options: AuditOptions, io: CliIo): Promise<vo
     {
       account: account.id,
       partition: config.partition,
-      authorization: readAuthorization(source.details),
+      authorization: source.authorization,
       targets: source.targets,
       accepted: config.audit.accepted,
     },
@@ -64,7 +65,7 @@ export async function auditCommand(options: AuditOptions, io: CliIo): Promise<vo
 }
 
 interface AuditSource {
-  details: AuthorizationDetails
+  authorization: AccountAuthorization
   targets: AuditTarget[]
   simulator: PolicySimulator
 }
@@ -80,28 +81,6 @@ function accountOf(config: KeylessConfig, named: string | undefined): AccountCon
     throw new KeylessError('UNKNOWN_ACCOUNT', `--account ${named} is not a configured account (${known})`)
   }
   return member
-}
-
-/** The targets of `account`, each with the instances carrying its tag. */
-function targetsIn(
-  config: KeylessConfig,
-  account: AccountConfig,
-  instances: { instanceId: string; region: string; account?: string; tags?: Record<string, string> }[],
-): AuditTarget[] {
-  return [...config.targets.values()]
-    .filter((target) => target.account.id === account.id)
-    .map((target) => ({
-      name: target.name,
-      tagKey: target.tagKey,
-      tagValue: target.tagValue,
-      instances: instances
-        .filter(
-          (instance) =>
-            (instance.account ?? config.account) === account.id &&
-            instance.tags?.[target.tagKey] === target.tagValue,
-        )
-        .map(({ instanceId, region }) => ({ instanceId, region })),
-    }))
 }
 
 async function savedAccount(
@@ -135,8 +114,8 @@ async function savedAccount(
   }
   const { LocalPolicySimulator } = await import('../../local/policy-simulator.ts')
   return {
-    details: parsed.data,
-    targets: targetsIn(config, account, await localInstances(config, dataDirOf(io.env))),
+    authorization: readAuthorization(parsed.data),
+    targets: auditTargets(config, account.id, await localInstances(config, dataDirOf(io.env))),
     simulator: await LocalPolicySimulator.create(),
   }
 }
@@ -149,34 +128,20 @@ async function liveAccount(
   if (account.id !== config.account) {
     throw new KeylessError(
       'MEMBER_ACCOUNT_AUDIT',
-      `${account.name} is a member account: keyless acts there only through its agent role, which trusts keyless's own roles; save its details there (aws iam get-account-authorization-details) and run keyless audit --authorization-details FILE --account ${account.name}`,
+      `${account.name} is a member account: keyless reads it only through its auditor role, which trusts the scheduled audit alone; save its details there (aws iam get-account-authorization-details) and run keyless audit --authorization-details FILE --account ${account.name}`,
     )
   }
-  const [{ IAMClient }, aws, { AwsAccessBackend }, { accessClientsByAccount }] = await Promise.all([
+  const [{ IAMClient }, { ssmClientsByRegion }, { accountSource }] = await Promise.all([
     import('@aws-sdk/client-iam'),
-    import('../../shared/adapters/aws/policy-simulator.ts'),
-    import('../../shared/adapters/aws/access-backend.ts'),
     import('../../shared/adapters/aws/access-clients.ts'),
+    import('../../shared/adapters/aws/audit-sources.ts'),
   ])
   const overrides = region ? { region } : {}
-  const iam = new IAMClient(overrides)
-  const backend = new AwsAccessBackend(accessClientsByAccount(config, overrides))
-  const instances = []
-  for (const target of config.targets.values()) {
-    if (target.account.id !== account.id) continue
-    const found = await backend.listInstances({
-      account: account.id,
-      regions: target.account.regions,
-      tagKey: target.tagKey,
-      tagValue: target.tagValue,
-    })
-    instances.push(...found.map((instance) => ({ ...instance, tags: { [target.tagKey]: target.tagValue } })))
-  }
-  return {
-    details: authorizationDetailsSchema.parse(await aws.accountAuthorizationDetails(iam)),
-    targets: targetsIn(config, account, instances),
-    simulator: new aws.AwsPolicySimulator(iam),
-  }
+  const { authorization, targets, simulator } = await accountSource(config, account.id, {
+    iam: new IAMClient(overrides),
+    ssm: ssmClientsByRegion(overrides),
+  }).read()
+  return { authorization, targets, simulator }
 }
 
 function auditText(

@@ -261,7 +261,7 @@ describe('keyless audit (the command)', () => {
     const member = await runKeyless(['audit', '--account', 'prod', '--config', organization], env())
     expect(member).toMatchObject({ code: 1, stdout: '' })
     expect(member.stderr).toContain(
-      'prod is a member account: keyless acts there only through its agent role',
+      'prod is a member account: keyless reads it only through its auditor role, which trusts the scheduled audit alone',
     )
   })
 })

@@ -16,6 +16,7 @@ import { grantTableDefinition } from '../../shared/adapters/dynamodb/table.ts'
 import { EXAMPLE_CONFIG_FILE } from '../../shared/core/config/load.ts'
 import { KeylessError } from '../../shared/core/errors.ts'
 import { agentRolePolicy, agentRoleTrust } from '../../shared/core/policy/agent-role.ts'
+import { auditorRolePolicy, auditorRoleTrust } from '../../shared/core/policy/auditor-role.ts'
 import { grantBoundaryPolicy } from '../../shared/core/policy/grant-role.ts'
 import { envelope, FIXTURES } from '../kit/cloudtrail.ts'
 import { configFrom, specConfig, specConfigObject } from '../kit/config.ts'
@@ -194,9 +195,15 @@ describe('the functions', () => {
     roleDescription(fn).startsWith('keyless '),
   )
 
-  it('one per workflow task, plus Slack, alerts and the reconciler: Node 22 on arm64, ESM, JSON logs', () => {
-    expect(functions).toHaveLength(Object.keys(GRANT_WORKFLOW_FOLDERS).length + 3)
-    for (const folder of [...Object.values(GRANT_WORKFLOW_FOLDERS), 'slack', 'alerts', 'reconciler']) {
+  it('one per workflow task, plus Slack, alerts, the reconciler and the audit: Node 22 on arm64, ESM, JSON logs', () => {
+    expect(functions).toHaveLength(Object.keys(GRANT_WORKFLOW_FOLDERS).length + 4)
+    for (const folder of [
+      ...Object.values(GRANT_WORKFLOW_FOLDERS),
+      'slack',
+      'alerts',
+      'reconciler',
+      'audit',
+    ]) {
       functionOf(folder)
     }
     for (const [, fn] of functions) {
@@ -758,6 +765,61 @@ describe('the member accounts (a service-managed StackSet)', () => {
       )
     expect(await putEvents('o-a1b2c3d4e5')).toBe('Allowed')
     expect(await putEvents('o-otherorg00')).toBe('ImplicitlyDenied')
+  })
+
+  it('lets only the scheduled audit read a member account, through the auditor role, which writes nothing', async () => {
+    const auditor = memberOfType('AWS::IAM::Role').find(
+      (role) => role.Properties.RoleName === 'keyless-auditor',
+    )
+    expect(auditor?.Condition).toBe('InHomeRegion')
+    expect(auditor?.Properties.AssumeRolePolicyDocument).toEqual(auditorRoleTrust('aws', '111122223333'))
+    expect(inMember(auditor?.Properties.Policies)).toEqual([
+      { PolicyName: 'keyless-auditor', PolicyDocument: auditorRolePolicy('aws', MEMBER) },
+    ])
+    // The home audit function's role is named Keyless-AuditHandlerRole…, which the trust admits.
+    const auditRole = resources[functionOf('audit')]?.Properties.Role['Fn::GetAtt'][0] as string
+    expect(auditRole).toMatch(/^AuditHandlerRole/)
+    const assumes = (principal: string) =>
+      simulate(
+        [
+          {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }],
+          },
+        ],
+        {
+          action: 'sts:AssumeRole',
+          resource: `arn:aws:iam::${MEMBER}:role/keyless/keyless-auditor`,
+          context: { 'aws:PrincipalArn': principal },
+        },
+        principal,
+        { resourcePolicy: auditorRoleTrust('aws', '111122223333') },
+      )
+    expect(
+      await assumes('arn:aws:iam::111122223333:role/keyless/Keyless-AuditHandlerRole1A2B3C4D-Ab12Cd34'),
+    ).toBe('Allowed')
+    expect(
+      await assumes('arn:aws:iam::111122223333:role/keyless/Keyless-ReconcilerHandlerRole5E6F-Ef56'),
+    ).toBe('ImplicitlyDenied')
+    expect(await assumes('arn:aws:iam::111122223333:role/keyless/grant/U0CAROL')).toBe('ImplicitlyDenied')
+    // What the auditor may do: read and simulate, never write.
+    const auditorPolicy = auditorRolePolicy('aws', MEMBER)
+    const may = (action: string, resource: string) =>
+      simulate([auditorPolicy], { action, resource }, `arn:aws:iam::${MEMBER}:role/keyless/keyless-auditor`)
+    expect(await may('iam:GetAccountAuthorizationDetails', '*')).toBe('Allowed')
+    expect(await may('iam:SimulatePrincipalPolicy', `arn:aws:iam::${MEMBER}:role/ops-admin`)).toBe('Allowed')
+    expect(await may('iam:PutRolePolicy', `arn:aws:iam::${MEMBER}:role/ops-admin`)).toBe('ImplicitlyDenied')
+    expect(await may('iam:CreateAccessKey', `arn:aws:iam::${MEMBER}:user/carol`)).toBe('ImplicitlyDenied')
+    // At home, the audit function may assume exactly the members' auditors, weekly.
+    expect(statementsOf('audit').find((statement) => statement.Sid === 'ActAsAuditors')).toEqual({
+      Sid: 'ActAsAuditors',
+      Effect: 'Allow',
+      Action: 'sts:AssumeRole',
+      Resource: `arn:aws:iam::${MEMBER}:role/keyless/keyless-auditor`,
+    })
+    const [, schedule] =
+      ofType('AWS::Events::Rule').find(([, rule]) => rule.Properties.Name === 'keyless-audit') ?? []
+    expect(schedule?.Properties.ScheduleExpression).toBe('rate(7 days)')
   })
 
   it('lets only the functions that act in member accounts assume their agent roles, and no other role', async () => {

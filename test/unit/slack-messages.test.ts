@@ -4,6 +4,7 @@ import {
   accessEnded,
   alertPathAlert,
   approvalRequest,
+  auditAlert,
   expiringSoon,
   extensionRequest,
   homeView,
@@ -198,6 +199,25 @@ describe('Slack messages (golden Block Kit JSON)', () => {
       since: '2026-11-23T10:30:00Z',
     })
     await expect(json(back)).toMatchFileSnapshot(golden('alert-path-back'))
+  })
+
+  it('the scheduled audit: holes opened and closed, an account it could not read', async () => {
+    const hole = (principal: string, target: string) => ({
+      principal: `arn:aws:iam::111122223333:${principal}`,
+      account: '111122223333',
+      target,
+      kind: 'standing' as const,
+      actions: ['ssm:StartSession', 'ssm:SendCommand'],
+    })
+    const alert = auditAlert({
+      first: false,
+      opened: [hole('role/contractor', 'prod-db')],
+      closed: [hole('role/ops-admin', 'prod-db')],
+      standing: 5,
+      unaudited: [{ account: '444455556666', reason: 'AccessDenied on sts:AssumeRole' }],
+    })
+    expect(alert.text).toBe('keyless audit: 1 opened, 1 closed')
+    await expect(json(alert)).toMatchFileSnapshot(golden('audit-changed'))
   })
 
   it('offers only the extensions that still fit under the maximum', () => {

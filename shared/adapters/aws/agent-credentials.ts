@@ -12,7 +12,11 @@ const AGENT_SESSION_SECONDS = 900
  * agent once per account per quarter hour.
  */
 export function agentCredentials(sts: STSClient, partition: Partition, account: string) {
-  const roleArn = agentRoleArn(partition, account)
+  return roleCredentials(sts, agentRoleArn(partition, account))
+}
+
+/** Credentials of `roleArn` (the agent's, or the auditor's), as a memoizable provider. */
+export function roleCredentials(sts: STSClient, roleArn: string) {
   return async () => {
     const { Credentials: assumed } = await sts.send(
       new AssumeRoleCommand({

@@ -29,6 +29,7 @@ export const verdictKey = (eventId: string) => ({ pk: `EVENT#${eventId}`, sk: 'V
 /** The reconciler's last run: one item, overwritten by each run. */
 export const reconcilerRunKey = { pk: 'RECONCILER', sk: 'LAST_RUN' } as const
 export const heartbeatKey = { pk: 'HEARTBEAT', sk: 'STATE' } as const
+export const auditRunKey = { pk: 'AUDIT', sk: 'LAST_RUN' } as const
 
 export const requesterPartition = (requester: string) => `REQUESTER#${requester}`
 export const principalAccessPartition = (principal: string) => `PRINCIPAL#${principal}`

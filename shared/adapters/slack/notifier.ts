@@ -12,6 +12,7 @@ import {
   alertPathAlert,
   approvalCopy,
   approvalReminder,
+  auditAlert,
   breakGlassAlert,
   doneReply,
   expiringSoon,
@@ -118,6 +119,10 @@ export class SlackNotifier implements Notifier {
       case 'alert-path':
         // A failure is the caller's to retry: the silence is noted only once it was told.
         await this.#deps.slack.postMessage(config.slack.securityChannel, alertPathAlert(notice))
+        return
+      case 'audit-changed':
+        // Likewise: the audit is saved only once its changes were told.
+        await this.#deps.slack.postMessage(config.slack.securityChannel, auditAlert(notice.changes))
         return
       case 'reply':
         await this.#attempt('reply', () =>

@@ -21,6 +21,7 @@ export const KEYLESS_RULE_NAMES = {
   /** The rule that delivers watched events (home), or forwards them (other regions, member accounts). */
   watched: `${KEYLESS_RULE_PREFIX}watched-events`,
   reconciler: `${KEYLESS_RULE_PREFIX}reconciler`,
+  audit: `${KEYLESS_RULE_PREFIX}audit`,
 } as const
 /** Session documents keyless makes (`keyless-<target>-port-<port>`). */
 const KEYLESS_DOCUMENT_PREFIX = 'keyless-'

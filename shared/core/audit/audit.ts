@@ -57,6 +57,22 @@ export interface AuditFinding {
   kind: FindingKind
 }
 
+/** A finding as it is kept between runs: everything but the policies (which may change without the hole changing). */
+export type KeptFinding = Pick<AuditFinding, 'principal' | 'account' | 'target' | 'kind' | 'actions'>
+
+export interface AuditChanges {
+  /** Standing findings that were not standing (or reached less) at the last run. */
+  opened: KeptFinding[]
+  /** Standing findings of the last run that are gone. */
+  closed: KeptFinding[]
+  /** How many standing findings there are now. */
+  standing: number
+  /** Accounts that could not be audited this time, with why. */
+  unaudited: { account: string; reason: string }[]
+  /** The first run: nothing to compare with. */
+  first: boolean
+}
+
 export interface AuditChecked {
   account: string
   principals: number

@@ -277,8 +277,14 @@ const rootInput = {
           ),
           'principal ARN patterns',
         ).default([]),
+        // When the scheduled audit runs: an EventBridge schedule expression.
+        schedule: matching(
+          /^(rate\((1 (minute|hour|day)|[1-9]\d* (minutes|hours|days))\)|cron\([^()]+\))$/,
+          'an EventBridge schedule expression',
+          'rate(7 days)',
+        ).default('rate(7 days)'),
       },
-      expected('a mapping with accepted'),
+      expected('a mapping with accepted and schedule'),
     )
     .prefault({}),
   targets: z.record(targetName, targetInput, expected('a mapping of target names to targets')),
@@ -298,7 +304,7 @@ export function knownKeysAt(path: readonly PropertyKey[]): string[] {
   if (path.length === 2 && first === 'people') return Object.keys(personInput.shape)
   if (path.length === 1 && first === 'organization') return ['id', 'deployTo']
   if (path.length === 1 && first === 'identityCenter') return ['permissionSet']
-  if (path.length === 1 && first === 'audit') return ['accepted']
+  if (path.length === 1 && first === 'audit') return ['accepted', 'schedule']
   if (path.length === 2 && first === 'accounts') return Object.keys(accountInput.shape)
   return []
 }
@@ -351,8 +357,11 @@ export interface KeylessConfig {
   /** Member accounts by name; the home account is not among them. */
   accounts: ReadonlyMap<string, AccountConfig>
   identityCenter?: { permissionSet: string }
-  /** `keyless audit`: principal ARN patterns whose standing access is accepted (shown, not a hole). */
-  audit: { accepted: string[] }
+  /**
+   * `keyless audit`: principal ARN patterns whose standing access is accepted (shown, not a
+   * hole), and when the scheduled audit runs (an EventBridge schedule expression).
+   */
+  audit: { accepted: string[]; schedule: string }
   /** Maps, not records: a target called `constructor` must not find Object.prototype's. */
   targets: ReadonlyMap<string, TargetConfig>
   people: ReadonlyMap<string, PersonConfig>

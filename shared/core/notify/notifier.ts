@@ -1,3 +1,4 @@
+import type { AuditChanges } from '../audit/audit.ts'
 import type { Grant } from '../grants/grant.ts'
 
 /**
@@ -33,6 +34,8 @@ export type Notice =
    * `since` (`silent`), or heartbeats arrive again after the silence reported at `since` (`back`).
    */
   | { kind: 'alert-path'; state: 'silent' | 'back'; lastSeenAt: string | null; since: string }
+  /** To the security channel: what the scheduled standing-access audit found changed. */
+  | { kind: 'audit-changed'; changes: AuditChanges }
   /** One line to the person who acted (in the channel they acted in, else a DM): what their click or command did. */
   | { kind: 'reply'; user: string; channel?: string; text: string }
   /** A person opened keyless's App Home: show them their grants. */

@@ -1,5 +1,6 @@
 import type { Verdict } from '../../../core/alerts/evaluate.ts'
 import type { Severity } from '../../../core/alerts/rules.ts'
+import type { AuditChanges, KeptFinding } from '../../../core/audit/audit.ts'
 import { formatDuration } from '../../../core/config/duration.ts'
 import type { Grant } from '../../../core/grants/grant.ts'
 import type { Notice, ReconcileFinding } from '../../../core/notify/notifier.ts'
@@ -89,6 +90,43 @@ export function alertPathAlert(notice: Extract<Notice, { kind: 'alert-path' }>):
       ),
       context(
         'Check the trail is logging (TRAIL_TAMPERED alerts say if someone stopped it), the rule keyless-watched-events is enabled, and the alert function runs: keyless doctor --stack Keyless checks each.',
+      ),
+    ],
+  }
+}
+
+/** The scheduled audit's changes: the holes opened, those closed, the accounts it could not look at. */
+export function auditAlert(changes: AuditChanges): SlackMessage {
+  const line = (finding: KeptFinding) =>
+    `• \`${quoted(finding.principal)}\` on *${finding.target}* (account ${finding.account}): ${finding.actions.map((action) => action.split(':')[1]).join(', ')}`
+  const list = (findings: KeptFinding[]) => {
+    const shown = findings.slice(0, 20).map(line)
+    if (findings.length > 20)
+      shown.push(`…and ${findings.length - 20} more (keyless audit --json lists them).`)
+    return shown.join('\n')
+  }
+  const title = changes.first
+    ? `${changes.standing} standing way(s) onto targets' instances`
+    : `${changes.opened.length} opened, ${changes.closed.length} closed`
+  return {
+    text: `keyless audit: ${title}`,
+    blocks: [
+      header(
+        `${changes.opened.length > 0 ? ':red_circle:' : ':large_green_circle:'} Standing access · ${title}`,
+      ),
+      ...(changes.opened.length > 0
+        ? [
+            section(
+              `*${changes.first ? 'Found' : 'Opened since the last audit'}* (reach without a keyless grant)\n${list(changes.opened)}`,
+            ),
+          ]
+        : []),
+      ...(changes.closed.length > 0 ? [section(`*Closed*\n${list(changes.closed)}`)] : []),
+      ...changes.unaudited.map(({ account, reason }) =>
+        section(`*Not audited:* account ${account}: ${quoted(truncate(reason, 300))}`),
+      ),
+      context(
+        `${changes.standing} standing in all. Remove the policy each names (keyless audit shows the policy), or list the principal in audit.accepted if the team keeps it on purpose.`,
       ),
     ],
   }

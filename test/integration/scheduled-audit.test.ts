@@ -1,0 +1,155 @@
+import { readFile } from 'node:fs/promises'
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { raw as auditRun } from '../../functions/audit/handler.ts'
+import { LocalPolicySimulator } from '../../local/policy-simulator.ts'
+import { DynamoAuditRuns } from '../../shared/adapters/dynamodb/audit-runs.ts'
+import { auditRunKey } from '../../shared/adapters/dynamodb/keys.ts'
+import type { AuditTarget } from '../../shared/core/audit/audit.ts'
+import {
+  type AuthorizationDetails,
+  authorizationDetailsSchema,
+  readAuthorization,
+} from '../../shared/core/audit/authorization.ts'
+import type { AccountSource, ScheduledAuditDeps } from '../../shared/core/audit/scheduled.ts'
+import type { Clock } from '../../shared/core/clock.ts'
+import { type EmbeddedDynamo, startEmbeddedDynamo } from '../kit/dynamo.ts'
+import { T0 } from '../kit/grants.ts'
+import { RecordingNotifier } from '../kit/notifier.ts'
+
+/**
+ * The scheduled audit over the seeded authorization details (test/fixtures/audit), the local
+ * simulator and the embedded DynamoDB: what changed between runs is told to security once.
+ */
+
+const HOME = '111122223333'
+const MEMBER = '444455556666'
+const arn = (name: string) => `arn:aws:iam::${HOME}:${name}`
+const targets: AuditTarget[] = [
+  {
+    name: 'prod-db',
+    tagKey: 'access-target',
+    tagValue: 'prod-db',
+    instances: [{ instanceId: 'i-0aaaaaaaaaaaaaaa1', region: 'eu-west-1' }],
+  },
+]
+
+let db: EmbeddedDynamo
+let simulator: LocalPolicySimulator
+let seeded: AuthorizationDetails
+beforeAll(async () => {
+  db = await startEmbeddedDynamo('keyless-audit-runs')
+  simulator = await LocalPolicySimulator.create()
+  seeded = authorizationDetailsSchema.parse(
+    JSON.parse(
+      await readFile(new URL('../fixtures/audit/authorization-details.json', import.meta.url), 'utf8'),
+    ),
+  )
+})
+afterAll(async () => {
+  await db?.close()
+})
+
+let notifier: RecordingNotifier
+beforeEach(async () => {
+  notifier = new RecordingNotifier()
+  await db.client.send(new DeleteCommand({ TableName: db.tableName, Key: auditRunKey }))
+})
+
+const home = (details: AuthorizationDetails): AccountSource => ({
+  account: HOME,
+  read: async () => ({ authorization: readAuthorization(details), targets, simulator }),
+})
+const unreachable: AccountSource = {
+  account: MEMBER,
+  read: async () => {
+    throw new Error('AccessDenied: not authorized to perform sts:AssumeRole on keyless-auditor')
+  },
+}
+const run = (sources: AccountSource[]) => {
+  const deps: ScheduledAuditDeps = {
+    partition: 'aws',
+    accepted: [arn('role/break-glass-admin')],
+    sources,
+    runs: new DynamoAuditRuns(db.client, db.tableName),
+    notifier,
+    clock: { now: () => T0 } satisfies Clock,
+    warn: () => {},
+  }
+  return auditRun(deps)()
+}
+/** The details with `role` removed and `added` among the roles. */
+const changed = (removed: string, added?: AuthorizationDetails['RoleDetailList'][number]) => ({
+  ...seeded,
+  RoleDetailList: [
+    ...seeded.RoleDetailList.filter((role) => role.RoleName !== removed),
+    ...(added ? [added] : []),
+  ],
+})
+
+describe('the scheduled audit', () => {
+  it('tells security what it found the first time, then only what opened and closed', async () => {
+    const first = await run([home(seeded)])
+    expect(first).toMatchObject({ first: true, closed: [], unaudited: [] })
+    expect(first.opened.map((finding) => finding.principal).sort()).toEqual(
+      [
+        'role/bastion-replacement',
+        'role/ci-deployer',
+        'role/db-operator',
+        'role/ops-admin',
+        'user/carol',
+        'user/dave',
+      ]
+        .map(arn)
+        .sort(),
+    )
+    expect(notifier.notices).toEqual([{ kind: 'audit-changed', changes: first }])
+
+    // Nothing changed: nothing told.
+    expect(await run([home(seeded)])).toMatchObject({ first: false, opened: [], closed: [], standing: 6 })
+    expect(notifier.notices).toHaveLength(1)
+
+    // ops-admin's access removed; a new role with sessions everywhere appears.
+    const newcomer = {
+      ...(seeded.RoleDetailList.find(
+        (role) => role.RoleName === 'bastion-replacement',
+      ) as AuthorizationDetails['RoleDetailList'][number]),
+      RoleName: 'contractor',
+      Arn: arn('role/contractor'),
+    }
+    const third = await run([home(changed('ops-admin', newcomer))])
+    expect(third.opened.map((finding) => finding.principal)).toEqual([arn('role/contractor')])
+    expect(third.closed.map((finding) => finding.principal)).toEqual([arn('role/ops-admin')])
+    expect(notifier.notices).toHaveLength(2)
+  })
+
+  it('keeps the last findings of an account it cannot read, and names it, rather than calling its holes closed', async () => {
+    await run([home(seeded)])
+    const memberFinding = {
+      principal: `arn:aws:iam::${MEMBER}:role/ops`,
+      account: MEMBER,
+      target: 'batch',
+      kind: 'standing' as const,
+      actions: ['ssm:StartSession'],
+    }
+    const runs = new DynamoAuditRuns(db.client, db.tableName)
+    const last = await runs.last()
+    await runs.save({ at: last?.at ?? '', findings: [...(last?.findings ?? []), memberFinding] })
+    const changes = await run([home(seeded), unreachable])
+    expect(changes.closed).toEqual([])
+    expect(changes.unaudited).toEqual([
+      {
+        account: MEMBER,
+        reason: 'AccessDenied: not authorized to perform sts:AssumeRole on keyless-auditor',
+      },
+    ])
+    expect((await runs.last())?.findings).toContainEqual(memberFinding)
+  })
+
+  it('saves a run only once its changes were told: a refused post is told again next run', async () => {
+    notifier.refuse('audit-changed', 1)
+    await expect(run([home(seeded)])).rejects.toThrow('Slack refused audit-changed')
+    expect(await new DynamoAuditRuns(db.client, db.tableName).last()).toBeUndefined()
+    expect((await run([home(seeded)])).first).toBe(true)
+  })
+})
