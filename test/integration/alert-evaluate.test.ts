@@ -437,6 +437,16 @@ describe('every other way onto an instance, and around the alerts', () => {
       member,
     )
     expect(boundary.rules).toEqual([['KEYLESS_TAMPERED', 'critical']])
+    const auditor = await params('put-role-policy-grant-role.json', { roleName: 'keyless-auditor' })
+    expect(
+      (
+        await judged(
+          'put-role-policy-grant-role.json',
+          { ...auditor, recipientAccountId: MEMBER_ACCOUNT },
+          member,
+        )
+      ).rules,
+    ).toEqual([['KEYLESS_TAMPERED', 'critical']])
   })
 
   it("KEYLESS_TAMPERED: not for keyless itself, nor for anything not keyless's; a deploy is reported as one", async () => {

@@ -1,6 +1,7 @@
 import { KEYLESS_ROLE_PATH } from '../aws/arn.ts'
 import type { KeylessConfig } from '../config/schema.ts'
 import { AGENT_ROLE_NAME, agentRoleArn } from '../policy/agent-role.ts'
+import { AUDITOR_ROLE_NAME } from '../policy/auditor-role.ts'
 import { SHELL_DOCUMENT } from '../policy/grant-policy.ts'
 import { grantBoundaryArn } from '../policy/grant-role.ts'
 import { placedGrantRoles } from '../policy/placement.ts'
@@ -10,7 +11,7 @@ import type { AccessEvent } from './record.ts'
  * keyless's own pieces, as CloudTrail names them, and keyless's own hands: what KEYLESS_TAMPERED
  * watches. A piece is known by its name in an account the config names — EventBridge rules and
  * Session documents begin `keyless-` (the Session Manager preferences document too), the grant
- * roles are the config's people's, the agent role and the grant boundary have fixed names; the
+ * roles are the config's people's, the agent and auditor roles and the grant boundary have fixed names; the
  * heartbeat parameter is always keyless's. keyless itself acts only through its home stacks'
  * roles (`role/keyless/Keyless*`) and, in a member account, that account's agent role.
  */
@@ -70,6 +71,7 @@ export function keylessPieces(config: KeylessConfig): KeylessPieces {
           return (
             subject === grantBoundaryArn(config.partition, account) ||
             subject === AGENT_ROLE_NAME ||
+            subject === AUDITOR_ROLE_NAME ||
             (grantRoleNames.get(account)?.has(subject) ?? false)
           )
         default:
