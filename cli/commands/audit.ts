@@ -1,7 +1,12 @@
 import { readFile } from 'node:fs/promises'
 import { localInstances } from '../../local/instances.ts'
 import { dataDirOf } from '../../local/operator-api.ts'
-import type { AuditFinding, AuditTarget, PolicySimulator } from '../../shared/core/audit/audit.ts'
+import type {
+  AuditChecked,
+  AuditFinding,
+  AuditTarget,
+  PolicySimulator,
+} from '../../shared/core/audit/audit.ts'
 import { auditAccount } from '../../shared/core/audit/audit.ts'
 import {
   type AccountAuthorization,
@@ -144,17 +149,7 @@ async function liveAccount(
   return { authorization, targets, simulator }
 }
 
-function auditText(
-  findings: AuditFinding[],
-  checked: {
-    account: string
-    principals: number
-    candidates: number
-    simulations: number
-    targets: number
-    instances: number
-  },
-): string {
+function auditText(findings: AuditFinding[], checked: AuditChecked): string {
   const order = { standing: 0, accepted: 1, grant: 2 } as const
   const rows = [...findings]
     .sort(

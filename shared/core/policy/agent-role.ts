@@ -149,6 +149,18 @@ export interface AgentTrustDocument {
  * boundary refuses sts:AssumeRole as well; this refuses it here too).
  */
 export function agentRoleTrust(partition: Partition, homeAccount: string): AgentTrustDocument {
+  return trustFromHome(partition, homeAccount, {
+    ArnLike: { 'aws:PrincipalArn': `arn:${partition}:iam::${homeAccount}:role${KEYLESS_ROLE_PATH}*` },
+    ArnNotLike: { 'aws:PrincipalArn': grantRolesArn(partition, homeAccount) },
+  })
+}
+
+/** A member account role's trust: the home account's principals that meet `condition`, and no one else. */
+export function trustFromHome(
+  partition: Partition,
+  homeAccount: string,
+  condition: Record<string, Record<string, string>>,
+): AgentTrustDocument {
   return {
     Version: '2012-10-17',
     Statement: [
@@ -156,10 +168,7 @@ export function agentRoleTrust(partition: Partition, homeAccount: string): Agent
         Effect: 'Allow',
         Principal: { AWS: `arn:${partition}:iam::${homeAccount}:root` },
         Action: 'sts:AssumeRole',
-        Condition: {
-          ArnLike: { 'aws:PrincipalArn': `arn:${partition}:iam::${homeAccount}:role${KEYLESS_ROLE_PATH}*` },
-          ArnNotLike: { 'aws:PrincipalArn': grantRolesArn(partition, homeAccount) },
-        },
+        Condition: condition,
       },
     ],
   }

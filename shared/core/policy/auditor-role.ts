@@ -1,5 +1,5 @@
 import { KEYLESS_ROLE_PATH, type Partition } from '../aws/arn.ts'
-import type { AgentPolicyDocument, AgentTrustDocument } from './agent-role.ts'
+import { type AgentPolicyDocument, type AgentTrustDocument, trustFromHome } from './agent-role.ts'
 
 /**
  * The auditor role: how the scheduled audit reads a member account, apart from the agent. It may
@@ -42,19 +42,9 @@ export function auditorRolePolicy(partition: Partition, account: string): AgentP
 
 /** Only the home account's audit function may assume the auditor. */
 export function auditorRoleTrust(partition: Partition, homeAccount: string): AgentTrustDocument {
-  return {
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Effect: 'Allow',
-        Principal: { AWS: `arn:${partition}:iam::${homeAccount}:root` },
-        Action: 'sts:AssumeRole',
-        Condition: {
-          ArnLike: {
-            'aws:PrincipalArn': `arn:${partition}:iam::${homeAccount}:role${KEYLESS_ROLE_PATH}${AUDIT_FUNCTION_ROLE_PREFIX}*`,
-          },
-        },
-      },
-    ],
-  }
+  return trustFromHome(partition, homeAccount, {
+    ArnLike: {
+      'aws:PrincipalArn': `arn:${partition}:iam::${homeAccount}:role${KEYLESS_ROLE_PATH}${AUDIT_FUNCTION_ROLE_PREFIX}*`,
+    },
+  })
 }
