@@ -32,6 +32,7 @@ const NO_SLACK: SlackApi = {
   updateMessage: async () => {},
   postEphemeral: async () => {},
   publishHome: async () => {},
+  userGroupMembers: async () => [],
 }
 
 export async function alertFunctionLatency(): Promise<void> {

@@ -34,6 +34,13 @@ export class ConsoleSlackApi implements SlackApi {
   async publishHome(user: string, view: HomeView): Promise<void> {
     this.#print(`slack ⌂ App Home of ${user}\n${readable(view.blocks as KnownBlock[])}`)
   }
+
+  /** The console has no Slack to ask: a request naming a user group is refused, saying so. */
+  async userGroupMembers(groupId: string): Promise<string[]> {
+    throw new Error(
+      `no Slack to read user group ${groupId} from: set SLACK_BOT_TOKEN (and SLACK_API_URL) for npm start`,
+    )
+  }
 }
 
 const describeChannel = (channel: string) => (/^[UW]/.test(channel) ? `DM ${channel}` : `channel ${channel}`)

@@ -2,6 +2,7 @@ import { bindGrantWorkflowTasks, type GrantWorkflowTask } from '../functions/gra
 import type { AccessBackend } from '../shared/core/access/backend.ts'
 import type { Clock } from '../shared/core/clock.ts'
 import type { KeylessConfig } from '../shared/core/config/schema.ts'
+import type { ApproverDirectory } from '../shared/core/grants/control.ts'
 import type { GrantStore } from '../shared/core/grants/store.ts'
 import type { TaskDeps } from '../shared/core/grants/tasks.ts'
 import type { Notifier } from '../shared/core/notify/notifier.ts'
@@ -15,6 +16,8 @@ export interface LocalControlPlaneParts {
   notifier: Notifier
   clock: Clock
   warn: TaskDeps['warn']
+  /** Where Slack user groups named as approvers are read. */
+  directory?: ApproverDirectory
   /** How long before expiry the requester is warned; tests shorten it. */
   expiryWarningSeconds?: number
   /** Each task's budget for its Slack calls (default: a workflow task's in AWS); tests shorten it. */

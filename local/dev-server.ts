@@ -157,6 +157,7 @@ async function startPlane(
     notifier,
     clock: systemClock,
     warn,
+    directory: slackApi,
   })
   // The alert function's own service, over the same table, the local instances' tags and Slack.
   const alertContext = evaluationContext(options.config, backend, store)

@@ -8,7 +8,7 @@ import { SLACK_BUDGET_MS, withSlackBudget } from '../../shared/adapters/slack/bu
 import type { SlackSurfaceDeps } from '../../shared/adapters/slack/surface.ts'
 import type { Notifier } from '../../shared/core/notify/notifier.ts'
 import { assembleControl } from '../../shared/core/plane.ts'
-import { commonDeps, logger, slackSecrets } from '../runtime/aws-deps.ts'
+import { commonDeps, logger, slackSecrets, webSlackApi } from '../runtime/aws-deps.ts'
 import { boltLogger, createSlackApp } from './app.ts'
 import { DEFERRED_KEY, deferredEventSchema, InvokeLaterNotifier } from './later.ts'
 
@@ -93,7 +93,7 @@ async function current(): Promise<ReturnType<typeof raw>> {
   const functionName = z.string().min(1).parse(process.env.AWS_LAMBDA_FUNCTION_NAME)
   const serve = raw({
     surface: {
-      control: assembleControl(deps),
+      control: assembleControl({ ...deps, directory: webSlackApi() }),
       later: new InvokeLaterNotifier(createLambdaClient(), functionName),
       error: (message, details) => logger.error(message, details),
     },

@@ -1,7 +1,7 @@
 import type { AccessBackend } from './access/backend.ts'
 import type { Clock } from './clock.ts'
 import type { KeylessConfig } from './config/schema.ts'
-import type { ControlDeps } from './grants/control.ts'
+import type { ApproverDirectory, ControlDeps } from './grants/control.ts'
 import type { ReconcileDeps } from './grants/reconciler.ts'
 import type { GrantStore } from './grants/store.ts'
 import type { TaskDeps } from './grants/tasks.ts'
@@ -17,6 +17,8 @@ export interface PlaneAdapters {
   notifier: Notifier
   clock: Clock
   warn: Warn
+  /** Where Slack user groups named as approvers are read (Slack's Web API). */
+  directory?: ApproverDirectory
   /** How long before expiry the requester is warned (default five minutes); tests shorten it. */
   expiryWarningSeconds?: number
 }
@@ -38,8 +40,9 @@ export function assembleControl({
   workflow,
   clock,
   warn,
-}: Pick<PlaneAdapters, 'config' | 'store' | 'workflow' | 'clock' | 'warn'>): ControlDeps {
-  return { config, store, workflow, clock, warn }
+  directory,
+}: Pick<PlaneAdapters, 'config' | 'store' | 'workflow' | 'clock' | 'warn' | 'directory'>): ControlDeps {
+  return { config, store, workflow, clock, warn, ...(directory ? { directory } : {}) }
 }
 
 /**

@@ -5,13 +5,22 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { startDevServer } from '../../local/dev-server.ts'
 import { defaultInstances, localInstances } from '../../local/instances.ts'
 import { runningControlPlane } from '../../local/operator-api.ts'
+import { ACTIONS } from '../../shared/adapters/slack/actions.ts'
 import { grantPolicyName } from '../../shared/core/access/backend.ts'
 import { approveRequest, submitRequest } from '../../shared/core/grants/control.ts'
-import { newClientToken } from '../../shared/core/grants/grant.ts'
+import { grantIdFor, newClientToken } from '../../shared/core/grants/grant.ts'
 import { runKeyless } from '../kit/cli.ts'
+import { configFrom, specConfigObject } from '../kit/config.ts'
 import { ALICE, workflowConfig } from '../kit/plane.ts'
 import { untilGrant } from '../kit/poll.ts'
-import { startSlackRecorder } from '../kit/slack.ts'
+import {
+  buttonBody,
+  commandBody,
+  newTrigger,
+  signed,
+  startSlackRecorder,
+  TEST_SIGNING_SECRET,
+} from '../kit/slack.ts'
 
 const quiet = () => {}
 
@@ -178,5 +187,58 @@ describe.concurrent('the local control plane', () => {
       stdout: '',
       stderr: 'keyless: PORT="eighty" is not a port number from 0 to 65535, e.g. PORT=3000\n',
     })
+  })
+})
+
+describe('approvers named as a Slack user group, through signed Slack requests', () => {
+  it('a member approves; the requester, though in the group, cannot; a group Slack cannot read refuses the request', async () => {
+    const dataDir = await dataFolder()
+    const slack = await startSlackRecorder()
+    const raw = specConfigObject()
+    raw.targets['prod-db'].approvers = ['S0DBAS']
+    raw.people.U0ALICE.manager = 'U0BOB'
+    const server = await startDevServer({
+      config: configFrom(raw),
+      dataDir,
+      port: 0,
+      log: quiet,
+      slack: { apiUrl: slack.url, signingSecret: TEST_SIGNING_SECRET },
+    })
+    const post = async (body: string) => {
+      const response = await fetch(`${server.url}/slack/events`, { method: 'POST', ...signed(body) })
+      const text = await response.text()
+      return text ? (JSON.parse(text) as { text?: string }) : {}
+    }
+    try {
+      slack.answer('usergroups.users.list', { users: ['U0MANAGER1', 'U0ALICE'] })
+      const trigger = newTrigger()
+      await post(commandBody('U0ALICE', 'prod-db 30m group approval', trigger))
+      const store = server.plane.control.store
+      const asked = await untilGrant(
+        store,
+        grantIdFor(trigger),
+        (grant) => grant.taskToken !== undefined,
+        5000,
+      )
+      // Read when requested and fixed on the grant: the group's members and her manager, never Alice.
+      expect(slack.of('usergroups.users.list').map((call) => call.args.usergroup)).toEqual(['S0DBAS'])
+      expect(asked.approvers).toEqual(['U0MANAGER1', 'U0BOB'])
+      await post(buttonBody('U0ALICE', ACTIONS.approve, asked.id, 'D0ALICE'))
+      expect((await store.get(asked.id))?.history.at(-1)).toMatchObject({
+        action: 'refused',
+        actor: { id: 'U0ALICE' },
+      })
+      await post(buttonBody('U0MANAGER1', ACTIONS.approve, asked.id, 'D0MANAGER1'))
+      await untilGrant(store, asked.id, (grant) => grant.status === 'ACTIVE', 5000)
+
+      slack.fail('usergroups.users.list', 'no_such_subteam')
+      const refused = newTrigger()
+      const reply = await post(commandBody('U0ALICE', 'prod-db 30m once more', refused))
+      expect(JSON.stringify(reply)).toContain('Could not read the Slack user group S0DBAS')
+      expect(await store.get(grantIdFor(refused))).toBeUndefined()
+    } finally {
+      await server.close()
+      await slack.close()
+    }
   })
 })

@@ -313,7 +313,7 @@ describe('config errors name their path and the expected form', () => {
       (c) => {
         c.targets['prod-db'].approvers = ['alice']
       },
-      'targets.prod-db.approvers[0]: "alice" is not a Slack user id, e.g. U0123ABCD',
+      'targets.prod-db.approvers[0]: "alice" is not a Slack user id or user group id, e.g. U0123ABCD or S0123ABCD',
     ],
     [
       'unreachable approvals',

@@ -453,3 +453,44 @@ describe('applying a transition', () => {
     }
   })
 })
+
+describe('approvers named as a Slack user group', () => {
+  const withGroup = (approvals: number) => {
+    const raw = specConfigObject()
+    raw.targets['prod-db'].approvers = ['S0DBAS', 'U0MANAGER2']
+    raw.targets['prod-db'].approvals = approvals
+    return configFrom(raw)
+  }
+
+  it("fixes the group's members on the grant as people, with the manager, never the requester, each once", () => {
+    const grant = requestGrant(
+      aliceRequest(),
+      withGroup(2),
+      T0,
+      new Map([['S0DBAS', ['U0MANAGER1', 'U0ALICE', 'U0MANAGER2']]]),
+    )
+    expect(grant.approvers).toEqual(['U0MANAGER1', 'U0MANAGER2', 'U0BOB'])
+    expect(grant.requiredApprovals).toBe(2)
+  })
+
+  it('counts distinct people: a group too small for the approvals needed is refused when requested', () => {
+    const config = withGroup(4)
+    expect(
+      refusal(() =>
+        requestGrant(aliceRequest(), config, T0, new Map([['S0DBAS', ['U0ALICE', 'U0MANAGER2']]])),
+      ),
+    ).toEqual({
+      code: 'NO_POSSIBLE_APPROVER',
+      message:
+        'prod-db needs 4 approval(s), but only 2 person(s) other than you may approve; ask an admin to add approvers or a manager for you.',
+    })
+    // Validation could not know the group's size, so it let the config through.
+    expect(config.targets.get('prod-db')?.approvals).toBe(4)
+  })
+
+  it('never builds a grant from a group that was not read', () => {
+    expect(refusal(() => requestGrant(aliceRequest(), withGroup(1), T0))).toMatchObject({
+      code: 'APPROVER_GROUP_UNREADABLE',
+    })
+  })
+})

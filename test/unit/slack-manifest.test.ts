@@ -14,6 +14,7 @@ const CALLS: Record<keyof SlackApi, { method: string; scope: string | null }> = 
   updateMessage: { method: 'chat.update', scope: 'chat:write' },
   postEphemeral: { method: 'chat.postEphemeral', scope: 'chat:write' },
   publishHome: { method: 'views.publish', scope: null },
+  userGroupMembers: { method: 'usergroups.users.list', scope: 'usergroups:read' },
 }
 
 describe('slack/manifest.yaml', () => {

@@ -14,6 +14,8 @@ export interface SlackApi {
   /** A message only `user` sees, in a channel the app is in. */
   postEphemeral(channel: string, user: string, message: SlackMessage): Promise<void>
   publishHome(user: string, view: HomeView): Promise<void>
+  /** The members of a Slack user group (`S…`): who approves when a target names the group. */
+  userGroupMembers(groupId: string): Promise<string[]>
 }
 
 export class WebSlackApi implements SlackApi {
@@ -62,6 +64,13 @@ export class WebSlackApi implements SlackApi {
 
   async publishHome(user: string, view: HomeView): Promise<void> {
     await this.#client.views.publish({ ...(await this.#auth()), user_id: user, view })
+  }
+
+  /** `usergroups.users.list` (scope `usergroups:read`): a disabled or unknown group is Slack's error. */
+  async userGroupMembers(groupId: string): Promise<string[]> {
+    const result = await this.#client.usergroups.users.list({ ...(await this.#auth()), usergroup: groupId })
+    if (!result.users) throw new Error(`usergroups.users.list for ${groupId} returned no users`)
+    return result.users
   }
 
   async #auth(): Promise<{ token?: string }> {

@@ -34,6 +34,9 @@ export const TARGET_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$/
 const TAG_KEY_PATTERN = /^(?!aws:)[A-Za-z0-9_.:/=+@-]{1,128}$/
 const TAG_VALUE_PATTERN = /^[A-Za-z0-9 _.:/=+@-]{1,256}$/
 export const SLACK_USER_PATTERN = /^[UW][A-Z0-9]{2,20}$/
+/** A Slack user group (`S…`): as an approver, its members at the time of each request. */
+export const SLACK_USER_GROUP_PATTERN = /^S[A-Z0-9]{2,20}$/
+export const isUserGroup = (id: string): boolean => SLACK_USER_GROUP_PATTERN.test(id)
 const SLACK_CHANNEL_PATTERN = /^[CGD][A-Z0-9]{2,20}$/
 const OS_USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/
 // An ARN pattern: IAM ARN characters plus `*`, the only wildcard docs/contract.md gives these patterns.
@@ -72,6 +75,12 @@ const uniqueList = <T extends z.ZodType>(item: T, description: string) =>
   })
 
 const slackUser = matching(SLACK_USER_PATTERN, 'a Slack user id', 'U0123ABCD')
+/** An approver: a person (`U…`), or a Slack user group (`S…`) whose members are read at request time. */
+const approver = matching(
+  new RegExp(`${SLACK_USER_PATTERN.source}|${SLACK_USER_GROUP_PATTERN.source}`),
+  'a Slack user id or user group id',
+  'U0123ABCD or S0123ABCD',
+)
 const slackChannel = matching(SLACK_CHANNEL_PATTERN, 'a Slack channel id', 'C0123ABCD')
 const targetName = matching(
   TARGET_NAME_PATTERN,
@@ -116,7 +125,7 @@ const targetFields = z.strictObject({
   ).optional(),
   osUser: matching(OS_USER_PATTERN, 'a Linux user name', 'ec2-user').optional(),
   maxDuration: duration.optional(),
-  approvers: uniqueList(slackUser, 'Slack user ids').optional(),
+  approvers: uniqueList(approver, 'Slack user or user group ids').optional(),
   approvals: z
     .int(expected('a whole number'))
     .min(1, 'at least 1 approval is needed')
@@ -159,8 +168,10 @@ const targetInput = targetFields.superRefine((target, ctx) => {
     ctx.addIssue({ code: 'custom', path: ['osUser'], message: 'is only allowed with ssh access' })
   }
   // The requester's manager may approve too, so one more approval than listed approvers is reachable.
+  // A user group's size is known only when a request is made: with one, the request checks.
   const reachable = (Array.isArray(target.approvers) ? target.approvers.length : 0) + 1
-  if (typeof target.approvals === 'number' && target.approvals > reachable) {
+  const groups = Array.isArray(target.approvers) && target.approvers.some((id) => isUserGroup(String(id)))
+  if (typeof target.approvals === 'number' && target.approvals > reachable && !groups) {
     ctx.addIssue({
       code: 'custom',
       path: ['approvals'],
@@ -483,6 +494,8 @@ function crossChecks(config: ConfigInput, ctx: z.core.$RefinementCtx<ConfigInput
     const approvers = Array.isArray(target?.approvers) ? target.approvers : []
     const approvals = typeof target?.approvals === 'number' ? target.approvals : 1
     if (target?.autoApprove === true || approvals > approvers.length + 1) continue
+    // A user group's members are known only when a request is made: the request checks then.
+    if (approvers.some((id) => isUserGroup(String(id)))) continue
     const most = Math.max(
       ...people.map(([id, person]) => {
         const possible = new Set([

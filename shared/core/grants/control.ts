@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.ts'
 import { isoSeconds } from '../clock.ts'
-import type { KeylessConfig } from '../config/schema.ts'
+import { isUserGroup, type KeylessConfig } from '../config/schema.ts'
 import type { Warn } from '../log.ts'
 import { WORKFLOW_ERRORS } from '../workflow/errors.ts'
 import type { Workflow } from '../workflow/workflow.ts'
@@ -23,6 +23,13 @@ export interface ControlDeps {
   workflow: Workflow
   clock: Clock
   warn: Warn
+  /** Where Slack user groups named as approvers are read (Slack's Web API); absent, none can be. */
+  directory?: ApproverDirectory
+}
+
+/** Where a Slack user group's members are read, each time a request names the group's target. */
+export interface ApproverDirectory {
+  userGroupMembers(groupId: string): Promise<string[]>
 }
 
 /** What acting on an existing grant needs: the rules were fixed on the grant when it was requested. */
@@ -34,10 +41,39 @@ export async function submitRequest(
   request: GrantRequest,
 ): Promise<{ grant: Grant; created: boolean }> {
   const now = deps.clock.now()
-  const result = await deps.store.create(requestGrant(request, deps.config, now))
+  const groupMembers = await approverGroups(deps, request.target)
+  const result = await deps.store.create(requestGrant(request, deps.config, now, groupMembers))
   // A replay of a request that has since ended has nothing left to run.
   if (isLive(result.grant.status)) await deps.workflow.start(result.grant, now)
   return result
+}
+
+/**
+ * The members of the Slack user groups among the target's approvers, read now. A group that
+ * cannot be read refuses the request with the reason: the approvers are never widened or
+ * emptied silently.
+ */
+async function approverGroups(deps: ControlDeps, targetName: string): Promise<Map<string, string[]>> {
+  const target = deps.config.targets.get(targetName)
+  const members = new Map<string, string[]>()
+  for (const group of (target?.approvers ?? []).filter(isUserGroup)) {
+    if (!deps.directory) {
+      throw new GrantError(
+        'APPROVER_GROUP_UNREADABLE',
+        `${targetName}'s approvers include the Slack user group ${group}, and this control plane has no Slack to read it from. Nothing was requested.`,
+      )
+    }
+    try {
+      members.set(group, await deps.directory.userGroupMembers(group))
+    } catch (error) {
+      deps.warn('could not read an approving user group', { group, error })
+      throw new GrantError(
+        'APPROVER_GROUP_UNREADABLE',
+        `Could not read the Slack user group ${group}, whose members approve ${targetName} (${error instanceof Error ? error.message : String(error)}). Nothing was requested; try again, or ask an admin.`,
+      )
+    }
+  }
+  return members
 }
 
 export function approveRequest(deps: GrantActionDeps, grantId: string, actor: Actor): Promise<Grant> {

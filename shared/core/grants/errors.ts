@@ -4,6 +4,8 @@ export type GrantErrorCode =
   | 'UNKNOWN_PERSON'
   | 'INVALID_REQUEST'
   | 'NO_POSSIBLE_APPROVER'
+  /** A Slack user group among the approvers could not be read: nothing was requested. */
+  | 'APPROVER_GROUP_UNREADABLE'
   | 'GRANT_NOT_FOUND'
   | 'NOT_ALLOWED'
   | 'SELF_APPROVAL'
@@ -18,8 +20,6 @@ export type GrantErrorCode =
   | 'EXTENSION_OVER_LIMIT'
   | 'CONFLICT'
   | 'CLIENT_TOKEN_COLLISION'
-  /** Configured and valid, but not built yet (a target in a member account, an Identity Center person). */
-  | 'NOT_YET_SUPPORTED'
 
 /** A refusal by the grant rules. `message` is a sentence for the person who asked. */
 export class GrantError extends KeylessError {

@@ -1,7 +1,7 @@
 import { addSeconds, isoSeconds } from '../clock.ts'
 import { formatDuration } from '../config/duration.ts'
 import { checkWithinMaximum, findTarget } from '../config/lookup.ts'
-import type { KeylessConfig } from '../config/schema.ts'
+import { isUserGroup, type KeylessConfig } from '../config/schema.ts'
 import { placeGrant } from '../policy/placement.ts'
 import { GrantError } from './errors.ts'
 import {
@@ -31,8 +31,17 @@ export interface GrantRequest {
   breakGlass?: boolean
 }
 
-/** Builds a new grant from a request, or refuses it. Auto-approve and break-glass start APPROVED. */
-export function requestGrant(request: GrantRequest, config: KeylessConfig, now: Date): Grant {
+/**
+ * Builds a new grant from a request, or refuses it. Auto-approve and break-glass start APPROVED.
+ * `groupMembers` holds the members of the Slack user groups among the target's approvers, read
+ * for this request: the grant's approvers are fixed from them, as people.
+ */
+export function requestGrant(
+  request: GrantRequest,
+  config: KeylessConfig,
+  now: Date,
+  groupMembers: ReadonlyMap<string, readonly string[]> = new Map(),
+): Grant {
   const target = findTarget(config, request.target)
   const person = config.people.get(request.requester)
   if (!person) {
@@ -56,8 +65,19 @@ export function requestGrant(request: GrantRequest, config: KeylessConfig, now: 
   if (breakGlass && reason === '') {
     throw new GrantError('INVALID_REQUEST', 'Break-glass access needs a reason: it is reviewed by security.')
   }
-  // The requester never approves their own request, so they are not among its approvers.
-  const approvers = [...new Set([...target.approvers, ...(person.manager ? [person.manager] : [])])].filter(
+  // The requester never approves their own request, so they are not among its approvers (nor
+  // counted when they are in an approving group).
+  const listed = target.approvers.flatMap((id) => {
+    if (!isUserGroup(id)) return [id]
+    const members = groupMembers.get(id)
+    if (!members)
+      throw new GrantError(
+        'APPROVER_GROUP_UNREADABLE',
+        `The Slack user group ${id} was not read for this request.`,
+      )
+    return [...members]
+  })
+  const approvers = [...new Set([...listed, ...(person.manager ? [person.manager] : [])])].filter(
     (id) => id !== request.requester,
   )
   const needsApproval = !breakGlass && !target.autoApprove
