@@ -9,6 +9,8 @@ import {
   GRANT_ID_PATTERN,
   type Grant,
   grantSchema,
+  grantTargets,
+  mayHoldAccess,
   sessionsOf,
 } from '../../shared/core/grants/grant.ts'
 import type { DoctorReport, TargetRevocation } from '../../shared/core/grants/operations.ts'
@@ -27,15 +29,18 @@ import type { GrantsOptions, GrantsSource } from './grants-source.ts'
 export async function grantsListCommand(options: GrantsOptions, io: CliIo): Promise<void> {
   const grants = await (await source(options, io)).list(options.all === true)
   if (options.json) {
-    const rows = grants.map(({ id, target, requester, principal, status, requestedAt, expiresAt }) => ({
-      id,
-      target,
-      requester,
-      principal,
-      status,
-      requestedAt,
-      expiresAt: expiresAt ?? null,
-    }))
+    const rows = grants.map(
+      ({ id, target, targets, requester, principal, status, requestedAt, expiresAt }) => ({
+        id,
+        target,
+        targets: targets ?? [target],
+        requester,
+        principal,
+        status,
+        requestedAt,
+        expiresAt: expiresAt ?? null,
+      }),
+    )
     io.out(`${JSON.stringify(rows, null, 2)}\n`)
     return
   }
@@ -45,7 +50,7 @@ export async function grantsListCommand(options: GrantsOptions, io: CliIo): Prom
   }
   const rows = grants.map((grant) => [
     grant.id,
-    grant.target,
+    grantTargets(grant).join(','),
     grant.requester,
     grant.principal,
     grant.status,
@@ -59,20 +64,22 @@ export async function grantsShowCommand(id: string, options: GrantsOptions, io: 
   const grant = await (await source(options, io)).show(checkedId(id))
   if (!grant) throw new KeylessError('GRANT_NOT_FOUND', `There is no grant ${id}.`)
   if (options.json) {
-    // Where the grant's policy goes (or went): one attachment, in the target's account.
-    const attachments = [
-      {
-        account: grant.principal.split(':')[4] ?? '',
-        principal: grant.principal,
-        policyName: grantPolicyName(grant.id),
-      },
-    ]
-    io.out(`${JSON.stringify({ ...grant, attachments }, null, 2)}\n`)
+    // Where the grant's policy is while it may hold access: one attachment, in the targets' account.
+    const attachments = mayHoldAccess(grant.status)
+      ? [
+          {
+            account: grant.principal.split(':')[4] ?? '',
+            principal: grant.principal,
+            policyName: grantPolicyName(grant.id),
+          },
+        ]
+      : []
+    io.out(`${JSON.stringify({ ...grant, targets: grantTargets(grant), attachments }, null, 2)}\n`)
     return
   }
   const lines = [
     `${grant.id}  ${grant.status}${grant.breakGlass ? '  (break-glass: marked for review)' : ''}`,
-    `  target      ${grant.target} for ${formatDuration(grant.durationSeconds)}`,
+    `  ${grant.targets ? 'targets' : 'target '}     ${grantTargets(grant).join(', ')} for ${formatDuration(grant.durationSeconds)}`,
     `  requester   ${grant.requester} as ${grant.principal}`,
     `  reason      ${grant.reason || '(none)'}`,
     `  approvers   ${grant.approvers.join(', ') || '(none)'}; ${grant.requiredApprovals} needed`,
@@ -117,14 +124,16 @@ export async function grantsRevokeCommand(
   }
   const grant = await (await source(options, io)).revoke(checkedId(id), options.reason)
   io.out(
-    `revoking ${grant.id} (${grant.target} for ${grant.requester}, ${grant.principal}): the policy is removed and open sessions on the target are ended within seconds\n`,
+    `revoking ${grant.id} (${grantTargets(grant).join(', ')} for ${grant.requester}, ${grant.principal}): the policy is removed and open sessions on the target are ended within seconds\n`,
   )
 }
 
 /** `keyless grants deny <id>`: an operator ends one pending request; the requester is told why. */
 export async function grantsDenyCommand(id: string, options: GrantsOptions, io: CliIo): Promise<void> {
   const grant = await (await source(options, io)).deny(checkedId(id), options.reason)
-  io.out(`denied ${grant.id} (${grant.target} for ${grant.requester}); the requester is told\n`)
+  io.out(
+    `denied ${grant.id} (${grantTargets(grant).join(', ')} for ${grant.requester}); the requester is told\n`,
+  )
 }
 
 /** `keyless grants revoke --all --target <t>`: an incident's cut-off, sessions included. */

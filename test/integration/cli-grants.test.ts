@@ -115,6 +115,7 @@ describe('keyless grants --table', () => {
     expect(rows).toContainEqual({
       id: active.id,
       target: 'prod-db',
+      targets: ['prod-db'],
       requester: 'U0ALICE',
       principal: active.principal,
       status: 'ACTIVE',
@@ -122,6 +123,13 @@ describe('keyless grants --table', () => {
       expiresAt: active.expiresAt,
     })
     expect(rows.find((row) => row.id === pending.id)).toMatchObject({ status: 'PENDING', expiresAt: null })
+    // While it may hold access, show names where its policy is; a pending request has none.
+    const shown = async (id: string) =>
+      JSON.parse((await keyless(['grants', 'show', id, '--json', '--table', db.tableName])).stdout)
+    expect((await shown(active.id)).attachments).toEqual([
+      { account: '111122223333', principal: active.principal, policyName: `keyless-${active.id}` },
+    ])
+    expect(await shown(pending.id)).toMatchObject({ targets: ['prod-db'], attachments: [] })
     const human = await keyless(['grants', 'list', '--table', db.tableName])
     expect(human.stdout.split('\n')[0]).toMatch(
       /^ID\s+TARGET\s+REQUESTER\s+PRINCIPAL\s+STATUS\s+REQUESTED\s+EXPIRES$/,

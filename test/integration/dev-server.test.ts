@@ -7,9 +7,10 @@ import { defaultInstances, localInstances } from '../../local/instances.ts'
 import { runningControlPlane } from '../../local/operator-api.ts'
 import { ACTIONS } from '../../shared/adapters/slack/actions.ts'
 import { grantPolicyName } from '../../shared/core/access/backend.ts'
-import { approveRequest, submitRequest } from '../../shared/core/grants/control.ts'
+import { approveRequest, revokeGrant, submitRequest } from '../../shared/core/grants/control.ts'
 import { grantIdFor, newClientToken } from '../../shared/core/grants/grant.ts'
 import { runKeyless } from '../kit/cli.ts'
+import { access, startSession } from '../kit/cloudtrail.ts'
 import { configFrom, specConfigObject } from '../kit/config.ts'
 import { ALICE, workflowConfig } from '../kit/plane.ts'
 import { untilGrant } from '../kit/poll.ts'
@@ -236,6 +237,79 @@ describe('approvers named as a Slack user group, through signed Slack requests',
       const reply = await post(commandBody('U0ALICE', 'prod-db 30m once more', refused))
       expect(JSON.stringify(reply)).toContain('Could not read the Slack user group S0DBAS')
       expect(await store.get(grantIdFor(refused))).toBeUndefined()
+    } finally {
+      await server.close()
+      await slack.close()
+    }
+  })
+})
+
+describe('a request over several targets, through signed Slack requests', () => {
+  it('one grant: a click for one target leaves it pending, a click that approves both attaches one policy over both', async () => {
+    const dataDir = await dataFolder()
+    const slack = await startSlackRecorder()
+    const raw = specConfigObject()
+    raw.targets['dev-web'] = { access: ['shell'], maxDuration: '8h', approvers: ['U0MANAGER2'] }
+    raw.targets['prod-db'].approvers = ['U0MANAGER1', 'U0MANAGER2']
+    raw.people.U0ALICE.manager = undefined
+    const config = configFrom(raw)
+    const server = await startDevServer({
+      config,
+      instances: defaultInstances(config),
+      dataDir,
+      port: 0,
+      log: quiet,
+      slack: { apiUrl: slack.url, signingSecret: TEST_SIGNING_SECRET },
+    })
+    const post = async (body: string) => {
+      const response = await fetch(`${server.url}/slack/events`, { method: 'POST', ...signed(body) })
+      const text = await response.text()
+      return text ? (JSON.parse(text) as { text?: string }) : {}
+    }
+    try {
+      const trigger = newTrigger()
+      const reply = await post(commandBody('U0ALICE', 'prod-db,dev-web 30m one incident, two tiers', trigger))
+      expect(JSON.stringify(reply)).toContain('prod-db, dev-web')
+      const store = server.plane.control.store
+      const asked = await untilGrant(
+        store,
+        grantIdFor(trigger),
+        (grant) => grant.taskToken !== undefined,
+        5000,
+      )
+      expect(asked).toMatchObject({
+        targets: ['prod-db', 'dev-web'],
+        approvers: ['U0MANAGER1', 'U0MANAGER2'],
+      })
+      // Manager 1 approves prod-db only: dev-web still waits.
+      await post(buttonBody('U0MANAGER1', ACTIONS.approve, asked.id, 'D0MANAGER1'))
+      expect(await store.get(asked.id)).toMatchObject({
+        status: 'PENDING',
+        approvals: [{ by: 'U0MANAGER1' }],
+      })
+      // Manager 2 approves both targets: the grant is decided, and one policy covers both.
+      await post(buttonBody('U0MANAGER2', ACTIONS.approve, asked.id, 'D0MANAGER2'))
+      const active = await untilGrant(store, asked.id, (grant) => grant.status === 'ACTIVE', 5000)
+      const policy = JSON.stringify(server.backend.policyOf(ALICE, grantPolicyName(active.id)))
+      expect(policy).toContain('"ssm:resourceTag/access-target":"prod-db"')
+      expect(policy).toContain('"ssm:resourceTag/access-target":"dev-web"')
+      // An access to either target's instance is covered by it.
+      const devWeb = server.backend.instances.find((instance) => instance.tags['access-target'] === 'dev-web')
+      const verdict = await server.alerts.handle(
+        access(
+          startSession({
+            eventID: 'f1000000-0000-4000-8000-000000000001',
+            eventTime: new Date().toISOString(),
+            awsRegion: devWeb?.region,
+            requestParameters: { target: devWeb?.instanceId },
+          }),
+        ),
+      )
+      expect(verdict.verdict).toMatchObject({ target: 'dev-web', grantId: active.id, findings: [] })
+      // One revoke ends the whole grant.
+      await revokeGrant(server.plane.control, active.id, { kind: 'slack', id: 'U0ALICE' }, 'done')
+      await untilGrant(store, active.id, (grant) => grant.status === 'REVOKED', 5000)
+      expect(server.backend.policyOf(ALICE, grantPolicyName(active.id))).toBeUndefined()
     } finally {
       await server.close()
       await slack.close()

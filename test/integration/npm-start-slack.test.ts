@@ -196,9 +196,8 @@ describe('npm start, driven through Slack', () => {
       attachments: { account: string; principal: string; policyName: string }[]
     }
     expect(grant.status).toBe('REVOKED')
-    expect(grant.attachments).toEqual([
-      { account: '111122223333', principal: ALICE_ROLE, policyName: `keyless-${grantId}` },
-    ])
+    // Its policy is gone: no attachment is left (while active it was ALICE_ROLE's keyless-<id>).
+    expect(grant.attachments).toEqual([])
     expect(grant.approvals.map((approval) => approval.by)).toEqual(['U0MANAGER2'])
     expect(grant.history.map((entry) => entry.action)).toEqual([
       'requested',
@@ -223,6 +222,7 @@ describe('npm start, driven through Slack', () => {
     expect(JSON.parse(listed.stdout)).toContainEqual({
       id: grantId,
       target: 'dev-web',
+      targets: ['dev-web'],
       requester: 'U0ALICE',
       principal: ALICE_ROLE,
       status: 'ACTIVE',

@@ -5,6 +5,7 @@ import {
   buildGrantPolicy,
   explainGrantPolicy,
   type PolicyDocument,
+  policyForGrant,
   SSH_DOCUMENT,
 } from '../../shared/core/policy/grant-policy.ts'
 import { configFrom, specConfigObject } from '../kit/config.ts'
@@ -287,5 +288,38 @@ describe('a target with every access kind', () => {
     ])
     // No Sids: a user's inline policies share 2,048 characters.
     expect(JSON.stringify(policy)).not.toContain('"Sid"')
+  })
+})
+
+describe('one policy over several targets', () => {
+  const both = policyForGrant(
+    config,
+    {
+      target: 'shell-box',
+      targets: ['shell-box', 'db-tunnel'],
+      principal: 'arn:aws:iam::111122223333:role/alice-ops',
+    },
+    isoSeconds(EXPIRES),
+  ).policy
+
+  it("allows each target's tagged instances and documents, inside the window, and nothing else", async () => {
+    for (const name of ['shell-box', 'db-tunnel']) {
+      expect(await simulate(both, startOn(INSTANCE, { 'access-target': target(name).tagValue })), name).toBe(
+        'Allowed',
+      )
+      expect(
+        await simulate(both, startOn(INSTANCE, { 'access-target': target(name).tagValue }, AT_EXPIRY)),
+        name,
+      ).toBe('ImplicitlyDenied')
+    }
+    expect(await simulate(both, startOn(INSTANCE, { 'access-target': 'prod-db' }))).toBe('ImplicitlyDenied')
+    expect(await simulate(both, startWith(document('SSM-SessionManagerRunShell')))).toBe('Allowed')
+    expect(await simulate(both, startWith(document('keyless-db-tunnel-port-5432')))).toBe('Allowed')
+    expect(await simulate(both, startWith(document('keyless-prod-db-port-5432')))).toBe('ImplicitlyDenied')
+  })
+
+  it('writes a statement two targets share once', () => {
+    const texts = both.Statement.map((statement) => JSON.stringify(statement))
+    expect(new Set(texts).size).toBe(texts.length)
   })
 })

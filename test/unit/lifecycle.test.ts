@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { KeylessError } from '../../shared/core/errors.ts'
 import { GRANT_ID_PATTERN, type Grant, grantIdFor } from '../../shared/core/grants/grant.ts'
 import { applyTransition, decide, type GrantEvent, requestGrant } from '../../shared/core/grants/lifecycle.ts'
-import { configFrom, specConfig, specConfigObject } from '../kit/config.ts'
+import { configFrom, organizationConfigObject, specConfig, specConfigObject } from '../kit/config.ts'
 import {
   activeGrant,
   advance,
@@ -492,5 +492,91 @@ describe('approvers named as a Slack user group', () => {
     expect(refusal(() => requestGrant(aliceRequest(), withGroup(1), T0))).toMatchObject({
       code: 'APPROVER_GROUP_UNREADABLE',
     })
+  })
+})
+
+describe('a request over several targets', () => {
+  /** prod-db (2h, approved by either manager) and dev-web, here approved by manager 2 only (8h). */
+  const twoTargets = (change: (raw: ReturnType<typeof specConfigObject>) => void = () => {}) => {
+    const raw = specConfigObject()
+    raw.targets['dev-web'] = { access: ['shell'], maxDuration: '8h', approvers: ['U0MANAGER2'] }
+    raw.people.U0ALICE.manager = undefined
+    change(raw)
+    return configFrom(raw)
+  }
+  const both = (overrides: object = {}) => aliceRequest({ targets: ['prod-db', 'dev-web'], ...overrides })
+
+  it('makes one grant over every target: the smallest maximum, each target its own approvers', () => {
+    const grant = requestGrant(both(), twoTargets(), T0)
+    expect(grant).toMatchObject({
+      target: 'prod-db',
+      targets: ['prod-db', 'dev-web'],
+      status: 'PENDING',
+      autoApprove: false,
+      maxDurationSeconds: 7200,
+      approvers: ['U0MANAGER1', 'U0MANAGER2'],
+      approvalRules: [
+        { target: 'prod-db', approvers: ['U0MANAGER1', 'U0MANAGER2'], approvals: 1 },
+        { target: 'dev-web', approvers: ['U0MANAGER2'], approvals: 1 },
+      ],
+    })
+    expect(
+      refusal(() => requestGrant(both({ durationSeconds: 3 * 3600 }), twoTargets(), T0)).message,
+    ).toContain('prod-db')
+  })
+
+  it('one click counts for every target its clicker approves; a click for one of them leaves it pending', () => {
+    const config = twoTargets()
+    const grant = requestGrant(both(), config, T0)
+    expect(decide(grant, { type: 'approve' }, manager2, at(10))).toMatchObject({ to: 'APPROVED' })
+    const partly = applyTransition(grant, decide(grant, { type: 'approve' }, manager1, at(10)))
+    expect(partly).toMatchObject({ status: 'PENDING', approvals: [{ by: 'U0MANAGER1' }] })
+    expect(decide(partly, { type: 'approve' }, manager2, at(20))).toMatchObject({ to: 'APPROVED' })
+    expect(refusal(() => decide(grant, { type: 'approve' }, bob, at(10))).message).toBe(
+      `You are not an approver of prod-db or dev-web, so you cannot approve ${grant.id}.`,
+    )
+  })
+
+  it('is auto-approved only when every target auto-approves; a self-approving target waives only its own rule', () => {
+    const mixed = twoTargets((raw) => {
+      raw.targets['dev-web'].autoApprove = true
+    })
+    const grant = requestGrant(both(), mixed, T0)
+    expect(grant).toMatchObject({ status: 'PENDING', approvalRules: [{ target: 'prod-db' }] })
+    const allAuto = twoTargets((raw) => {
+      raw.targets['dev-web'].autoApprove = true
+      raw.targets['prod-db'].autoApprove = true
+    })
+    expect(requestGrant(both(), allAuto, T0)).toMatchObject({ status: 'APPROVED', autoApprove: true })
+  })
+
+  it('refuses more targets than requests.maxTargets, and targets in different accounts, naming them', () => {
+    const config = twoTargets((raw) => {
+      raw.requests = { maxTargets: 1 }
+    })
+    expect(refusal(() => requestGrant(both(), config, T0)).message).toBe(
+      'A request may name at most 1 targets (requests.maxTargets); this one names 2.',
+    )
+    const organization = configFrom(organizationConfigObject())
+    expect(
+      refusal(() => requestGrant(aliceRequest({ targets: ['prod-db', 'batch'] }), organization, T0)).message,
+    ).toBe(
+      "prod-db, batch are in different accounts (home, prod): ask for each account's targets in a request of its own.",
+    )
+  })
+
+  it('refuses before asking anyone when the one policy would not fit the principal', () => {
+    const raw = specConfigObject()
+    raw.people.U0ALICE.principal = 'arn:aws:iam::111122223333:user/alice'
+    raw.targets['dev-web'] = {
+      access: ['shell', 'port-forward'],
+      ports: [80, 443, 8080, 8443, 9000],
+      approvers: ['U0MANAGER2'],
+    }
+    const { code, message } = refusal(() => requestGrant(both(), configFrom(raw), T0))
+    expect(code).toBe('INVALID_REQUEST')
+    expect(message).toMatch(
+      /^The policy for prod-db, dev-web is \d+ characters, over the 2048 an IAM user's inline policies may total/,
+    )
   })
 })

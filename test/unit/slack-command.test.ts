@@ -24,9 +24,16 @@ describe('/access command text', () => {
     expect(parse('prod-db 30m fixing replication lag')).toEqual({
       kind: 'request',
       target: 'prod-db',
+      targets: ['prod-db'],
       durationSeconds: 1800,
       reason: 'fixing replication lag',
       breakGlass: false,
+    })
+    // Several targets: one word, comma-separated; each must be a target, named once.
+    expect(parse('prod-db,dev-web,prod-db 30m one incident')).toMatchObject({
+      kind: 'request',
+      target: 'prod-db',
+      targets: ['prod-db', 'dev-web'],
     })
     expect(parse('prod-db 1h30m')).toMatchObject({ kind: 'request', durationSeconds: 5400, reason: '' })
     expect(parse('prod-db 1h --break-glass primary down, paged')).toMatchObject({

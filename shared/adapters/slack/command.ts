@@ -14,7 +14,15 @@ export type AccessCommand =
   | { kind: 'help' }
   | { kind: 'list' }
   | { kind: 'targets' }
-  | { kind: 'request'; target: string; durationSeconds: number; reason: string; breakGlass: boolean }
+  | {
+      kind: 'request'
+      /** The first target named; `targets` has every one (`prod-db,prod-cache`). */
+      target: string
+      targets: string[]
+      durationSeconds: number
+      reason: string
+      breakGlass: boolean
+    }
   | { kind: 'revoke'; grantId: string; reason: string }
   | { kind: 'extend'; grantId: string; durationSeconds: number }
   | { kind: 'cancel'; grantId: string }
@@ -58,7 +66,9 @@ export function parseAccessCommand(text: string, targets: ReadonlySet<string>): 
   if (first === undefined) return { kind: 'help' }
   const keyword = first.toLowerCase()
   // A target may be named like a subcommand; the subcommand wins only when its arguments fit.
-  const isTarget = targets.has(first)
+  // Several targets are one word, comma-separated with no spaces (`prod-db,prod-cache`).
+  const named = first.split(',')
+  const isTarget = named.every((name) => targets.has(name))
 
   if ((keyword === 'help' || keyword === 'list' || keyword === 'targets') && rest.length === 0) {
     return { kind: keyword }
@@ -89,8 +99,9 @@ export function parseAccessCommand(text: string, targets: ReadonlySet<string>): 
     }
   }
   if (!isTarget) {
+    const unknown = named.find((name) => !targets.has(name)) ?? first
     throw new CommandError(
-      `${noSuchTarget(shown(first), targets).slice(0, -1)} (see \`/access targets\`).`,
+      `${noSuchTarget(shown(unknown), targets).slice(0, -1)} (see \`/access targets\`).`,
       EXAMPLES.request,
     )
   }
@@ -112,7 +123,15 @@ export function parseAccessCommand(text: string, targets: ReadonlySet<string>): 
       EXAMPLES.breakGlass,
     )
   }
-  return { kind: 'request', target: first, durationSeconds, reason, breakGlass }
+  const distinct = [...new Set(named)]
+  return {
+    kind: 'request',
+    target: distinct[0] ?? first,
+    targets: distinct,
+    durationSeconds,
+    reason,
+    breakGlass,
+  }
 }
 
 function durationFrom(text: string, example: string): number {

@@ -75,6 +75,7 @@ export async function onAccessCommand(deps: SlackSurfaceDeps, input: CommandInpu
         const { grant, created } = await submitRequest(deps.control, {
           clientToken: input.triggerId,
           target: command.target,
+          ...(command.targets.length > 1 ? { targets: command.targets } : {}),
           requester: input.user,
           durationSeconds: command.durationSeconds,
           reason: command.reason,

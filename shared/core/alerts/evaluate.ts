@@ -1,6 +1,6 @@
 import { addSeconds } from '../clock.ts'
 import type { KeylessConfig, TargetConfig } from '../config/schema.ts'
-import type { Grant } from '../grants/grant.ts'
+import { type Grant, grantTargets } from '../grants/grant.ts'
 import type { GrantStore } from '../grants/store.ts'
 import { placedGrantRoles } from '../policy/placement.ts'
 import type { InstanceInventory } from './inventory.ts'
@@ -207,7 +207,8 @@ async function coveringGrant(
     addSeconds(at, ACTIVATION_TOLERANCE_SECONDS),
   )
   return candidates.find((grant) => {
-    const target = targets.find((candidate) => candidate.name === grant.target)
+    // A grant over several targets covers an access to the instances of any of them.
+    const target = targets.find((candidate) => grantTargets(grant).includes(candidate.name))
     return target !== undefined && allows(target, event.eventName) && covers(grant, at)
   })
 }
@@ -252,7 +253,7 @@ function breakGlass(event: AccessEvent, grant: Grant): Finding {
   return {
     rule: 'BREAK_GLASS',
     severity: 'high',
-    detail: `${event.eventName} by ${event.identity.arn ?? grant.principal} on ${event.instances.join(', ')} (${grant.target}) under break-glass grant ${grant.id}`,
+    detail: `${event.eventName} by ${event.identity.arn ?? grant.principal} on ${event.instances.join(', ')} (${grantTargets(grant).join(', ')}) under break-glass grant ${grant.id}`,
     action: `Review the break-glass grant ${grant.id} with its requester: the incident, and what was done in this session.`,
   }
 }

@@ -276,6 +276,15 @@ const rootInput = {
       expected('a mapping with permissionSet'),
     )
     .optional(),
+  requests: z
+    .strictObject(
+      {
+        // How many targets one request may name (`/access a,b 30m …`).
+        maxTargets: z.number(expected('a whole number')).int().min(1).max(20).default(5),
+      },
+      expected('a mapping with maxTargets'),
+    )
+    .prefault({}),
   audit: z
     .strictObject(
       {
@@ -316,6 +325,7 @@ export function knownKeysAt(path: readonly PropertyKey[]): string[] {
   if (path.length === 1 && first === 'organization') return ['id', 'deployTo']
   if (path.length === 1 && first === 'identityCenter') return ['permissionSet']
   if (path.length === 1 && first === 'audit') return ['accepted', 'schedule']
+  if (path.length === 1 && first === 'requests') return ['maxTargets']
   if (path.length === 2 && first === 'accounts') return Object.keys(accountInput.shape)
   return []
 }
@@ -373,6 +383,8 @@ export interface KeylessConfig {
    * hole), and when the scheduled audit runs (an EventBridge schedule expression).
    */
   audit: { accepted: string[]; schedule: string }
+  /** How many targets one request may name. */
+  requests: { maxTargets: number }
   /** Maps, not records: a target called `constructor` must not find Object.prototype's. */
   targets: ReadonlyMap<string, TargetConfig>
   people: ReadonlyMap<string, PersonConfig>
@@ -562,6 +574,7 @@ function resolve(input: ConfigInput): KeylessConfig {
     approvalTimeoutSeconds: input.defaults.approvalTimeout,
     alerts: input.alerts,
     audit: input.audit,
+    requests: input.requests,
     ...(input.organization ? { organization: input.organization } : {}),
     accounts,
     ...(input.identityCenter ? { identityCenter: input.identityCenter } : {}),

@@ -41,7 +41,7 @@ export async function submitRequest(
   request: GrantRequest,
 ): Promise<{ grant: Grant; created: boolean }> {
   const now = deps.clock.now()
-  const groupMembers = await approverGroups(deps, request.target)
+  const groupMembers = await approverGroups(deps, request.targets ?? [request.target])
   const result = await deps.store.create(requestGrant(request, deps.config, now, groupMembers))
   // A replay of a request that has since ended has nothing left to run.
   if (isLive(result.grant.status)) await deps.workflow.start(result.grant, now)
@@ -53,10 +53,11 @@ export async function submitRequest(
  * cannot be read refuses the request with the reason: the approvers are never widened or
  * emptied silently.
  */
-async function approverGroups(deps: ControlDeps, targetName: string): Promise<Map<string, string[]>> {
-  const target = deps.config.targets.get(targetName)
+async function approverGroups(deps: ControlDeps, targetNames: string[]): Promise<Map<string, string[]>> {
   const members = new Map<string, string[]>()
-  for (const group of (target?.approvers ?? []).filter(isUserGroup)) {
+  const named = targetNames.flatMap((name) => deps.config.targets.get(name)?.approvers ?? [])
+  for (const group of [...new Set(named.filter(isUserGroup))]) {
+    const targetName = targetNames.find((name) => deps.config.targets.get(name)?.approvers.includes(group))
     if (!deps.directory) {
       throw new GrantError(
         'APPROVER_GROUP_UNREADABLE',

@@ -130,7 +130,10 @@ export const grantSchema = z.object({
   id: z.string(),
   /** The caller's idempotency key (Slack's trigger id): a replayed request finds this grant. */
   clientToken: z.string(),
+  /** The target, or with several the first of them (`targets` has them all). */
   target: z.string(),
+  /** Every target one request named (absent on grants of one target made before requests could name several). */
+  targets: z.array(z.string()).min(1).optional(),
   /** The Slack user who asked. */
   requester: z.string(),
   /** The IAM role or user ARN the policy attaches to. */
@@ -144,6 +147,16 @@ export const grantSchema = z.object({
    */
   approvers: z.array(z.string()),
   requiredApprovals: z.number().int().positive(),
+  /** With several targets: each one's approvers and approvals, every one of which must be met. */
+  approvalRules: z
+    .array(
+      z.object({
+        target: z.string(),
+        approvers: z.array(z.string()),
+        approvals: z.number().int().positive(),
+      }),
+    )
+    .optional(),
   autoApprove: z.boolean(),
   maxDurationSeconds: z.number().int().positive(),
   status: z.enum(GRANT_STATUSES),
@@ -178,6 +191,10 @@ export const grantSchema = z.object({
   history: z.array(historyEntrySchema),
 })
 export type Grant = z.infer<typeof grantSchema>
+
+/** Every target of a grant, the first being `target`. */
+export const grantTargets = (grant: Pick<Grant, 'target' | 'targets'>): string[] =>
+  grant.targets ?? [grant.target]
 
 const GRANT_ID_ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz' // Crockford base32: no i, l, o, u
 export const GRANT_ID_PATTERN = /^g-[0-9a-hjkmnp-tv-z]{10}$/

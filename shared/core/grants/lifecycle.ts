@@ -1,7 +1,9 @@
 import { addSeconds, isoSeconds } from '../clock.ts'
 import { formatDuration } from '../config/duration.ts'
 import { checkWithinMaximum, findTarget } from '../config/lookup.ts'
-import { isUserGroup, type KeylessConfig } from '../config/schema.ts'
+import { isUserGroup, type KeylessConfig, type TargetConfig } from '../config/schema.ts'
+import { KeylessError } from '../errors.ts'
+import { policyForGrant } from '../policy/grant-policy.ts'
 import { placeGrant } from '../policy/placement.ts'
 import { GrantError } from './errors.ts'
 import {
@@ -12,6 +14,7 @@ import {
   type GrantAction,
   type GrantStatus,
   grantIdFor,
+  grantTargets,
   type HistoryEntry,
 } from './grant.ts'
 
@@ -24,7 +27,10 @@ export const MAX_REASON_LENGTH = 500
 
 export interface GrantRequest {
   clientToken: string
+  /** The target, or with several the first of them. */
   target: string
+  /** Every target, when the request names several (`/access prod-db,prod-cache …`). */
+  targets?: string[]
   requester: string
   durationSeconds: number
   reason: string
@@ -42,7 +48,14 @@ export function requestGrant(
   now: Date,
   groupMembers: ReadonlyMap<string, readonly string[]> = new Map(),
 ): Grant {
-  const target = findTarget(config, request.target)
+  const names = [...new Set(request.targets ?? [request.target])]
+  if (names.length > config.requests.maxTargets) {
+    throw new GrantError(
+      'INVALID_REQUEST',
+      `A request may name at most ${config.requests.maxTargets} targets (requests.maxTargets); this one names ${names.length}.`,
+    )
+  }
+  const targets = names.map((name) => findTarget(config, name))
   const person = config.people.get(request.requester)
   if (!person) {
     throw new GrantError(
@@ -50,10 +63,20 @@ export function requestGrant(
       `<@${request.requester}> has no AWS principal in the keyless config (people.${request.requester}); ask an admin to add you.`,
     )
   }
-  // The person's own principal when it lives in the target's account, else their grant role there.
-  const placement = placeGrant(config, person, target)
-  const principal = placement.principal
-  checkWithinMaximum(target, request.durationSeconds)
+  // The person's own principal when it lives in the targets' account, else their grant role there.
+  const placements = targets.map((target) => placeGrant(config, person, target))
+  const accounts = [...new Set(placements.map((placement) => placement.account.name))]
+  if (accounts.length > 1) {
+    throw new GrantError(
+      'INVALID_REQUEST',
+      `${names.join(', ')} are in different accounts (${accounts.join(', ')}): ask for each account's targets in a request of its own.`,
+    )
+  }
+  const principal = placements[0]?.principal ?? ''
+  // The smallest maximum rules: checked smallest first, so a refusal names the target whose limit it is.
+  for (const target of [...targets].sort((a, b) => a.maxDurationSeconds - b.maxDurationSeconds)) {
+    checkWithinMaximum(target, request.durationSeconds)
+  }
   const reason = request.reason.trim()
   if (reason.length > MAX_REASON_LENGTH) {
     throw new GrantError(
@@ -65,28 +88,30 @@ export function requestGrant(
   if (breakGlass && reason === '') {
     throw new GrantError('INVALID_REQUEST', 'Break-glass access needs a reason: it is reviewed by security.')
   }
-  // The requester never approves their own request, so they are not among its approvers (nor
-  // counted when they are in an approving group).
-  const listed = target.approvers.flatMap((id) => {
-    if (!isUserGroup(id)) return [id]
-    const members = groupMembers.get(id)
-    if (!members)
+  // Each target that does not approve itself keeps its own rule: its approvers (a group's members
+  // read for this request) and the requester's manager — never the requester — and its approvals.
+  const rules = targets
+    .filter((target) => !target.autoApprove)
+    .map((target) => ({
+      target: target.name,
+      approvers: approversOf(target, request.requester, person.manager, groupMembers),
+      approvals: target.approvals,
+    }))
+  const needsApproval = !breakGlass && rules.length > 0
+  for (const rule of needsApproval ? rules : []) {
+    if (rule.approvers.length < rule.approvals) {
       throw new GrantError(
-        'APPROVER_GROUP_UNREADABLE',
-        `The Slack user group ${id} was not read for this request.`,
+        'NO_POSSIBLE_APPROVER',
+        `${rule.target} needs ${rule.approvals} approval(s), but only ${rule.approvers.length} person(s) other than you may approve; ask an admin to add approvers or a manager for you.`,
       )
-    return [...members]
-  })
-  const approvers = [...new Set([...listed, ...(person.manager ? [person.manager] : [])])].filter(
-    (id) => id !== request.requester,
-  )
-  const needsApproval = !breakGlass && !target.autoApprove
-  if (needsApproval && approvers.length < target.approvals) {
-    throw new GrantError(
-      'NO_POSSIBLE_APPROVER',
-      `${target.name} needs ${target.approvals} approval(s), but only ${approvers.length} person(s) other than you may approve; ask an admin to add approvers or a manager for you.`,
-    )
+    }
   }
+  const first = targets[0] ?? findTarget(config, request.target)
+  const approvers =
+    targets.length === 1
+      ? approversOf(first, request.requester, person.manager, groupMembers)
+      : [...new Set(rules.flatMap((rule) => rule.approvers))]
+  checkPolicyFits(config, names, principal, now, request.durationSeconds)
 
   const at = isoSeconds(now)
   const requester: Actor = { kind: 'slack', id: request.requester }
@@ -103,22 +128,66 @@ export function requestGrant(
   return {
     id: grantIdFor(request.clientToken),
     clientToken: request.clientToken,
-    target: target.name,
+    target: first.name,
+    ...(targets.length > 1 ? { targets: names, approvalRules: rules } : {}),
     requester: request.requester,
     principal,
     reason,
     durationSeconds: request.durationSeconds,
     breakGlass,
     approvers,
-    requiredApprovals: target.approvals,
-    autoApprove: target.autoApprove,
-    maxDurationSeconds: target.maxDurationSeconds,
+    requiredApprovals: Math.max(first.approvals, ...rules.map((rule) => rule.approvals)),
+    autoApprove: targets.every((target) => target.autoApprove),
+    maxDurationSeconds: Math.min(...targets.map((target) => target.maxDurationSeconds)),
     status: needsApproval ? 'PENDING' : 'APPROVED',
     version: 1,
     requestedAt: at,
     decideBy: isoSeconds(addSeconds(now, config.approvalTimeoutSeconds)),
     approvals: [],
     history,
+  }
+}
+
+/** A target's approvers for one request: its people, its groups' members, the manager; never the requester; each once. */
+function approversOf(
+  target: TargetConfig,
+  requester: string,
+  manager: string | undefined,
+  groupMembers: ReadonlyMap<string, readonly string[]>,
+): string[] {
+  const listed = target.approvers.flatMap((id) => {
+    if (!isUserGroup(id)) return [id]
+    const members = groupMembers.get(id)
+    if (!members) {
+      throw new GrantError(
+        'APPROVER_GROUP_UNREADABLE',
+        `The Slack user group ${id} was not read for this request.`,
+      )
+    }
+    return [...members]
+  })
+  return [...new Set([...listed, ...(manager ? [manager] : [])])].filter((id) => id !== requester)
+}
+
+/** The policy the grant would attach must fit its principal's quota: refused before anyone is asked. */
+function checkPolicyFits(
+  config: KeylessConfig,
+  targets: string[],
+  principal: string,
+  now: Date,
+  durationSeconds: number,
+): void {
+  try {
+    policyForGrant(
+      config,
+      { target: targets[0] ?? '', targets, principal },
+      isoSeconds(addSeconds(now, durationSeconds)),
+    )
+  } catch (error) {
+    if (error instanceof KeylessError && error.code === 'POLICY_TOO_LARGE') {
+      throw new GrantError('INVALID_REQUEST', error.message)
+    }
+    throw error
   }
 }
 
@@ -212,7 +281,7 @@ function approve({ grant, actor, now, at, move }: Step): Transition {
     )
   }
   const approvals = [...grant.approvals, { by: approver, at }]
-  const enough = approvals.length >= grant.requiredApprovals
+  const enough = approvalsSuffice(grant, approvals)
   return move(enough ? 'APPROVED' : 'PENDING', enough ? 'approved' : 'approval-recorded', {
     approvals,
   })
@@ -352,7 +421,7 @@ function approveExtension({ grant, actor, at, move }: Step): Transition {
     }
     approvals = [...approvals, { by: approver, at }]
   }
-  const enough = actor.kind === 'system' || approvals.length >= grant.requiredApprovals
+  const enough = actor.kind === 'system' || approvalsSuffice(grant, approvals)
   if (!enough) {
     return move('ACTIVE', 'extension-approval-recorded', {
       extension: { ...extension, approvals },
@@ -402,7 +471,7 @@ function checkExtensionFits(grant: Grant, durationSeconds: number): string {
   if (durationSeconds > room) {
     throw new GrantError(
       'EXTENSION_OVER_LIMIT',
-      `+${formatDuration(durationSeconds)} would run past ${grant.target}'s maximum of ${formatDuration(grant.maxDurationSeconds)} from activation; ${room > 0 ? `at most +${formatDuration(room)} is possible` : 'no more time is possible'}.`,
+      `+${formatDuration(durationSeconds)} would run past ${grantTargets(grant).length > 1 ? "its targets' smallest" : `${grant.target}'s`} maximum of ${formatDuration(grant.maxDurationSeconds)} from activation; ${room > 0 ? `at most +${formatDuration(room)} is possible` : 'no more time is possible'}.`,
     )
   }
   return isoSeconds(addSeconds(grant.expiresAt ?? grant.activatedAt ?? grant.requestedAt, durationSeconds))
@@ -474,6 +543,18 @@ function expectBeforeDeadline(grant: Grant, now: Date): void {
   }
 }
 
+/**
+ * Whether `approvals` decide the grant: with several targets, each target's own rule — enough of
+ * its approvers among them (one click counts for every target its clicker approves); with one,
+ * enough approvals.
+ */
+function approvalsSuffice(grant: Grant, approvals: { by: string }[]): boolean {
+  if (!grant.approvalRules) return approvals.length >= grant.requiredApprovals
+  return grant.approvalRules.every(
+    (rule) => approvals.filter((approval) => rule.approvers.includes(approval.by)).length >= rule.approvals,
+  )
+}
+
 function expectApprover(grant: Grant, actor: Actor, verb: string): string {
   if (actor.kind !== 'slack') throw notAllowed(grant, verb)
   if (actor.id === grant.requester) {
@@ -482,7 +563,7 @@ function expectApprover(grant: Grant, actor: Actor, verb: string): string {
   if (!grant.approvers.includes(actor.id)) {
     throw new GrantError(
       'NOT_AN_APPROVER',
-      `You are not an approver of ${grant.target}, so you cannot ${verb} ${grant.id}.`,
+      `You are not an approver of ${grantTargets(grant).join(' or ')}, so you cannot ${verb} ${grant.id}.`,
     )
   }
   return actor.id

@@ -6,7 +6,14 @@ import { placedGrantRoles } from '../policy/placement.ts'
 import type { Workflow } from '../workflow/workflow.ts'
 import { type ControlDeps, denyRequest, revokeGrant } from './control.ts'
 import { GrantError } from './errors.ts'
-import { type Actor, type Grant, type GrantStatus, LIVE_STATUSES, mayHoldAccess } from './grant.ts'
+import {
+  type Actor,
+  type Grant,
+  type GrantStatus,
+  grantTargets,
+  LIVE_STATUSES,
+  mayHoldAccess,
+} from './grant.ts'
 import { DEFAULT_RECONCILE_OPTIONS, findOrphanPolicies } from './reconciler.ts'
 import type { GrantStore } from './store.ts'
 import { removeAccess } from './tasks.ts'
@@ -49,7 +56,7 @@ export async function revokeTarget(
   reason: string,
 ): Promise<TargetRevocation[]> {
   findTarget(deps.config, target) // refuses a target that does not exist
-  const onTarget = (await liveGrants(deps.store)).filter((grant) => grant.target === target)
+  const onTarget = (await liveGrants(deps.store)).filter((grant) => grantTargets(grant).includes(target))
   const results: TargetRevocation[] = []
   for (const found of onTarget) {
     const result: TargetRevocation = {

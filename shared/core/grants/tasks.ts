@@ -21,7 +21,7 @@ import {
   type WorkflowPayload,
   WorkflowSignal,
 } from '../workflow/workflow.ts'
-import { type Actor, type Grant, mayHoldAccess } from './grant.ts'
+import { type Actor, type Grant, grantTargets, mayHoldAccess } from './grant.ts'
 import { decide, type GrantEvent } from './lifecycle.ts'
 import { loadGrant, retryOnConflict } from './service.ts'
 import type { GrantStore } from './store.ts'
@@ -139,26 +139,27 @@ export async function attachAccess(deps: TaskDeps, input: { grantId: string }): 
     return deps.store.transition(current, transition)
   })
   const expiresAt = grant.expiresAt ?? ''
-  const target = findTarget(deps.config, grant.target)
-  const instances = await deps.backend.listInstances(instancesOf(target)).catch((error: unknown) => {
-    // Only the message needs them: it falls back to <instance-id>, access is attached all the same.
-    deps.warn('could not list the target instances for the access message', {
-      grantId: grant.id,
-      error,
+  const instructions: string[] = []
+  for (const target of grantTargets(grant).map((name) => findTarget(deps.config, name))) {
+    const instances = await deps.backend.listInstances(instancesOf(target)).catch((error: unknown) => {
+      // Only the message needs them: it falls back to <instance-id>, access is attached all the same.
+      deps.warn('could not list the target instances for the access message', {
+        grantId: grant.id,
+        error,
+      })
+      return undefined
     })
-    return undefined
-  })
-  await tell(deps, {
-    kind: 'access-active',
-    grant,
-    instructions: connectionInstructions(
-      target,
-      target.account.regions,
-      expiresAt,
-      instances,
-      isGrantRoleArn(grant.principal) ? grant.principal : undefined,
-    ),
-  })
+    instructions.push(
+      ...connectionInstructions(
+        target,
+        target.account.regions,
+        expiresAt,
+        instances,
+        isGrantRoleArn(grant.principal) ? grant.principal : undefined,
+      ),
+    )
+  }
+  await tell(deps, { kind: 'access-active', grant, instructions })
   return waitPayload(deps, grant)
 }
 
@@ -314,19 +315,23 @@ const instancesOf = (target: TargetConfig): TargetInstances => ({
   regions: target.account.regions,
 })
 
-/** Detaches the grant's policy and terminates its principal's sessions on the target; returns how many. */
+/** Detaches the grant's policy and terminates its principal's sessions on each of its targets; returns how many. */
 export async function removeAccess(
   deps: Pick<TaskDeps, 'config' | 'backend'>,
   grant: Grant,
 ): Promise<number> {
   const principal = principalOf(grant)
   await deps.backend.detachPolicy(principal, grantPolicyName(grant.id))
-  const target = deps.config.targets.get(grant.target)
-  // A target removed from the config since has no instances keyless can name.
-  if (!target) return 0
-  const sessions = await deps.backend.listActiveSessions(principal, instancesOf(target))
-  for (const session of sessions) await deps.backend.terminateSession(session)
-  return sessions.length
+  let terminated = 0
+  for (const name of grantTargets(grant)) {
+    const target = deps.config.targets.get(name)
+    // A target removed from the config since has no instances keyless can name.
+    if (!target) continue
+    const sessions = await deps.backend.listActiveSessions(principal, instancesOf(target))
+    for (const session of sessions) await deps.backend.terminateSession(session)
+    terminated += sessions.length
+  }
+  return terminated
 }
 
 /**

@@ -195,18 +195,42 @@ export function grantPolicyFor(
  */
 export function policyForGrant(
   config: KeylessConfig,
-  grant: { target: string; principal: string },
+  grant: { target: string; targets?: string[]; principal: string },
   expiresAt: string,
 ): GrantPolicy {
-  return policyUntil(config, findTarget(config, grant.target), grant.principal, new Date(expiresAt))
+  const targets = (grant.targets ?? [grant.target]).map((name) => findTarget(config, name))
+  return policyUntil(config, targets, grant.principal, new Date(expiresAt))
+}
+
+/**
+ * One policy over several targets of one account: each target's statements, the same expiry on
+ * every one; a statement two targets would both write (ending one's own sessions in a region
+ * they share) is written once.
+ */
+export function explainGrantPolicyOver(
+  config: KeylessConfig,
+  targets: TargetConfig[],
+  expiresAt: Date,
+): ExplainedStatement[] {
+  const seen = new Set<string>()
+  return targets
+    .flatMap((target) => explainGrantPolicy(config, target, expiresAt))
+    .filter(({ statement }) => {
+      const key = JSON.stringify(statement)
+      if (seen.has(key)) return false
+      seen.add(key)
+      return true
+    })
 }
 
 function policyUntil(
   config: KeylessConfig,
-  target: TargetConfig,
+  targetOrTargets: TargetConfig | TargetConfig[],
   principalArn: string,
   expiresAt: Date,
 ): GrantPolicy {
+  const targets = [targetOrTargets].flat()
+  const names = targets.map((target) => target.name).join(', ')
   const principal = parsePrincipalArn(principalArn)
   if (!principal) {
     throw new KeylessError(
@@ -214,13 +238,15 @@ function policyUntil(
       `"${principalArn}" is not an IAM role or user ARN, e.g. ${PRINCIPAL_ARN_EXAMPLE}.`,
     )
   }
-  if (principal.account !== target.account.id || principal.partition !== config.partition) {
-    throw new KeylessError(
-      'INVALID_PRINCIPAL',
-      `${principal.arn} is not in ${target.name}'s account ${target.account.id} (${config.partition}); grants attach there.`,
-    )
+  for (const target of targets) {
+    if (principal.account !== target.account.id || principal.partition !== config.partition) {
+      throw new KeylessError(
+        'INVALID_PRINCIPAL',
+        `${principal.arn} is not in ${target.name}'s account ${target.account.id} (${config.partition}); grants attach there.`,
+      )
+    }
   }
-  const explained = explainGrantPolicy(config, target, expiresAt)
+  const explained = explainGrantPolicyOver(config, targets, expiresAt)
   const policy: PolicyDocument = {
     Version: '2012-10-17',
     Statement: explained.map(({ statement }) => statement),
@@ -230,7 +256,7 @@ function policyUntil(
   if (size > quota) {
     throw new KeylessError(
       'POLICY_TOO_LARGE',
-      `The policy for ${target.name} is ${size} characters, over the ${quota} an IAM ${principal.kind}'s inline policies may total; ${principal.kind === 'user' ? 'attach grants to an IAM role, or ' : ''}give ${target.name} fewer regions, ports or access kinds.`,
+      `The policy for ${names} is ${size} characters, over the ${quota} an IAM ${principal.kind}'s inline policies may total; ${principal.kind === 'user' ? 'attach grants to an IAM role, or ' : ''}${targets.length > 1 ? 'ask for fewer targets at once, or ' : ''}give ${names} fewer regions, ports or access kinds.`,
     )
   }
   return { policy, explained, expiresAt: isoSeconds(expiresAt), size, quota, principal }

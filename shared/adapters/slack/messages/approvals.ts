@@ -17,6 +17,7 @@ import {
   plainStatus,
   type SlackMessage,
   section,
+  targetNames,
 } from './pieces.ts'
 
 /** Approval messages: one copy per approver (and the approval channel), updated after decisions. */
@@ -35,9 +36,9 @@ export function approvalCopy(
 export function approvalRequest(grant: Grant, target?: TargetConfig): SlackMessage {
   const approved = grant.approvals.map((approval) => `${mention(approval.by)} ${slackDate(approval.at)}`)
   const blocks: KnownBlock[] = [
-    header(`${grant.breakGlass ? 'Break-glass access' : 'Access request'} · ${grant.target}`),
+    header(`${grant.breakGlass ? 'Break-glass access' : 'Access request'} · ${targetNames(grant)}`),
     section(
-      `${mention(grant.requester)} asks for *${formatDuration(grant.durationSeconds)}* on *${grant.target}*${target?.description ? ` (${mrkdwn(target.description)})` : ''}.`,
+      `${mention(grant.requester)} asks for *${formatDuration(grant.durationSeconds)}* on *${targetNames(grant)}*${target?.description && !grant.targets ? ` (${mrkdwn(target.description)})` : ''}.`,
     ),
     {
       type: 'section',
@@ -69,7 +70,7 @@ export function approvalRequest(grant: Grant, target?: TargetConfig): SlackMessa
   }
   blocks.push(context(`Grant \`${grant.id}\``))
   return {
-    text: `${mention(grant.requester)} asks for ${formatDuration(grant.durationSeconds)} on ${grant.target}${grant.status === 'PENDING' ? '' : ` — ${plainStatus(grant)}`}`,
+    text: `${mention(grant.requester)} asks for ${formatDuration(grant.durationSeconds)} on ${targetNames(grant)}${grant.status === 'PENDING' ? '' : ` — ${plainStatus(grant)}`}`,
     blocks,
   }
 }
@@ -87,9 +88,9 @@ export function extensionRequest(grant: Grant, requestedAt: string | undefined):
     (entry) => entry.action === 'extension-requested' && entry.at === requestedAt,
   )?.detail
   const blocks: KnownBlock[] = [
-    header(`Extension request · ${grant.target}`),
+    header(`Extension request · ${targetNames(grant)}`),
     section(
-      `${mention(grant.requester)} asks for *${asked ?? 'more time'}* on *${grant.target}*, active until ${grant.expiresAt ? slackDate(grant.expiresAt) : 'its expiry'} (at most ${formatDuration(grant.maxDurationSeconds)} from activation).`,
+      `${mention(grant.requester)} asks for *${asked ?? 'more time'}* on *${targetNames(grant)}*, active until ${grant.expiresAt ? slackDate(grant.expiresAt) : 'its expiry'} (at most ${formatDuration(grant.maxDurationSeconds)} from activation).`,
     ),
   ]
   if (pending) {
@@ -112,11 +113,11 @@ export function extensionRequest(grant: Grant, requestedAt: string | undefined):
     blocks.push(section(`The grant ${plainStatus(grant)} before the extension was decided.`))
   }
   blocks.push(context(`Grant \`${grant.id}\``))
-  return { text: `${mention(grant.requester)} asks for more time on ${grant.target}`, blocks }
+  return { text: `${mention(grant.requester)} asks for more time on ${targetNames(grant)}`, blocks }
 }
 
 export function approvalReminder(grant: Grant): SlackMessage {
   return message(
-    `:bell: Reminder: ${mention(grant.requester)} is waiting for a decision on *${grant.target}* (${formatDuration(grant.durationSeconds)}, grant \`${grant.id}\`). It ends undecided ${slackDate(grant.decideBy)}.`,
+    `:bell: Reminder: ${mention(grant.requester)} is waiting for a decision on *${targetNames(grant)}* (${formatDuration(grant.durationSeconds)}, grant \`${grant.id}\`). It ends undecided ${slackDate(grant.decideBy)}.`,
   )
 }

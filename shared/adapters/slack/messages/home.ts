@@ -6,7 +6,7 @@ import { ACTIONS } from '../actions.ts'
 import { EXAMPLES } from '../command.ts'
 import { mention, quoted, slackDate } from '../text.ts'
 
-import { context, decisionButtons, header, revokeButton, section, timeLeft } from './pieces.ts'
+import { context, decisionButtons, header, revokeButton, section, targetNames, timeLeft } from './pieces.ts'
 
 /** App Home. */
 
@@ -35,7 +35,7 @@ export function homeView(contents: HomeContents, now: Date): HomeView {
   for (const grant of contents.active.slice(0, HOME_LIST_LIMIT)) {
     blocks.push({
       ...section(
-        `*${grant.target}* until ${grant.expiresAt ? slackDate(grant.expiresAt, '{time}') : 'expiry'} (${timeLeft(grant, now)} left)${grant.revocation ? ' · _being revoked_' : ''}\n\`${grant.id}\``,
+        `*${targetNames(grant)}* until ${grant.expiresAt ? slackDate(grant.expiresAt, '{time}') : 'expiry'} (${timeLeft(grant, now)} left)${grant.revocation ? ' · _being revoked_' : ''}\n\`${grant.id}\``,
       ),
       ...(grant.revocation ? {} : { accessory: revokeButton(grant.id, 'Revoke') }),
     })
@@ -45,7 +45,7 @@ export function homeView(contents: HomeContents, now: Date): HomeView {
   for (const grant of contents.pending.slice(0, HOME_LIST_LIMIT)) {
     blocks.push({
       ...section(
-        `*${grant.target}* for ${formatDuration(grant.durationSeconds)} · asked ${slackDate(grant.requestedAt)} · ${grant.approvals.length}/${grant.requiredApprovals} approvals\n\`${grant.id}\``,
+        `*${targetNames(grant)}* for ${formatDuration(grant.durationSeconds)} · asked ${slackDate(grant.requestedAt)} · ${grant.approvals.length}/${grant.requiredApprovals} approvals\n\`${grant.id}\``,
       ),
       accessory: {
         type: 'button',
@@ -62,8 +62,8 @@ export function homeView(contents: HomeContents, now: Date): HomeView {
       blocks.push(
         section(
           extension
-            ? `${mention(grant.requester)} asks for *+${formatDuration(extension.durationSeconds)}* on *${grant.target}* (active until ${grant.expiresAt ? slackDate(grant.expiresAt, '{time}') : 'expiry'})\n>${quoted(grant.reason || 'no reason given')}`
-            : `${mention(grant.requester)} asks for *${formatDuration(grant.durationSeconds)}* on *${grant.target}* · decide by ${slackDate(grant.decideBy, '{time}')}\n>${quoted(grant.reason || 'no reason given')}`,
+            ? `${mention(grant.requester)} asks for *+${formatDuration(extension.durationSeconds)}* on *${targetNames(grant)}* (active until ${grant.expiresAt ? slackDate(grant.expiresAt, '{time}') : 'expiry'})\n>${quoted(grant.reason || 'no reason given')}`
+            : `${mention(grant.requester)} asks for *${formatDuration(grant.durationSeconds)}* on *${targetNames(grant)}* · decide by ${slackDate(grant.decideBy, '{time}')}\n>${quoted(grant.reason || 'no reason given')}`,
         ),
         extension
           ? decisionButtons(

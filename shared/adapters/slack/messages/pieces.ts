@@ -1,7 +1,7 @@
 import type { ActionsBlock, Button, KnownBlock, SectionBlock } from '@slack/types'
 import { formatDuration } from '../../../core/config/duration.ts'
 import type { TargetConfig } from '../../../core/config/schema.ts'
-import type { Actor, Grant, HistoryEntry } from '../../../core/grants/grant.ts'
+import { type Actor, type Grant, grantTargets, type HistoryEntry } from '../../../core/grants/grant.ts'
 import { STATUS_WORDS } from '../../../core/grants/lifecycle.ts'
 import { ACTIONS } from '../actions.ts'
 import { dateFallbacks, mention, quoted, slackDate, truncate } from '../text.ts'
@@ -67,12 +67,16 @@ export function outcome(grant: Grant): string {
 
 export const plainStatus = (grant: Grant) => STATUS_WORDS[grant.status]
 
+/** The grant's targets as a person reads them: `prod-db`, or `prod-db, prod-cache`. */
+export const targetNames = (grant: Pick<Grant, 'target' | 'targets'>): string =>
+  grantTargets(grant).join(', ')
+
 export function grantLine(grant: Grant, now: Date): string {
   const when =
     grant.status === 'ACTIVE'
       ? ` until ${grant.expiresAt ? slackDate(grant.expiresAt, '{time}') : 'expiry'} (${timeLeft(grant, now)} left)`
       : ` · asked ${slackDate(grant.requestedAt)}`
-  return `\`${grant.id}\` *${grant.target}* ${formatDuration(grant.durationSeconds)} — ${grant.status}${when}`
+  return `\`${grant.id}\` *${targetNames(grant)}* ${formatDuration(grant.durationSeconds)} — ${grant.status}${when}`
 }
 
 /** Seconds an extension may still add: up to the target's maximum counted from activation. */

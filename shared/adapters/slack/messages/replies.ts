@@ -4,7 +4,7 @@ import type { Grant } from '../../../core/grants/grant.ts'
 import { EXAMPLES } from '../command.ts'
 import { mention, mrkdwn } from '../text.ts'
 
-import { describeAccess, grantLine, message, type SlackMessage } from './pieces.ts'
+import { describeAccess, grantLine, message, type SlackMessage, targetNames } from './pieces.ts'
 
 /** Replies to `/access` (ephemeral, in the command's HTTP response). */
 
@@ -12,16 +12,16 @@ export function requestReply(grant: Grant, created: boolean): SlackMessage {
   const again = created ? '' : ' (Slack sent this request twice; it was recorded once.)'
   if (grant.breakGlass) {
     return message(
-      `:rotating_light: Break-glass access to *${grant.target}* for ${formatDuration(grant.durationSeconds)} is being attached now; the security channel has been told. Grant \`${grant.id}\`.${again}`,
+      `:rotating_light: Break-glass access to *${targetNames(grant)}* for ${formatDuration(grant.durationSeconds)} is being attached now; the security channel has been told. Grant \`${grant.id}\`.${again}`,
     )
   }
   if (grant.autoApprove) {
     return message(
-      `:white_check_mark: *${grant.target}* is auto-approved: access for ${formatDuration(grant.durationSeconds)} is being attached; you will get a message with how to connect. Grant \`${grant.id}\`.${again}`,
+      `:white_check_mark: *${targetNames(grant)}* is auto-approved: access for ${formatDuration(grant.durationSeconds)} is being attached; you will get a message with how to connect. Grant \`${grant.id}\`.${again}`,
     )
   }
   return message(
-    `:inbox_tray: Asked ${grant.approvers.map(mention).join(', ')} for ${formatDuration(grant.durationSeconds)} on *${grant.target}*${grant.requiredApprovals > 1 ? ` (${grant.requiredApprovals} approvals needed)` : ''}. The clock starts when access is attached. Grant \`${grant.id}\`; \`/access cancel ${grant.id}\` to withdraw it.${again}`,
+    `:inbox_tray: Asked ${grant.approvers.map(mention).join(', ')} for ${formatDuration(grant.durationSeconds)} on *${targetNames(grant)}*${grant.requiredApprovals > 1 ? ` (${grant.requiredApprovals} approvals needed)` : ''}. The clock starts when access is attached. Grant \`${grant.id}\`; \`/access cancel ${grant.id}\` to withdraw it.${again}`,
   )
 }
 
@@ -69,7 +69,7 @@ export function doneReply(text: string): SlackMessage {
 export const DONE = {
   approved: (grant: Grant): string =>
     grant.status === 'APPROVED'
-      ? `You approved \`${grant.id}\`: ${mention(grant.requester)} gets *${grant.target}* for ${formatDuration(grant.durationSeconds)} once access is attached.`
+      ? `You approved \`${grant.id}\`: ${mention(grant.requester)} gets *${targetNames(grant)}* for ${formatDuration(grant.durationSeconds)} once access is attached.`
       : `Your approval of \`${grant.id}\` is recorded; it needs ${grant.requiredApprovals - grant.approvals.length} more.`,
   denied: (grant: Grant): string => `You denied \`${grant.id}\`; ${mention(grant.requester)} has been told.`,
   extensionApproved: (grant: Grant): string =>
@@ -78,13 +78,13 @@ export const DONE = {
       : `You approved the extension of \`${grant.id}\`: it now ends at ${grant.expiresAt}.`,
   extensionDenied: (grant: Grant): string => `You denied the extension of \`${grant.id}\`.`,
   extensionDeniedToRequester: (grant: Grant, by: string): string =>
-    `${mention(by)} denied more time on \`${grant.id}\` (*${grant.target}*); it still ends at ${grant.expiresAt}.`,
+    `${mention(by)} denied more time on \`${grant.id}\` (*${targetNames(grant)}*); it still ends at ${grant.expiresAt}.`,
   extended: (grant: Grant): string =>
-    `Extended \`${grant.id}\` (*${grant.target}*): access now ends at ${grant.expiresAt}.`,
+    `Extended \`${grant.id}\` (*${targetNames(grant)}*): access now ends at ${grant.expiresAt}.`,
   extensionAsked: (grant: Grant, durationSeconds: number): string =>
-    `Asked ${grant.approvers.map(mention).join(', ')} for +${formatDuration(durationSeconds)} on \`${grant.id}\` (*${grant.target}*).`,
+    `Asked ${grant.approvers.map(mention).join(', ')} for +${formatDuration(durationSeconds)} on \`${grant.id}\` (*${targetNames(grant)}*).`,
   revoking: (grant: Grant): string =>
-    `Revoking \`${grant.id}\` (*${grant.target}* for ${mention(grant.requester)}): the policy is removed and open sessions on the target are ended within seconds.`,
-  cancelled: (grant: Grant): string => `Cancelled your request \`${grant.id}\` for *${grant.target}*.`,
+    `Revoking \`${grant.id}\` (*${targetNames(grant)}* for ${mention(grant.requester)}): the policy is removed and open sessions on the target are ended within seconds.`,
+  cancelled: (grant: Grant): string => `Cancelled your request \`${grant.id}\` for *${targetNames(grant)}*.`,
   unknownButton: 'That button is not one keyless knows; nothing was changed.',
 } as const

@@ -5,7 +5,16 @@ import { extensionRoom } from '../../../core/grants/lifecycle.ts'
 import { ACTIONS, extendValue } from '../actions.ts'
 import { mrkdwn, quoted, slackDate } from '../text.ts'
 
-import { context, message, outcome, revokeButton, type SlackMessage, section, who } from './pieces.ts'
+import {
+  context,
+  message,
+  outcome,
+  revokeButton,
+  type SlackMessage,
+  section,
+  targetNames,
+  who,
+} from './pieces.ts'
 
 /** What the requester hears. */
 
@@ -13,7 +22,7 @@ export function accessActive(grant: Grant, instructions: string[]): SlackMessage
   const [summary, ...commands] = instructions
   const blocks: KnownBlock[] = [
     section(
-      `:unlock: *${grant.target}* is yours until ${grant.expiresAt ? slackDate(grant.expiresAt) : 'expiry'} (grant \`${grant.id}\`). ${summary ? mrkdwn(summary) : ''}`,
+      `:unlock: *${targetNames(grant)}* is yours until ${grant.expiresAt ? slackDate(grant.expiresAt) : 'expiry'} (grant \`${grant.id}\`). ${summary ? mrkdwn(summary) : ''}`,
     ),
     ...commands.map((block) => {
       // An instruction is a title, its commands (indented) and perhaps a note after them.
@@ -28,7 +37,7 @@ export function accessActive(grant: Grant, instructions: string[]): SlackMessage
       elements: [revokeButton(grant.id, "I'm done: revoke")],
     },
   ]
-  return { text: `Access to ${grant.target} is active until ${grant.expiresAt}`, blocks }
+  return { text: `Access to ${targetNames(grant)} is active until ${grant.expiresAt}`, blocks }
 }
 
 /** Five minutes before expiry, with buttons for the extensions that still fit under the maximum. */
@@ -37,7 +46,7 @@ export function expiringSoon(grant: Grant, now: Date): SlackMessage {
   const choices = [900, 1800, 3600].filter((seconds) => seconds <= room)
   const blocks: KnownBlock[] = [
     section(
-      `:hourglass_flowing_sand: Your access to *${grant.target}* ends ${grant.expiresAt ? slackDate(grant.expiresAt, '{time}') : 'soon'} (in ${grant.expiresAt ? formatDuration(Math.max(1, Math.round((Date.parse(grant.expiresAt) - now.getTime()) / 1000))) : 'a few minutes'}); open sessions are ended then.`,
+      `:hourglass_flowing_sand: Your access to *${targetNames(grant)}* ends ${grant.expiresAt ? slackDate(grant.expiresAt, '{time}') : 'soon'} (in ${grant.expiresAt ? formatDuration(Math.max(1, Math.round((Date.parse(grant.expiresAt) - now.getTime()) / 1000))) : 'a few minutes'}); open sessions are ended then.`,
     ),
   ]
   if (choices.length > 0) {
@@ -56,16 +65,16 @@ export function expiringSoon(grant: Grant, now: Date): SlackMessage {
   } else {
     blocks.push(
       context(
-        `${grant.target}'s maximum of ${formatDuration(grant.maxDurationSeconds)} from activation leaves no room to extend.`,
+        `${targetNames(grant)}'s maximum of ${formatDuration(grant.maxDurationSeconds)} from activation leaves no room to extend.`,
       ),
     )
   }
-  return { text: `Your access to ${grant.target} ends at ${grant.expiresAt}`, blocks }
+  return { text: `Your access to ${targetNames(grant)} ends at ${grant.expiresAt}`, blocks }
 }
 
 export function accessExtended(grant: Grant): SlackMessage {
   return message(
-    `:white_check_mark: *${grant.target}* is extended: your access now ends ${grant.expiresAt ? slackDate(grant.expiresAt) : 'later'} (grant \`${grant.id}\`).`,
+    `:white_check_mark: *${targetNames(grant)}* is extended: your access now ends ${grant.expiresAt ? slackDate(grant.expiresAt) : 'later'} (grant \`${grant.id}\`).`,
   )
 }
 
@@ -85,7 +94,7 @@ function endedLine(grant: Grant, sessionsTerminated: number): SlackMessage {
       ? 'No session was open.'
       : `${sessionsTerminated} open session${sessionsTerminated === 1 ? ' was' : 's were'} ended.`
   return message(
-    `:lock: Your access to *${grant.target}* ended ${grant.endedAt ? slackDate(grant.endedAt) : ''}: ${why}. ${sessions} (grant \`${grant.id}\`)`,
+    `:lock: Your access to *${targetNames(grant)}* ended ${grant.endedAt ? slackDate(grant.endedAt) : ''}: ${why}. ${sessions} (grant \`${grant.id}\`)`,
   )
 }
 
@@ -107,6 +116,6 @@ export function sessionReport(grant: Grant, max = 10): string | undefined {
 export function requestClosed(grant: Grant, reason?: string): SlackMessage {
   const line = outcome(grant)
   return message(
-    `Your request for *${grant.target}* (${formatDuration(grant.durationSeconds)}, grant \`${grant.id}\`) is closed. ${line}${reason && grant.status === 'FAILED' ? '' : reason ? ` (${quoted(reason)})` : ''}`,
+    `Your request for *${targetNames(grant)}* (${formatDuration(grant.durationSeconds)}, grant \`${grant.id}\`) is closed. ${line}${reason && grant.status === 'FAILED' ? '' : reason ? ` (${quoted(reason)})` : ''}`,
   )
 }

@@ -6,17 +6,17 @@ import type { Grant } from '../../../core/grants/grant.ts'
 import type { Notice, ReconcileFinding } from '../../../core/notify/notifier.ts'
 import { mention, quoted, slackDate, truncate } from '../text.ts'
 
-import { context, field, header, type SlackMessage, section } from './pieces.ts'
+import { context, field, header, type SlackMessage, section, targetNames } from './pieces.ts'
 
 /** The security channel. */
 
 export function breakGlassAlert(grant: Grant): SlackMessage {
   return {
-    text: `Break-glass access: ${grant.requester} on ${grant.target}`,
+    text: `Break-glass access: ${grant.requester} on ${targetNames(grant)}`,
     blocks: [
-      header(`:rotating_light: Break-glass access · ${grant.target}`),
+      header(`:rotating_light: Break-glass access · ${targetNames(grant)}`),
       section(
-        `${mention(grant.requester)} took *${formatDuration(grant.durationSeconds)}* on *${grant.target}* without approval, as \`${grant.principal}\`, until ${grant.expiresAt ? slackDate(grant.expiresAt) : 'expiry'}.`,
+        `${mention(grant.requester)} took *${formatDuration(grant.durationSeconds)}* on *${targetNames(grant)}* without approval, as \`${grant.principal}\`, until ${grant.expiresAt ? slackDate(grant.expiresAt) : 'expiry'}.`,
       ),
       section(`*Reason*\n>${quoted(grant.reason)}`),
       context(
@@ -28,9 +28,9 @@ export function breakGlassAlert(grant: Grant): SlackMessage {
 
 export function revocationFailedAlert(grant: Grant, reason: string): SlackMessage {
   return {
-    text: `REVOKE_FAILED: ${grant.principal} may still hold access to ${grant.target}`,
+    text: `REVOKE_FAILED: ${grant.principal} may still hold access to ${targetNames(grant)}`,
     blocks: [
-      header(`:warning: Access could not be removed · ${grant.target}`),
+      header(`:warning: Access could not be removed · ${targetNames(grant)}`),
       section(
         `keyless could not remove grant \`${grant.id}\` from \`${grant.principal}\` (${mention(grant.requester)}): ${quoted(truncate(reason, 1000))}`,
       ),
