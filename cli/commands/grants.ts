@@ -8,6 +8,7 @@ import {
   describeActor,
   GRANT_ID_PATTERN,
   type Grant,
+  grantPlacements,
   grantSchema,
   grantTargets,
   mayHoldAccess,
@@ -64,15 +65,13 @@ export async function grantsShowCommand(id: string, options: GrantsOptions, io: 
   const grant = await (await source(options, io)).show(checkedId(id))
   if (!grant) throw new KeylessError('GRANT_NOT_FOUND', `There is no grant ${id}.`)
   if (options.json) {
-    // Where the grant's policy is while it may hold access: one attachment, in the targets' account.
+    // Where the grant's policies are while it may hold access: one per account.
     const attachments = mayHoldAccess(grant.status)
-      ? [
-          {
-            account: grant.principal.split(':')[4] ?? '',
-            principal: grant.principal,
-            policyName: grantPolicyName(grant.id),
-          },
-        ]
+      ? grantPlacements(grant).map(({ account, principal }) => ({
+          account,
+          principal,
+          policyName: grantPolicyName(grant.id),
+        }))
       : []
     io.out(`${JSON.stringify({ ...grant, targets: grantTargets(grant), attachments }, null, 2)}\n`)
     return

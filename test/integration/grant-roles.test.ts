@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LocalAccessBackend } from '../../local/access-backend.ts'
 import { AccessBackendError, grantPolicyName } from '../../shared/core/access/backend.ts'
+import { evaluate, evaluationContext } from '../../shared/core/alerts/evaluate.ts'
 import { type IamPrincipal, parsePrincipalArn } from '../../shared/core/aws/arn.ts'
 import { systemClock } from '../../shared/core/clock.ts'
 import type { Grant } from '../../shared/core/grants/grant.ts'
@@ -9,6 +10,7 @@ import { reconcile } from '../../shared/core/grants/reconciler.ts'
 import { attachAccess, removeAccess, type TaskDeps } from '../../shared/core/grants/tasks.ts'
 import type { PolicyDocument } from '../../shared/core/policy/grant-policy.ts'
 import { grantBoundaryArn, grantRoleArn, grantRoleTrust } from '../../shared/core/policy/grant-role.ts'
+import { access, startSession } from '../kit/cloudtrail.ts'
 import { configFrom, MEMBER_ACCOUNT, organizationConfigObject } from '../kit/config.ts'
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../kit/dynamo.ts'
 import { pendingGrant } from '../kit/grants.ts'
@@ -214,3 +216,86 @@ describe('sweeping grant roles', () => {
 /** A method read through a proxy still runs on the object itself (its private fields need it). */
 const bound = (value: unknown, self: object): unknown =>
   typeof value === 'function' ? value.bind(self) : value
+
+describe('one request over targets in two accounts', () => {
+  /** Alice's break-glass grant on prod-db (home: her own role) and batch (member: her grant role there). */
+  async function alicesTwoAccountGrant(): Promise<Grant> {
+    const requested = pendingGrant(
+      config,
+      { breakGlass: true, requester: 'U0ALICE', target: 'prod-db', targets: ['prod-db', 'batch'] },
+      new Date(),
+    )
+    await db.store.create(requested)
+    return requested
+  }
+  const ALICES_ROLE = parsePrincipalArn(ALICE) as IamPrincipal
+  const alicesGrantRole = parsePrincipalArn(grantRoleArn('aws', MEMBER, 'U0ALICE')) as IamPrincipal
+
+  it('attaches one policy per account, each over its own targets, and one revoke removes both', async () => {
+    freshDeps()
+    const grant = await alicesTwoAccountGrant()
+    await attachAccess(deps, { grantId: grant.id })
+    const home = JSON.stringify(backend.policyOf(ALICE, grantPolicyName(grant.id)))
+    const member = JSON.stringify(backend.policyOf(alicesGrantRole.arn, grantPolicyName(grant.id)))
+    expect(home).toContain('"ssm:resourceTag/access-target":"prod-db"')
+    expect(home).not.toContain('batch')
+    expect(member).toContain('"ssm:resourceTag/access-target":"batch"')
+    expect(member).toContain(`arn:aws:ec2:eu-west-1:${MEMBER}:instance/*`)
+    const active = (await db.store.get(grant.id)) as Grant
+    expect(active.status).toBe('ACTIVE')
+    // An access through her grant role in the member account is covered by it (found by its requester).
+    backend.instances.push({
+      account: MEMBER,
+      instanceId: 'i-0bbbbbbbbbbbbbbb9',
+      region: 'eu-west-1',
+      tags: { 'access-target': 'batch' },
+    })
+    const verdict = await evaluate(
+      access(
+        startSession({
+          eventID: 'f2000000-0000-4000-8000-000000000001',
+          eventTime: new Date().toISOString(),
+          recipientAccountId: MEMBER,
+          requestParameters: { target: 'i-0bbbbbbbbbbbbbbb9' },
+          userIdentity: {
+            type: 'AssumedRole',
+            arn: `arn:aws:sts::${MEMBER}:assumed-role/U0ALICE/alice`,
+            accountId: MEMBER,
+            sessionContext: {
+              sessionIssuer: { type: 'Role', arn: alicesGrantRole.arn },
+              attributes: { mfaAuthenticated: 'true' },
+            },
+          },
+        }),
+      ),
+      evaluationContext(config, backend, db.store),
+    )
+    // Covered: a break-glass grant's access is BREAK_GLASS (for review), never NO_ACTIVE_GRANT.
+    expect(verdict).toMatchObject({ target: 'batch', grantId: grant.id })
+    expect(verdict.findings.map((finding) => finding.rule)).toEqual(['BREAK_GLASS'])
+    await removeAccess(deps, active)
+    expect(backend.policyOf(ALICE, grantPolicyName(grant.id))).toBeUndefined()
+    expect(backend.policyOf(alicesGrantRole.arn, grantPolicyName(grant.id))).toBeUndefined()
+  })
+
+  it('all or nothing: when the second account refuses, the first account’s policy is taken off and the grant stays approved', async () => {
+    freshDeps()
+    const grant = await alicesTwoAccountGrant()
+    const refusingMember = new Proxy(backend, {
+      get: (local, key) =>
+        key === 'attachPolicy'
+          ? async (principal: IamPrincipal, name: string, policy: PolicyDocument) => {
+              if (principal.account === MEMBER)
+                throw new AccessBackendError('AccessDenied on PutRolePolicy (test)')
+              return local.attachPolicy(principal, name, policy)
+            }
+          : bound(Reflect.get(local, key), local),
+    })
+    await expect(attachAccess({ ...deps, backend: refusingMember }, { grantId: grant.id })).rejects.toThrow(
+      'AccessDenied on PutRolePolicy (test)',
+    )
+    expect(backend.policyOf(ALICES_ROLE.arn, grantPolicyName(grant.id))).toBeUndefined()
+    expect(backend.policyOf(alicesGrantRole.arn, grantPolicyName(grant.id))).toBeUndefined()
+    expect((await db.store.get(grant.id))?.status).toBe('APPROVED')
+  })
+})

@@ -550,19 +550,33 @@ describe('a request over several targets', () => {
     expect(requestGrant(both(), allAuto, T0)).toMatchObject({ status: 'APPROVED', autoApprove: true })
   })
 
-  it('refuses more targets than requests.maxTargets, and targets in different accounts, naming them', () => {
+  it('refuses more targets than requests.maxTargets', () => {
     const config = twoTargets((raw) => {
       raw.requests = { maxTargets: 1 }
     })
     expect(refusal(() => requestGrant(both(), config, T0)).message).toBe(
       'A request may name at most 1 targets (requests.maxTargets); this one names 2.',
     )
+  })
+
+  it("places one policy per account: the person's own principal at home, their grant role in the member", () => {
     const organization = configFrom(organizationConfigObject())
-    expect(
-      refusal(() => requestGrant(aliceRequest({ targets: ['prod-db', 'batch'] }), organization, T0)).message,
-    ).toBe(
-      "prod-db, batch are in different accounts (home, prod): ask for each account's targets in a request of its own.",
-    )
+    const grant = requestGrant(aliceRequest({ targets: ['prod-db', 'batch'] }), organization, T0)
+    expect(grant).toMatchObject({
+      principal: 'arn:aws:iam::111122223333:role/alice-ops',
+      placements: [
+        {
+          account: '111122223333',
+          principal: 'arn:aws:iam::111122223333:role/alice-ops',
+          targets: ['prod-db'],
+        },
+        {
+          account: '444455556666',
+          principal: 'arn:aws:iam::444455556666:role/keyless/grant/U0ALICE',
+          targets: ['batch'],
+        },
+      ],
+    })
   })
 
   it('refuses before asking anyone when the one policy would not fit the principal', () => {

@@ -190,6 +190,12 @@ export class DynamoGrantStore implements GrantStore {
     })
   }
 
+  listRequestedBy(requester: string, from: Date, to: Date): Promise<Grant[]> {
+    return this.#query('byRequester', requesterPartition(requester), {
+      sortKey: { from: `${isoSeconds(from)}#`, to: dueUpTo(isoSeconds(to)) },
+    })
+  }
+
   listActivatedByPrincipal(principal: string, from: Date, to: Date): Promise<Grant[]> {
     return this.#query('byPrincipalAccess', principalAccessPartition(principal), {
       sortKey: { from: `${isoSeconds(from)}#`, to: dueUpTo(isoSeconds(to)) },

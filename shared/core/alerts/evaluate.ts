@@ -1,6 +1,6 @@
 import { addSeconds } from '../clock.ts'
 import type { KeylessConfig, TargetConfig } from '../config/schema.ts'
-import { type Grant, grantTargets } from '../grants/grant.ts'
+import { type Grant, grantPlacements, grantTargets } from '../grants/grant.ts'
 import type { GrantStore } from '../grants/store.ts'
 import { placedGrantRoles } from '../policy/placement.ts'
 import type { InstanceInventory } from './inventory.ts'
@@ -54,7 +54,7 @@ export interface EvaluationContext {
   /** The longest any grant can last (the largest target maximum): how far back a covering grant can start. */
   longestGrantSeconds: number
   inventory: InstanceInventory
-  grants: Pick<GrantStore, 'listActivatedByPrincipal'>
+  grants: Pick<GrantStore, 'listActivatedByPrincipal' | 'listRequestedBy'>
   pieces: KeylessPieces
 }
 
@@ -107,7 +107,7 @@ export async function evaluate(event: AccessEvent, context: EvaluationContext): 
   let grant: Grant | undefined
   if (event.kind === 'session' && targets.length > 0 && !event.denied) {
     grant = configuredPrincipal
-      ? await coveringGrant(event, configuredPrincipal, targets, context)
+      ? await coveringGrant(event, configuredPrincipal, people, targets, context)
       : undefined
     if (!grant) findings.push(noActiveGrant(event, targets, configuredPrincipal, people))
     else if (grant.breakGlass) findings.push(breakGlass(event, grant))
@@ -193,24 +193,44 @@ export function reachByAddress(event: AccessEvent, config: KeylessConfig): Reach
 const targetsIn = (config: KeylessConfig, account: string): TargetConfig[] =>
   [...config.targets.values()].filter((target) => target.account.id === account)
 
-/** The grant of `principal` on one of `targets` that allowed this access at its time. */
+/**
+ * The grant of `principal` on one of `targets` that allowed this access at its time: found by
+ * the principal it was activated on; a grant over several accounts is indexed by its first
+ * principal only, so for the others it is found by its requester (the principal's people) and
+ * the time it was asked for.
+ */
 async function coveringGrant(
   event: AccessEvent,
   principal: string,
+  people: string[],
   targets: TargetConfig[],
   context: EvaluationContext,
 ): Promise<Grant | undefined> {
   const at = new Date(event.eventTime)
-  const candidates = await context.grants.listActivatedByPrincipal(
-    principal,
-    addSeconds(at, -context.longestGrantSeconds),
-    addSeconds(at, ACTIVATION_TOLERANCE_SECONDS),
+  const covering = (candidates: Grant[]) =>
+    candidates.find((grant) => {
+      const placement = grantPlacements(grant).find((candidate) => candidate.principal === principal)
+      const target = targets.find((candidate) => placement?.targets.includes(candidate.name))
+      return target !== undefined && allows(target, event.eventName) && covers(grant, at)
+    })
+  const found = covering(
+    await context.grants.listActivatedByPrincipal(
+      principal,
+      addSeconds(at, -context.longestGrantSeconds),
+      addSeconds(at, ACTIVATION_TOLERANCE_SECONDS),
+    ),
   )
-  return candidates.find((grant) => {
-    // A grant over several targets covers an access to the instances of any of them.
-    const target = targets.find((candidate) => grantTargets(grant).includes(candidate.name))
-    return target !== undefined && allows(target, event.eventName) && covers(grant, at)
-  })
+  if (found) return found
+  for (const person of people) {
+    const asked = await context.grants.listRequestedBy(
+      person,
+      addSeconds(at, -context.longestGrantSeconds - context.config.approvalTimeoutSeconds),
+      addSeconds(at, ACTIVATION_TOLERANCE_SECONDS),
+    )
+    const other = covering(asked.filter((grant) => grant.placements !== undefined))
+    if (other) return other
+  }
+  return undefined
 }
 
 /** What a grant on `target` lets its holder do (the grant policy's actions, per access kind). */

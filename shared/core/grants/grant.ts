@@ -134,6 +134,13 @@ export const grantSchema = z.object({
   target: z.string(),
   /** Every target one request named (absent on grants of one target made before requests could name several). */
   targets: z.array(z.string()).min(1).optional(),
+  /**
+   * With targets in several accounts: where each account's policy goes, over which targets (one
+   * policy per account, attached all or nothing). `principal` is the first of them.
+   */
+  placements: z
+    .array(z.object({ account: z.string(), principal: z.string(), targets: z.array(z.string()).min(1) }))
+    .optional(),
   /** The Slack user who asked. */
   requester: z.string(),
   /** The IAM role or user ARN the policy attaches to. */
@@ -195,6 +202,23 @@ export type Grant = z.infer<typeof grantSchema>
 /** Every target of a grant, the first being `target`. */
 export const grantTargets = (grant: Pick<Grant, 'target' | 'targets'>): string[] =>
   grant.targets ?? [grant.target]
+
+export type GrantPlacement = NonNullable<Grant['placements']>[number]
+
+/** Where each of a grant's policies goes: one per account, over that account's targets. */
+export function grantPlacements(
+  grant: Pick<Grant, 'target' | 'targets' | 'principal' | 'placements'>,
+): GrantPlacement[] {
+  return (
+    grant.placements ?? [
+      {
+        account: grant.principal.split(':')[4] ?? '',
+        principal: grant.principal,
+        targets: grantTargets(grant),
+      },
+    ]
+  )
+}
 
 const GRANT_ID_ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz' // Crockford base32: no i, l, o, u
 export const GRANT_ID_PATTERN = /^g-[0-9a-hjkmnp-tv-z]{10}$/

@@ -63,15 +63,21 @@ export function requestGrant(
       `<@${request.requester}> has no AWS principal in the keyless config (people.${request.requester}); ask an admin to add you.`,
     )
   }
-  // The person's own principal when it lives in the targets' account, else their grant role there.
-  const placements = targets.map((target) => placeGrant(config, person, target))
-  const accounts = [...new Set(placements.map((placement) => placement.account.name))]
-  if (accounts.length > 1) {
-    throw new GrantError(
-      'INVALID_REQUEST',
-      `${names.join(', ')} are in different accounts (${accounts.join(', ')}): ask for each account's targets in a request of its own.`,
-    )
+  // Per account: the person's own principal when it lives there, else their grant role there;
+  // one policy each, over that account's targets.
+  const byAccount = new Map<string, { account: string; principal: string; targets: string[] }>()
+  for (const target of targets) {
+    const placement = placeGrant(config, person, target)
+    const existing = byAccount.get(placement.account.id)
+    if (existing) existing.targets.push(target.name)
+    else
+      byAccount.set(placement.account.id, {
+        account: placement.account.id,
+        principal: placement.principal,
+        targets: [target.name],
+      })
   }
+  const placements = [...byAccount.values()]
   const principal = placements[0]?.principal ?? ''
   // The smallest maximum rules: checked smallest first, so a refusal names the target whose limit it is.
   for (const target of [...targets].sort((a, b) => a.maxDurationSeconds - b.maxDurationSeconds)) {
@@ -111,7 +117,9 @@ export function requestGrant(
     targets.length === 1
       ? approversOf(first, request.requester, person.manager, groupMembers)
       : [...new Set(rules.flatMap((rule) => rule.approvers))]
-  checkPolicyFits(config, names, principal, now, request.durationSeconds)
+  for (const placement of placements) {
+    checkPolicyFits(config, placement.targets, placement.principal, now, request.durationSeconds)
+  }
 
   const at = isoSeconds(now)
   const requester: Actor = { kind: 'slack', id: request.requester }
@@ -130,6 +138,7 @@ export function requestGrant(
     clientToken: request.clientToken,
     target: first.name,
     ...(targets.length > 1 ? { targets: names, approvalRules: rules } : {}),
+    ...(placements.length > 1 ? { placements } : {}),
     requester: request.requester,
     principal,
     reason,

@@ -7,7 +7,7 @@ import type { Notice, ReconcileFinding } from '../notify/notifier.ts'
 import { placedGrantRoles } from '../policy/placement.ts'
 import { executionName, MAX_EXECUTION_ATTEMPTS, type Workflow } from '../workflow/workflow.ts'
 import { GrantError } from './errors.ts'
-import { type Actor, type Grant, isLive } from './grant.ts'
+import { type Actor, type Grant, grantPlacements, isLive } from './grant.ts'
 import { decide, type GrantEvent } from './lifecycle.ts'
 import { retryOnConflict } from './service.ts'
 import type { GrantStore } from './store.ts'
@@ -339,7 +339,7 @@ export async function findOrphanPolicies(
   const principals = new Set([
     ...[...deps.config.people.values()].flatMap((person) => (person.principal ? [person.principal] : [])),
     ...placedGrantRoles(deps.config).map((role) => role.roleArn),
-    ...holding.map((grant) => grant.principal),
+    ...holding.flatMap((grant) => grantPlacements(grant).map((placement) => placement.principal)),
   ])
   const sweep: PolicySweep = { orphans: [], read: new Map(), unread: [] }
   // The grants just read need not be read again: a policy costs a read only when its grant is

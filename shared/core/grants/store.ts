@@ -36,6 +36,8 @@ export interface GrantStore {
    */
   recordRefusal(grantId: string, entry: HistoryEntry): Promise<boolean>
   /** Newest first. */
+  /** The grants `requester` asked for between `from` and `to` (by request time). */
+  listRequestedBy(requester: string, from: Date, to: Date): Promise<Grant[]>
   listByRequester(requester: string, options?: { limit?: number }): Promise<Grant[]>
   /**
    * The grants of `principal` activated between `from` and `to` (inclusive, any status since:

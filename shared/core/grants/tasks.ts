@@ -21,7 +21,14 @@ import {
   type WorkflowPayload,
   WorkflowSignal,
 } from '../workflow/workflow.ts'
-import { type Actor, type Grant, grantTargets, mayHoldAccess } from './grant.ts'
+import {
+  type Actor,
+  type Grant,
+  type GrantPlacement,
+  grantPlacements,
+  grantTargets,
+  mayHoldAccess,
+} from './grant.ts'
 import { decide, type GrantEvent } from './lifecycle.ts'
 import { loadGrant, retryOnConflict } from './service.ts'
 import type { GrantStore } from './store.ts'
@@ -155,7 +162,7 @@ export async function attachAccess(deps: TaskDeps, input: { grantId: string }): 
         target.account.regions,
         expiresAt,
         instances,
-        isGrantRoleArn(grant.principal) ? grant.principal : undefined,
+        grantRoleFor(grant, target.name),
       ),
     )
   }
@@ -270,41 +277,81 @@ export class AlertNotSentError extends Error {
 }
 
 /**
- * Puts the grant's policy, valid until `expiresAt`, on its principal — first making the person's
- * grant role what the config says when the principal is one (created on first use, its trust
- * kept the config's, never written once its boundary was lifted).
+ * Puts the grant's policies, valid until `expiresAt`: one per account, on the person's principal
+ * there — first making their grant role what the config says when the principal is one (created
+ * on first use, its trust kept the config's, never written once its boundary was lifted). All or
+ * nothing: when one account's fails, the policies put in the others are taken off again before
+ * the failure is passed on (the workflow retries, then fails the grant).
  */
 async function putGrantPolicy(
-  deps: Pick<TaskDeps, 'config' | 'backend'>,
+  deps: Pick<TaskDeps, 'config' | 'backend' | 'warn'>,
   grant: Grant,
   expiresAt: string,
 ): Promise<void> {
-  const { policy, principal } = policyForGrant(deps.config, grant, expiresAt)
-  const grantRole = grantRoleOf(deps.config, grant)
-  if (grantRole) await deps.backend.prepareGrantRole(grantRole)
-  await deps.backend.attachPolicy(principal, grantPolicyName(grant.id), policy)
+  const put: IamPrincipal[] = []
+  try {
+    for (const placement of grantPlacements(grant)) {
+      const { policy, principal } = policyForGrant(
+        deps.config,
+        {
+          target: placement.targets[0] ?? grant.target,
+          targets: placement.targets,
+          principal: placement.principal,
+        },
+        expiresAt,
+      )
+      const grantRole = grantRoleOf(deps.config, grant, placement)
+      if (grantRole) await deps.backend.prepareGrantRole(grantRole)
+      await deps.backend.attachPolicy(principal, grantPolicyName(grant.id), policy)
+      put.push(principal)
+    }
+  } catch (error) {
+    // A policy already there from an earlier attempt stays only if this attempt put it again.
+    if (grantPlacements(grant).length > 1) {
+      for (const principal of put) {
+        await deps.backend.detachPolicy(principal, grantPolicyName(grant.id)).catch((undo: unknown) =>
+          deps.warn('could not take back a policy of a grant whose other account failed', {
+            grantId: grant.id,
+            principal: principal.arn,
+            error: undo,
+          }),
+        )
+      }
+    }
+    throw error
+  }
 }
 
-/** The grant role a grant's policy goes on, as the config places it; undefined for a person's own principal. */
-function grantRoleOf(config: KeylessConfig, grant: Grant): GrantRoleWanted | undefined {
+/** The grant role a placement's policy goes on, as the config places it; undefined for a person's own principal. */
+function grantRoleOf(
+  config: KeylessConfig,
+  grant: Grant,
+  placement: GrantPlacement,
+): GrantRoleWanted | undefined {
   const person = config.people.get(grant.requester)
   if (!person) {
     // Removed from the config since the request: nothing says whose role it is any more.
-    if (!isGrantRoleArn(grant.principal)) return undefined
+    if (!isGrantRoleArn(placement.principal)) return undefined
     throw new KeylessError(
       'UNKNOWN_PERSON',
       `${grant.id} is for ${grant.requester}, who is no longer in the config: their grant role is not written`,
     )
   }
-  const placement = placeGrant(config, person, findTarget(config, grant.target))
-  if (!placement.grantRole) return undefined
-  if (placement.principal !== grant.principal) {
+  const placed = placeGrant(config, person, findTarget(config, placement.targets[0] ?? grant.target))
+  if (!placed.grantRole) return undefined
+  if (placed.principal !== placement.principal) {
     throw new KeylessError(
       'INVALID_PRINCIPAL',
-      `${grant.id} names ${grant.principal}, but the config now places ${grant.requester}'s grants on ${placement.principal}`,
+      `${grant.id} names ${placement.principal}, but the config now places ${grant.requester}'s grants on ${placed.principal}`,
     )
   }
-  return { roleArn: placement.principal, ...placement.grantRole }
+  return { roleArn: placed.principal, ...placed.grantRole }
+}
+
+/** The grant role a target's policy is on, if it is one: what the person assumes to use it. */
+function grantRoleFor(grant: Grant, target: string): string | undefined {
+  const principal = grantPlacements(grant).find((placement) => placement.targets.includes(target))?.principal
+  return principal && isGrantRoleArn(principal) ? principal : undefined
 }
 
 /** A target's instances: tagged so, in its account's regions. */
@@ -315,21 +362,23 @@ const instancesOf = (target: TargetConfig): TargetInstances => ({
   regions: target.account.regions,
 })
 
-/** Detaches the grant's policy and terminates its principal's sessions on each of its targets; returns how many. */
+/** Detaches the grant's policies and terminates its principals' sessions on each of its targets; returns how many. */
 export async function removeAccess(
   deps: Pick<TaskDeps, 'config' | 'backend'>,
   grant: Grant,
 ): Promise<number> {
-  const principal = principalOf(grant)
-  await deps.backend.detachPolicy(principal, grantPolicyName(grant.id))
   let terminated = 0
-  for (const name of grantTargets(grant)) {
-    const target = deps.config.targets.get(name)
-    // A target removed from the config since has no instances keyless can name.
-    if (!target) continue
-    const sessions = await deps.backend.listActiveSessions(principal, instancesOf(target))
-    for (const session of sessions) await deps.backend.terminateSession(session)
-    terminated += sessions.length
+  for (const placement of grantPlacements(grant)) {
+    const principal = principalOf(grant, placement.principal)
+    await deps.backend.detachPolicy(principal, grantPolicyName(grant.id))
+    for (const name of placement.targets) {
+      const target = deps.config.targets.get(name)
+      // A target removed from the config since has no instances keyless can name.
+      if (!target) continue
+      const sessions = await deps.backend.listActiveSessions(principal, instancesOf(target))
+      for (const session of sessions) await deps.backend.terminateSession(session)
+      terminated += sessions.length
+    }
   }
   return terminated
 }
@@ -370,10 +419,9 @@ const waitPayload = (
     warnFirst,
   )
 
-export function principalOf(grant: Grant): IamPrincipal {
-  const principal = parsePrincipalArn(grant.principal)
-  if (!principal)
-    throw new KeylessError('INVALID_PRINCIPAL', `${grant.id} names no IAM principal: ${grant.principal}`)
+export function principalOf(grant: Grant, arn = grant.principal): IamPrincipal {
+  const principal = parsePrincipalArn(arn)
+  if (!principal) throw new KeylessError('INVALID_PRINCIPAL', `${grant.id} names no IAM principal: ${arn}`)
   return principal
 }
 
