@@ -18,6 +18,7 @@ import {
   buttonBody,
   commandBody,
   newTrigger,
+  type SlackRecorder,
   signed,
   startSlackRecorder,
   TEST_SIGNING_SECRET,
@@ -243,6 +244,23 @@ describe('approvers named as a Slack user group, through signed Slack requests',
     }
   })
 })
+
+/** The text of the first message or ephemeral reply to `user` containing `phrase`, once one was sent. */
+async function untilTold(slack: SlackRecorder, user: string, phrase: string): Promise<string> {
+  const deadline = Date.now() + 5000
+  for (;;) {
+    const sent = [...slack.of('chat.postEphemeral'), ...slack.of('chat.postMessage')]
+      .filter(
+        (call) =>
+          call.args.user === user || call.args.channel === user || call.args.channel === `D0${user.slice(2)}`,
+      )
+      .map((call) => JSON.stringify(call.args))
+      .find((text) => text.includes(phrase))
+    if (sent) return sent
+    if (Date.now() > deadline) throw new Error(`${user} was not told "${phrase}"`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
 
 describe('a request over several targets, through signed Slack requests', () => {
   it('one grant: a click for one target leaves it pending, a click that approves both attaches one policy over both', async () => {

@@ -553,6 +553,28 @@ function expectBeforeDeadline(grant: Grant, now: Date): void {
 }
 
 /**
+ * What a pending grant still waits for: with several targets, each target whose rule is not met
+ * yet and how many more of its approvers it needs; with one, how many more approvals.
+ */
+export function approvalsStillNeeded(grant: Grant): { target: string | null; more: number }[] {
+  if (!grant.approvalRules) {
+    const more = grant.requiredApprovals - grant.approvals.length
+    return more > 0 ? [{ target: null, more }] : []
+  }
+  return grant.approvalRules.flatMap((rule) => {
+    const have = grant.approvals.filter((approval) => rule.approvers.includes(approval.by)).length
+    return have < rule.approvals ? [{ target: rule.target, more: rule.approvals - have }] : []
+  })
+}
+
+/** What a pending grant still waits for, as a person reads it: `1 more`, or `1 more for dev-web`. */
+export function describeStillNeeded(grant: Grant): string {
+  return approvalsStillNeeded(grant)
+    .map(({ target, more }) => (target ? `${more} more for ${target}` : `${more} more`))
+    .join(', ')
+}
+
+/**
  * Whether `approvals` decide the grant: with several targets, each target's own rule — enough of
  * its approvers among them (one click counts for every target its clicker approves); with one,
  * enough approvals.

@@ -2,9 +2,9 @@ import type { KnownBlock } from '@slack/types'
 import { formatDuration } from '../../../core/config/duration.ts'
 import type { TargetConfig } from '../../../core/config/schema.ts'
 import type { Grant, SlackMessageRef } from '../../../core/grants/grant.ts'
+import { describeStillNeeded } from '../../../core/grants/lifecycle.ts'
 import { ACTIONS } from '../actions.ts'
 import { mention, mrkdwn, quoted, slackDate } from '../text.ts'
-
 import {
   context,
   decisionButtons,
@@ -60,7 +60,7 @@ export function approvalRequest(grant: Grant, target?: TargetConfig): SlackMessa
     if (approved.length > 0) {
       blocks.push(
         context(
-          `:white_check_mark: Approved by ${approved.join(', ')}; waiting for ${grant.requiredApprovals - approved.length} more.`,
+          `:white_check_mark: Approved by ${approved.join(', ')}; waiting for ${describeStillNeeded(grant)}.`,
         ),
       )
     }

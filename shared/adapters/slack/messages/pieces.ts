@@ -2,7 +2,7 @@ import type { ActionsBlock, Button, KnownBlock, SectionBlock } from '@slack/type
 import { formatDuration } from '../../../core/config/duration.ts'
 import type { TargetConfig } from '../../../core/config/schema.ts'
 import { type Actor, type Grant, grantTargets, type HistoryEntry } from '../../../core/grants/grant.ts'
-import { STATUS_WORDS } from '../../../core/grants/lifecycle.ts'
+import { describeStillNeeded, STATUS_WORDS } from '../../../core/grants/lifecycle.ts'
 import { ACTIONS } from '../actions.ts'
 import { dateFallbacks, mention, quoted, slackDate, truncate } from '../text.ts'
 
@@ -37,7 +37,9 @@ export function outcome(grant: Grant): string {
   }
   switch (grant.status) {
     case 'PENDING':
-      return `:hourglass: Waiting for ${grant.requiredApprovals - grant.approvals.length} approval(s), until ${slackDate(grant.decideBy)}.`
+      return grant.approvalRules
+        ? `:hourglass: Waiting for approvals (${describeStillNeeded(grant)}), until ${slackDate(grant.decideBy)}.`
+        : `:hourglass: Waiting for ${grant.requiredApprovals - grant.approvals.length} approval(s), until ${slackDate(grant.decideBy)}.`
     case 'APPROVED':
       return `${approvedBy()}; access is being attached.`
     case 'ACTIVE':

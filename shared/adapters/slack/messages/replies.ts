@@ -1,9 +1,9 @@
 import { formatDuration } from '../../../core/config/duration.ts'
 import type { KeylessConfig } from '../../../core/config/schema.ts'
 import type { Grant } from '../../../core/grants/grant.ts'
+import { describeStillNeeded } from '../../../core/grants/lifecycle.ts'
 import { EXAMPLES } from '../command.ts'
 import { mention, mrkdwn } from '../text.ts'
-
 import { describeAccess, grantLine, message, type SlackMessage, targetNames } from './pieces.ts'
 
 /** Replies to `/access` (ephemeral, in the command's HTTP response). */
@@ -70,7 +70,7 @@ export const DONE = {
   approved: (grant: Grant): string =>
     grant.status === 'APPROVED'
       ? `You approved \`${grant.id}\`: ${mention(grant.requester)} gets *${targetNames(grant)}* for ${formatDuration(grant.durationSeconds)} once access is attached.`
-      : `Your approval of \`${grant.id}\` is recorded; it needs ${grant.requiredApprovals - grant.approvals.length} more.`,
+      : `Your approval of \`${grant.id}\` is recorded; it needs ${describeStillNeeded(grant)}.`,
   denied: (grant: Grant): string => `You denied \`${grant.id}\`; ${mention(grant.requester)} has been told.`,
   extensionApproved: (grant: Grant): string =>
     grant.extension
