@@ -15,7 +15,7 @@ import { connectionInstructions } from '../../shared/core/access/instructions.ts
 import type { Verdict } from '../../shared/core/alerts/evaluate.ts'
 import { addSeconds } from '../../shared/core/clock.ts'
 import type { Grant, GrantSession } from '../../shared/core/grants/grant.ts'
-import { specConfig } from '../kit/config.ts'
+import { configFrom, specConfig, specConfigObject } from '../kit/config.ts'
 import {
   activeGrant,
   advance,
@@ -44,6 +44,20 @@ describe('Slack messages (golden Block Kit JSON)', () => {
   it('the approval request, pending', async () => {
     const grant = pendingGrant(config, { clientToken: 'golden-1' })
     await expect(json(approvalRequest(grant, prodDb))).toMatchFileSnapshot(golden('approval-pending'))
+  })
+
+  it('the approval request over two targets, after one click that approved only the first', async () => {
+    const raw = specConfigObject()
+    raw.targets['dev-web'] = { access: ['shell'], approvers: ['U0MANAGER2'] }
+    const twoTargets = configFrom(raw)
+    const grant = advance(
+      pendingGrant(twoTargets, { clientToken: 'golden-multi', targets: ['prod-db', 'dev-web'] }),
+      [[{ type: 'approve' }, manager1, at(30)]],
+    )
+    expect(grant.status).toBe('PENDING')
+    const message = approvalRequest(grant)
+    expect(JSON.stringify(message)).toContain('waiting for 1 more for dev-web')
+    await expect(json(message)).toMatchFileSnapshot(golden('approval-two-targets'))
   })
 
   it('the approval request with the first of two approvals: still open, the first shown', async () => {

@@ -49,7 +49,13 @@ export function approvalRequest(grant: Grant, target?: TargetConfig): SlackMessa
         field('Requested', slackDate(grant.requestedAt)),
         field(
           'Approvals needed',
-          `${grant.requiredApprovals} of ${grant.approvers.map(mention).join(', ') || '_nobody_'}`,
+          grant.approvalRules
+            ? grant.approvalRules
+                .map(
+                  (rule) => `${rule.target}: ${rule.approvals} of ${rule.approvers.map(mention).join(', ')}`,
+                )
+                .join('\n')
+            : `${grant.requiredApprovals} of ${grant.approvers.map(mention).join(', ') || '_nobody_'}`,
         ),
         field('Decide by', slackDate(grant.decideBy)),
       ],

@@ -2,10 +2,10 @@ import type { HomeView, KnownBlock } from '@slack/types'
 import { isoSeconds } from '../../../core/clock.ts'
 import { formatDuration } from '../../../core/config/duration.ts'
 import type { Grant } from '../../../core/grants/grant.ts'
+import { describeStillNeeded } from '../../../core/grants/lifecycle.ts'
 import { ACTIONS } from '../actions.ts'
 import { EXAMPLES } from '../command.ts'
 import { mention, quoted, slackDate } from '../text.ts'
-
 import { context, decisionButtons, header, revokeButton, section, targetNames, timeLeft } from './pieces.ts'
 
 /** App Home. */
@@ -45,7 +45,7 @@ export function homeView(contents: HomeContents, now: Date): HomeView {
   for (const grant of contents.pending.slice(0, HOME_LIST_LIMIT)) {
     blocks.push({
       ...section(
-        `*${targetNames(grant)}* for ${formatDuration(grant.durationSeconds)} · asked ${slackDate(grant.requestedAt)} · ${grant.approvals.length}/${grant.requiredApprovals} approvals\n\`${grant.id}\``,
+        `*${targetNames(grant)}* for ${formatDuration(grant.durationSeconds)} · asked ${slackDate(grant.requestedAt)} · ${grant.approvalRules ? `waiting for ${describeStillNeeded(grant)}` : `${grant.approvals.length}/${grant.requiredApprovals} approvals`}\n\`${grant.id}\``,
       ),
       accessory: {
         type: 'button',

@@ -30,6 +30,7 @@ export function helpReply(config: KeylessConfig): SlackMessage {
     [
       '*keyless* gives you short-lived access to AWS instances, approved by a person.',
       `• \`${EXAMPLES.request}\` — ask for a target for a while, with a reason`,
+      `• \`/access prod-db,prod-cache 30m one incident\` — several targets in one request (at most ${config.requests.maxTargets}), one approval covering them`,
       `• \`${EXAMPLES.breakGlass}\` — emergency: no approval, the security channel is told`,
       '• `/access list` — your grants · `/access targets` — what you can ask for',
       `• \`${EXAMPLES.revoke}\` — end access now · \`${EXAMPLES.extend}\` — ask for more time`,
