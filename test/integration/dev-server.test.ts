@@ -7,6 +7,7 @@ import { defaultInstances, localInstances } from '../../local/instances.ts'
 import { runningControlPlane } from '../../local/operator-api.ts'
 import { ACTIONS } from '../../shared/adapters/slack/actions.ts'
 import { grantPolicyName } from '../../shared/core/access/backend.ts'
+import type { KeylessConfig } from '../../shared/core/config/schema.ts'
 import { approveRequest, revokeGrant, submitRequest } from '../../shared/core/grants/control.ts'
 import { grantIdFor, newClientToken } from '../../shared/core/grants/grant.ts'
 import { runKeyless } from '../kit/cli.ts'
@@ -192,36 +193,59 @@ describe.concurrent('the local control plane', () => {
   })
 })
 
+/**
+ * The local control plane over `config` with a loopback Slack Web API, and signed Slack requests
+ * to it: `post` sends one to POST /slack/events and returns what it answered.
+ */
+async function withSlack(config: KeylessConfig) {
+  const slack = await startSlackRecorder()
+  const server = await startDevServer({
+    config,
+    instances: defaultInstances(config),
+    dataDir: await dataFolder(),
+    port: 0,
+    log: quiet,
+    slack: { apiUrl: slack.url, signingSecret: TEST_SIGNING_SECRET },
+  })
+  const post = async (body: string) => {
+    const response = await fetch(`${server.url}/slack/events`, { method: 'POST', ...signed(body) })
+    const text = await response.text()
+    return text ? (JSON.parse(text) as { text?: string }) : {}
+  }
+  /** `/access <text>` by `user`, and the grant it made once its approvers are being asked. */
+  const ask = async (user: string, text: string) => {
+    const trigger = newTrigger()
+    const reply = await post(commandBody(user, text, trigger))
+    const asked = await untilGrant(
+      server.plane.control.store,
+      grantIdFor(trigger),
+      (grant) => grant.taskToken !== undefined,
+      5000,
+    )
+    return { reply, asked }
+  }
+  return {
+    slack,
+    server,
+    post,
+    ask,
+    close: async () => {
+      await server.close()
+      await slack.close()
+    },
+  }
+}
+
 describe('approvers named as a Slack user group, through signed Slack requests', () => {
   it('a member approves; the requester, though in the group, cannot; a group Slack cannot read refuses the request', async () => {
-    const dataDir = await dataFolder()
-    const slack = await startSlackRecorder()
     const raw = specConfigObject()
     raw.targets['prod-db'].approvers = ['S0DBAS']
     raw.people.U0ALICE.manager = 'U0BOB'
-    const server = await startDevServer({
-      config: configFrom(raw),
-      dataDir,
-      port: 0,
-      log: quiet,
-      slack: { apiUrl: slack.url, signingSecret: TEST_SIGNING_SECRET },
-    })
-    const post = async (body: string) => {
-      const response = await fetch(`${server.url}/slack/events`, { method: 'POST', ...signed(body) })
-      const text = await response.text()
-      return text ? (JSON.parse(text) as { text?: string }) : {}
-    }
+    const { slack, server, post, ask, close } = await withSlack(configFrom(raw))
     try {
       slack.answer('usergroups.users.list', { users: ['U0MANAGER1', 'U0ALICE'] })
-      const trigger = newTrigger()
-      await post(commandBody('U0ALICE', 'prod-db 30m group approval', trigger))
+      const { asked } = await ask('U0ALICE', 'prod-db 30m group approval')
       const store = server.plane.control.store
-      const asked = await untilGrant(
-        store,
-        grantIdFor(trigger),
-        (grant) => grant.taskToken !== undefined,
-        5000,
-      )
       // Read when requested and fixed on the grant: the group's members and her manager, never Alice.
       expect(slack.of('usergroups.users.list').map((call) => call.args.usergroup)).toEqual(['S0DBAS'])
       expect(asked.approvers).toEqual(['U0MANAGER1', 'U0BOB'])
@@ -239,8 +263,7 @@ describe('approvers named as a Slack user group, through signed Slack requests',
       expect(JSON.stringify(reply)).toContain('Could not read the Slack user group S0DBAS')
       expect(await store.get(grantIdFor(refused))).toBeUndefined()
     } finally {
-      await server.close()
-      await slack.close()
+      await close()
     }
   })
 })
@@ -264,37 +287,15 @@ async function untilTold(slack: SlackRecorder, user: string, phrase: string): Pr
 
 describe('a request over several targets, through signed Slack requests', () => {
   it('one grant: a click for one target leaves it pending, a click that approves both attaches one policy over both', async () => {
-    const dataDir = await dataFolder()
-    const slack = await startSlackRecorder()
     const raw = specConfigObject()
     raw.targets['dev-web'] = { access: ['shell'], maxDuration: '8h', approvers: ['U0MANAGER2'] }
     raw.targets['prod-db'].approvers = ['U0MANAGER1', 'U0MANAGER2']
     raw.people.U0ALICE.manager = undefined
-    const config = configFrom(raw)
-    const server = await startDevServer({
-      config,
-      instances: defaultInstances(config),
-      dataDir,
-      port: 0,
-      log: quiet,
-      slack: { apiUrl: slack.url, signingSecret: TEST_SIGNING_SECRET },
-    })
-    const post = async (body: string) => {
-      const response = await fetch(`${server.url}/slack/events`, { method: 'POST', ...signed(body) })
-      const text = await response.text()
-      return text ? (JSON.parse(text) as { text?: string }) : {}
-    }
+    const { slack, server, post, ask, close } = await withSlack(configFrom(raw))
     try {
-      const trigger = newTrigger()
-      const reply = await post(commandBody('U0ALICE', 'prod-db,dev-web 30m one incident, two tiers', trigger))
+      const { reply, asked } = await ask('U0ALICE', 'prod-db,dev-web 30m one incident, two tiers')
       expect(JSON.stringify(reply)).toContain('prod-db, dev-web')
       const store = server.plane.control.store
-      const asked = await untilGrant(
-        store,
-        grantIdFor(trigger),
-        (grant) => grant.taskToken !== undefined,
-        5000,
-      )
       expect(asked).toMatchObject({
         targets: ['prod-db', 'dev-web'],
         approvers: ['U0MANAGER1', 'U0MANAGER2'],
@@ -329,8 +330,7 @@ describe('a request over several targets, through signed Slack requests', () => 
       await untilGrant(store, active.id, (grant) => grant.status === 'REVOKED', 5000)
       expect(server.backend.policyOf(ALICE, grantPolicyName(active.id))).toBeUndefined()
     } finally {
-      await server.close()
-      await slack.close()
+      await close()
     }
   })
 })
