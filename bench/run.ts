@@ -14,7 +14,12 @@ import { isoSeconds } from '../shared/core/clock.ts'
 import { approveRequest, submitRequest } from '../shared/core/grants/control.ts'
 import { newClientToken } from '../shared/core/grants/grant.ts'
 import { decide } from '../shared/core/grants/lifecycle.ts'
-import { buildGrantPolicy, INLINE_POLICY_QUOTA, policySize } from '../shared/core/policy/grant-policy.ts'
+import {
+  buildGrantPolicy,
+  INLINE_POLICY_QUOTA,
+  policyForGrant,
+  policySize,
+} from '../shared/core/policy/grant-policy.ts'
 import { configFrom, specConfigObject } from '../test/kit/config.ts'
 import { startEmbeddedDynamo } from '../test/kit/dynamo.ts'
 import { alice, at, bob, pendingGrant, workflow } from '../test/kit/grants.ts'
@@ -55,6 +60,24 @@ function policySizes() {
         `${((size / INLINE_POLICY_QUOTA.role) * 100).toFixed(0)}%`,
       ])
     })
+  }
+  // One request over several targets: one policy, each statement once (the example's two targets).
+  const example = configFrom(specConfigObject())
+  for (const names of [['prod-db', 'dev-web']]) {
+    const size = policySize(
+      policyForGrant(
+        example,
+        { target: names[0] ?? '', targets: names, principal: ALICE },
+        '2026-11-23T10:30:00Z',
+      ).policy,
+    )
+    rows.push([
+      names.join(' + '),
+      String(example.regions.length),
+      String(size),
+      `${((size / INLINE_POLICY_QUOTA.user) * 100).toFixed(0)}%`,
+      `${((size / INLINE_POLICY_QUOTA.role) * 100).toFixed(0)}%`,
+    ])
   }
   printTable(['access kind', 'regions', 'characters', 'of user quota', 'of role quota'], rows)
 }
