@@ -173,7 +173,7 @@ export async function doctor(deps: DoctorDeps): Promise<DoctorReport> {
     .filter((grant) => grant.status === 'REVOKE_FAILED')
     .map((grant) => ({
       grantId: grant.id,
-      target: grant.target,
+      target: grantTargets(grant).join(', '),
       principal: grant.principal,
       reason: grant.history.findLast((entry) => entry.action === 'revocation-failed')?.detail ?? null,
     }))
