@@ -626,6 +626,17 @@ describe('finding the config file', () => {
     await rm(dir, { recursive: true, force: true })
   })
 
+  it('accepts Slack user groups among approvers, leaving their size to the request; requests.maxTargets', () => {
+    const raw = specConfigObject()
+    raw.targets['prod-db'].approvers = ['S0DBAS', 'U0MANAGER1']
+    raw.targets['prod-db'].approvals = 4
+    raw.requests = { maxTargets: 3 }
+    const config = configFrom(raw)
+    expect(config.targets.get('prod-db')).toMatchObject({ approvers: ['S0DBAS', 'U0MANAGER1'], approvals: 4 })
+    expect(config.requests.maxTargets).toBe(3)
+    expect(configFrom(specConfigObject()).requests.maxTargets).toBe(5)
+  })
+
   it('accepts the shipped example config', async () => {
     const config = await loadConfigFile('keyless.config.example.yaml')
     expect([...config.targets.keys()]).toEqual(['prod-db', 'dev-web'])
