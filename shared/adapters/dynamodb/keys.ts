@@ -2,7 +2,7 @@ import type { z } from 'zod'
 import { type Grant, isLive } from '../../core/grants/grant.ts'
 
 /**
- * Every key of the single table, built in one place (STYLE.md 9). A grant's item is
+ * Every key of the single table, built in one place. A grant's item is
  * `GRANT#<id>` / `GRANT`; the verdict on a CloudTrail access event is `EVENT#<eventID>` /
  * `VERDICT`. Three sparse indexes serve the access patterns, and an index attribute is present
  * only while the item belongs in that index.
