@@ -4,7 +4,8 @@ import { type Grant, isLive } from '../../core/grants/grant.ts'
 /**
  * Every key of the single table, built in one place. A grant's item is
  * `GRANT#<id>` / `GRANT`; the verdict on a CloudTrail access event is `EVENT#<eventID>` /
- * `VERDICT`. Three sparse indexes serve the access patterns, and an index attribute is present
+ * `VERDICT`; the reconciler's last run, the alert path's heartbeat and the last audit are one
+ * item each (`RECONCILER`, `HEARTBEAT`, `AUDIT`). Three sparse indexes serve the access patterns, and an index attribute is present
  * only while the item belongs in that index.
  */
 
