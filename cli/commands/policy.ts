@@ -1,9 +1,9 @@
 import { parseDuration } from '../../shared/core/config/duration.ts'
 import { findTarget } from '../../shared/core/config/lookup.ts'
-import type { KeylessConfig, PersonConfig } from '../../shared/core/config/schema.ts'
+import type { KeylessConfig, PersonConfig, TargetConfig } from '../../shared/core/config/schema.ts'
 import { KeylessError } from '../../shared/core/errors.ts'
 import { type GrantPolicy, grantPolicyFor } from '../../shared/core/policy/grant-policy.ts'
-import { placeGrant } from '../../shared/core/policy/placement.ts'
+import { type Placement, placeGrant } from '../../shared/core/policy/placement.ts'
 import { commandConfig } from '../config.ts'
 import type { CliIo } from '../io.ts'
 
@@ -18,7 +18,10 @@ export interface PolicyOptions {
   explain?: boolean
 }
 
-/** `keyless policy <target>`: prints the exact policy document a grant would attach, or explains it. */
+/**
+ * `keyless policy <target>[,<target>…]`: prints the exact policy document a grant would attach
+ * (one per account the targets are in), or explains it.
+ */
 export async function policyCommand(target: string, options: PolicyOptions, io: CliIo): Promise<void> {
   const duration = parseDuration(options.duration)
   if (!duration.ok) throw new KeylessError('INVALID_DURATION', `--duration: ${duration.message}`)
@@ -30,31 +33,56 @@ export async function policyCommand(target: string, options: PolicyOptions, io: 
     )
   }
   const { config } = await commandConfig(options.config, io)
-  const placement = options.person
-    ? placeGrant(config, findPerson(config, options.person), findTarget(config, target))
+  // Several targets (`prod-db,dev-web`) make one request: one policy per account they are in.
+  const names = [...new Set(target.split(','))]
+  const targets = names.map((name) => findTarget(config, name))
+  const placements = options.person
+    ? placementsOf(config, findPerson(config, options.person), targets)
     : undefined
-  const grant = grantPolicyFor(config, {
-    target,
-    principal: placement?.principal ?? options.principal ?? '',
-    durationSeconds: duration.seconds,
-    activatedAt,
-  })
+  const policies = (placements ?? [{ placement: undefined, targets: names }]).map(
+    ({ placement, targets: here }) => ({
+      placement,
+      grant: grantPolicyFor(config, {
+        target: here[0] ?? target,
+        targets: here,
+        principal: placement?.principal ?? options.principal ?? '',
+        durationSeconds: duration.seconds,
+        activatedAt,
+      }),
+    }),
+  )
   if (options.json) {
-    const shown = {
-      account: (placement?.account ?? findTarget(config, target).account).id,
+    const shown = policies.map(({ placement, grant }) => ({
+      account: (placement?.account ?? (targets[0] as TargetConfig).account).id,
       principal: grant.principal.arn,
       policy: grant.policy,
       ...(placement?.grantRole ? { trust: placement.grantRole.trust } : {}),
-    }
-    io.out(`${JSON.stringify(shown, null, 2)}\n`)
+    }))
+    io.out(`${JSON.stringify(shown.length === 1 ? shown[0] : { placements: shown }, null, 2)}\n`)
     return
   }
-  if (placement?.grantRole) {
-    io.err(
-      `keyless: on ${placement.principal} in account ${placement.account.name} (${placement.account.id}), created on first use, bounded by ${placement.grantRole.boundary}; --json shows its trust\n`,
-    )
+  for (const { placement, grant } of policies) {
+    if (placement?.grantRole) {
+      io.err(
+        `keyless: on ${placement.principal} in account ${placement.account.name} (${placement.account.id}), created on first use, bounded by ${placement.grantRole.boundary}; --json shows its trust\n`,
+      )
+    } else if (policies.length > 1) {
+      io.err(`keyless: on ${grant.principal.arn}\n`)
+    }
+    io.out(options.explain ? explanation(grant) : `${JSON.stringify(grant.policy, null, 2)}\n`)
   }
-  io.out(options.explain ? explanation(grant) : `${JSON.stringify(grant.policy, null, 2)}\n`)
+}
+
+/** Where a person's grant over `targets` goes: per account, the placement and its targets. */
+function placementsOf(config: KeylessConfig, person: PersonConfig, targets: TargetConfig[]) {
+  const byAccount = new Map<string, { placement: Placement; targets: string[] }>()
+  for (const target of targets) {
+    const placement = placeGrant(config, person, target)
+    const entry = byAccount.get(placement.account.id)
+    if (entry) entry.targets.push(target.name)
+    else byAccount.set(placement.account.id, { placement, targets: [target.name] })
+  }
+  return [...byAccount.values()]
 }
 
 function findPerson(config: KeylessConfig, slackUserId: string): PersonConfig {

@@ -42,6 +42,41 @@ describe('keyless policy', () => {
     expect(policy.Statement[0].Condition.DateLessThan).toEqual({ 'aws:CurrentTime': '2026-11-23T11:30:00Z' })
   })
 
+  it('several targets: one policy over them in an account, one per account with --person', async () => {
+    const now = ['--duration', '30m', '--now', '2026-11-23T10:00:00Z']
+    const one = await keyless([
+      'policy',
+      'prod-db,dev-web',
+      '--principal',
+      ROLE,
+      ...now,
+      '--config',
+      configFile,
+    ])
+    const statements = JSON.stringify(JSON.parse(one.stdout).Statement)
+    expect(statements).toContain('"ssm:resourceTag/access-target":"prod-db"')
+    expect(statements).toContain('"ssm:resourceTag/access-target":"dev-web"')
+    const organization = 'keyless.config.organization.example.yaml'
+    const two = await keyless([
+      'policy',
+      'prod-db,tools',
+      '--person',
+      'U0ALICE',
+      ...now,
+      '--json',
+      '--config',
+      organization,
+    ])
+    const { placements } = JSON.parse(two.stdout) as { placements: { account: string; principal: string }[] }
+    expect(placements.map(({ account, principal }) => [account, principal])).toEqual([
+      ['444455556666', 'arn:aws:iam::444455556666:role/keyless/grant/U0ALICE'],
+      ['111122223333', 'arn:aws:iam::111122223333:role/alice-ops'],
+    ])
+    expect(
+      (await keyless(['policy', 'prod-db,nope', '--principal', ROLE, ...now, '--config', configFile])).stderr,
+    ).toContain('There is no target "nope"')
+  })
+
   it('--explain prints each statement under what it is for, and the size against the quota', async () => {
     const args = [
       'policy',

@@ -176,13 +176,19 @@ export interface GrantPolicy {
  */
 export function grantPolicyFor(
   config: KeylessConfig,
-  request: { target: string; principal: string; durationSeconds: number; activatedAt: Date },
+  request: {
+    target: string
+    targets?: string[]
+    principal: string
+    durationSeconds: number
+    activatedAt: Date
+  },
 ): GrantPolicy {
-  const target = findTarget(config, request.target)
-  checkWithinMaximum(target, request.durationSeconds)
+  const targets = (request.targets ?? [request.target]).map((name) => findTarget(config, name))
+  for (const target of targets) checkWithinMaximum(target, request.durationSeconds)
   return policyUntil(
     config,
-    target,
+    targets,
     request.principal,
     addSeconds(isoSeconds(request.activatedAt), request.durationSeconds),
   )
