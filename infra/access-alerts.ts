@@ -17,8 +17,8 @@ import { type FunctionSurroundings, KeylessFunction } from './keyless-function.t
 import { actAsAgentsStatements, KEYLESS_ROLE_PATH } from './permissions.ts'
 
 /**
- * CloudTrail's watched events as EventBridge delivers them: each service's event names, matched
- * on the envelope's source together with the record's own eventSource; changes only to keyless's
+ * CloudTrail's watched events as EventBridge delivers them: each service's event names, under
+ * the envelope's source of that service; changes only to keyless's
  * own rules and documents, and writes only of the heartbeat parameter (not every PutRule or
  * PutParameter in the account). IAM's are filtered by the alert function, which knows the grant
  * roles. The alert function checks all of it again.
@@ -43,10 +43,11 @@ function watchedDetails(eventSource: string): Record<string, unknown>[] {
     Object.entries(events)
       .filter(([name, of]) => of === kind && only(name))
       .map(([name]) => name)
+  // The envelope's source names the service (only AWS may put an aws.* source on a bus); the
+  // record's own eventSource is checked again by the function. The pattern stays small: EventBridge
+  // takes at most 2,048 characters by default.
   const match = (eventName: string[], requestParameters?: Record<string, unknown>) =>
-    eventName.length > 0
-      ? [{ eventSource: [eventSource], eventName, ...(requestParameters ? { requestParameters } : {}) }]
-      : []
+    eventName.length > 0 ? [{ eventName, ...(requestParameters ? { requestParameters } : {}) }] : []
   const keylessRule = [{ prefix: KEYLESS_RULE_PREFIX }]
   switch (eventSource) {
     case 'events.amazonaws.com':
