@@ -17,6 +17,7 @@ import { auditTargets } from '../../shared/core/audit/targets.ts'
 import { formatPath } from '../../shared/core/config/load.ts'
 import type { AccountConfig, KeylessConfig } from '../../shared/core/config/schema.ts'
 import { KeylessError } from '../../shared/core/errors.ts'
+import { placedGrantRoles } from '../../shared/core/policy/placement.ts'
 import { commandConfig } from '../config.ts'
 import type { CliIo } from '../io.ts'
 
@@ -50,6 +51,11 @@ export async function auditCommand(options: AuditOptions, io: CliIo): Promise<vo
       authorization: source.authorization,
       targets: source.targets,
       accepted: config.audit.accepted,
+      grantRolePeople: new Set(
+        placedGrantRoles(config)
+          .filter((role) => role.account === account.id)
+          .map((role) => role.slackUserId),
+      ),
     },
     source.simulator,
   )
@@ -59,6 +65,11 @@ export async function auditCommand(options: AuditOptions, io: CliIo): Promise<vo
     )
   }
   io.out(options.json ? `${JSON.stringify(report, null, 2)}\n` : auditText(report.findings, report.checked))
+  for (const arn of report.orphanGrantRoles) {
+    io.err(
+      `keyless: ${arn} is the grant role of someone the config no longer places here: keyless will not write or clean it; delete it\n`,
+    )
+  }
   const holes = report.findings.filter((finding) => finding.kind === 'standing')
   if (holes.length > 0) {
     const principals = new Set(holes.map((finding) => finding.principal)).size

@@ -56,12 +56,14 @@ beforeEach(async () => {
   await db.client.send(new DeleteCommand({ TableName: db.tableName, Key: auditRunKey }))
 })
 
-const home = (details: AuthorizationDetails): AccountSource => ({
+const home = (details: AuthorizationDetails, grantRolePeople = new Set(['U0CAROL'])): AccountSource => ({
   account: HOME,
+  grantRolePeople,
   read: async () => ({ authorization: readAuthorization(details), targets, simulator }),
 })
 const unreachable: AccountSource = {
   account: MEMBER,
+  grantRolePeople: new Set(),
   read: async () => {
     throw new Error('AccessDenied: not authorized to perform sts:AssumeRole on keyless-auditor')
   },
@@ -144,6 +146,20 @@ describe('the scheduled audit', () => {
       },
     ])
     expect((await runs.last())?.findings).toContainEqual(memberFinding)
+  })
+
+  it('names grant roles of people the config no longer places, and tells it again only when that changes', async () => {
+    await run([home(seeded)])
+    const orphaned = await run([home(seeded, new Set())])
+    expect(orphaned).toMatchObject({
+      opened: [],
+      closed: [],
+      orphanGrantRoles: [arn('role/keyless/grant/U0CAROL')],
+    })
+    expect(notifier.notices.at(-1)).toEqual({ kind: 'audit-changed', changes: orphaned })
+    const told = notifier.notices.length
+    await run([home(seeded, new Set())])
+    expect(notifier.notices).toHaveLength(told)
   })
 
   it('saves a run only once its changes were told: a refused post is told again next run', async () => {

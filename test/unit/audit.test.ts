@@ -219,9 +219,11 @@ describe('keyless audit (the command)', () => {
       via: expect.any(String),
       kind: expect.stringMatching(/^(standing|grant|accepted)$/),
     })
+    // The fixture's grant role U0CAROL belongs to nobody in this config: named, for deleting.
+    expect(report.orphanGrantRoles).toEqual([arn('role/keyless/grant/U0CAROL')])
     expect({ code, stderr }).toEqual({
       code: 1,
-      stderr: "keyless: 8 principal(s) can reach a target's instances without a keyless grant\n",
+      stderr: `keyless: ${arn('role/keyless/grant/U0CAROL')} is the grant role of someone the config no longer places here: keyless will not write or clean it; delete it\nkeyless: 8 principal(s) can reach a target's instances without a keyless grant\n`,
     })
   })
 

@@ -229,6 +229,7 @@ describe('Slack messages (golden Block Kit JSON)', () => {
       closed: [hole('role/ops-admin', 'prod-db')],
       standing: 5,
       unaudited: [{ account: '444455556666', reason: 'AccessDenied on sts:AssumeRole' }],
+      orphanGrantRoles: ['arn:aws:iam::111122223333:role/keyless/grant/U0GONE'],
     })
     expect(alert.text).toBe('keyless audit: 1 opened, 1 closed')
     await expect(json(alert)).toMatchFileSnapshot(golden('audit-changed'))

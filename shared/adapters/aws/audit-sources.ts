@@ -5,6 +5,7 @@ import type { AccountSource } from '../../core/audit/scheduled.ts'
 import { auditTargets, type TaggedInstance } from '../../core/audit/targets.ts'
 import type { KeylessConfig } from '../../core/config/schema.ts'
 import { auditorRoleArn } from '../../core/policy/auditor-role.ts'
+import { placedGrantRoles } from '../../core/policy/placement.ts'
 import { AwsAccessBackend } from './access-backend.ts'
 import { type AccessClients, ssmClientsByRegion } from './access-clients.ts'
 import { roleCredentials } from './agent-credentials.ts'
@@ -19,6 +20,11 @@ import { AwsPolicySimulator, accountAuthorizationDetails } from './policy-simula
 export function accountSource(config: KeylessConfig, account: string, clients: AccessClients): AccountSource {
   return {
     account,
+    grantRolePeople: new Set(
+      placedGrantRoles(config)
+        .filter((role) => role.account === account)
+        .map((role) => role.slackUserId),
+    ),
     read: async () => {
       const backend = new AwsAccessBackend(() => clients)
       const instances: TaggedInstance[] = []

@@ -14,6 +14,7 @@ const auditRunSchema = z.object({
       actions: z.array(z.string()),
     }),
   ),
+  orphanGrantRoles: z.array(z.string()).optional(),
 }) satisfies z.ZodType<AuditRun>
 
 /** The last scheduled audit's findings: one item in the grant table, overwritten by every run. */

@@ -1,5 +1,6 @@
 import { arnPattern } from '../alerts/arn-pattern.ts'
 import type { Partition } from '../aws/arn.ts'
+import { GRANT_ROLE_PATH } from '../policy/grant-role.ts'
 import type { AccountAuthorization, AuditPrincipal } from './authorization.ts'
 import { mayAllow, REACH_ACTIONS, type ReachAction } from './reach.ts'
 
@@ -71,6 +72,8 @@ export interface AuditChanges {
   unaudited: { account: string; reason: string }[]
   /** The first run: nothing to compare with. */
   first: boolean
+  /** Grant roles of people the config no longer places, in every account audited. */
+  orphanGrantRoles: string[]
 }
 
 export interface AuditChecked {
@@ -88,6 +91,11 @@ export interface AuditChecked {
 
 export interface AccountAudit {
   findings: AuditFinding[]
+  /**
+   * Grant roles (`role/keyless/grant/<Slack user id>`) of people the config no longer places in
+   * this account: keyless will never write or remove their policies again — delete them by hand.
+   */
+  orphanGrantRoles: string[]
   checked: AuditChecked
 }
 
@@ -98,6 +106,8 @@ export async function auditAccount(
     authorization: AccountAuthorization
     targets: AuditTarget[]
     accepted: string[]
+    /** The Slack user ids whose grant roles the config places in this account. */
+    grantRolePeople?: ReadonlySet<string>
   },
   simulator: PolicySimulator,
 ): Promise<AccountAudit> {
@@ -205,8 +215,16 @@ export async function auditAccount(
       }
     }
   }
+  const placed = input.grantRolePeople ?? new Set<string>()
+  const orphanGrantRoles = authorization.principals
+    .filter(
+      (principal) =>
+        principal.kind === 'role' && principal.path === GRANT_ROLE_PATH && !placed.has(principal.name),
+    )
+    .map((principal) => principal.arn)
   return {
     findings,
+    orphanGrantRoles,
     checked: {
       account,
       principals: authorization.principals.length,

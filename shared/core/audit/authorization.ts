@@ -1,4 +1,6 @@
 import { z } from 'zod'
+import { GRANT_POLICY_PREFIX } from '../access/backend.ts'
+import { GRANT_ROLE_PATH } from '../policy/grant-role.ts'
 
 /**
  * An account's IAM as `GetAccountAuthorizationDetails` describes it (the SDK's answer, or the
@@ -95,10 +97,6 @@ export const authorizationDetailsSchema = z.looseObject({
 })
 
 export type AuthorizationDetails = z.output<typeof authorizationDetailsSchema>
-
-/** A grant role's path: every policy on it is a keyless grant (shared/core/policy/grant-role.ts). */
-const GRANT_ROLE_PATH = '/keyless/grant/'
-const GRANT_POLICY_PREFIX = 'keyless-'
 
 export function readAuthorization(details: AuthorizationDetails): AccountAuthorization {
   const unknown = new Set<string>()

@@ -22,12 +22,16 @@ import type { AccountAuthorization } from './authorization.ts'
 /** What the audit of one account needs, read when it runs. */
 export interface AccountSource {
   account: string
+  /** The Slack user ids whose grant roles the config places in this account. */
+  grantRolePeople: ReadonlySet<string>
   read(): Promise<{ authorization: AccountAuthorization; targets: AuditTarget[]; simulator: PolicySimulator }>
 }
 
 export interface AuditRun {
   at: string
   findings: KeptFinding[]
+  /** Grant roles of people the config no longer places (absent in runs before they were kept). */
+  orphanGrantRoles?: string[]
 }
 
 export interface AuditRuns {
@@ -48,6 +52,7 @@ export interface ScheduledAuditDeps {
 export async function scheduledAudit(deps: ScheduledAuditDeps): Promise<AuditChanges> {
   const previous = await deps.runs.last()
   const findings: KeptFinding[] = []
+  const orphans: string[] = []
   const unaudited: AuditChanges['unaudited'] = []
   for (const source of deps.sources) {
     let audit: AccountAudit
@@ -60,6 +65,7 @@ export async function scheduledAudit(deps: ScheduledAuditDeps): Promise<AuditCha
           authorization,
           targets,
           accepted: deps.accepted,
+          grantRolePeople: source.grantRolePeople,
         },
         simulator,
       )
@@ -70,8 +76,12 @@ export async function scheduledAudit(deps: ScheduledAuditDeps): Promise<AuditCha
         reason: error instanceof Error ? error.message : String(error),
       })
       findings.push(...(previous?.findings ?? []).filter((finding) => finding.account === source.account))
+      orphans.push(
+        ...(previous?.orphanGrantRoles ?? []).filter((arn) => arn.split(':')[4] === source.account),
+      )
       continue
     }
+    orphans.push(...audit.orphanGrantRoles)
     findings.push(
       ...audit.findings.map(({ principal, account, target, kind, actions }) => ({
         principal,
@@ -82,12 +92,19 @@ export async function scheduledAudit(deps: ScheduledAuditDeps): Promise<AuditCha
       })),
     )
   }
-  const changes = changesSince(previous?.findings, findings, unaudited)
-  if (changes.first || changes.opened.length > 0 || changes.closed.length > 0 || unaudited.length > 0) {
+  const changes = { ...changesSince(previous?.findings, findings, unaudited), orphanGrantRoles: orphans }
+  const orphansChanged = orphans.join() !== (previous?.orphanGrantRoles ?? []).join()
+  if (
+    changes.first ||
+    changes.opened.length > 0 ||
+    changes.closed.length > 0 ||
+    unaudited.length > 0 ||
+    orphansChanged
+  ) {
     await deps.notifier.send({ kind: 'audit-changed', changes })
   }
   // Saved once told: a post that failed is made again by the next run.
-  await deps.runs.save({ at: isoSeconds(deps.clock.now()), findings })
+  await deps.runs.save({ at: isoSeconds(deps.clock.now()), findings, orphanGrantRoles: orphans })
   return changes
 }
 
@@ -107,5 +124,12 @@ export function changesSince(
     return !was || finding.actions.some((action) => !was.actions.includes(action))
   })
   const closed = [...before.values()].filter((finding) => !after.has(keyOf(finding)))
-  return { opened, closed, standing: after.size, unaudited, first: previous === undefined }
+  return {
+    opened,
+    closed,
+    standing: after.size,
+    unaudited,
+    first: previous === undefined,
+    orphanGrantRoles: [],
+  }
 }

@@ -125,6 +125,16 @@ export function auditAlert(changes: AuditChanges): SlackMessage {
       ...changes.unaudited.map(({ account, reason }) =>
         section(`*Not audited:* account ${account}: ${quoted(truncate(reason, 300))}`),
       ),
+      ...(changes.orphanGrantRoles.length > 0
+        ? [
+            section(
+              `*Grant roles of people no longer in the config* (keyless will not write or clean them; delete them):\n${changes.orphanGrantRoles
+                .slice(0, 20)
+                .map((arn) => `• \`${quoted(arn)}\``)
+                .join('\n')}`,
+            ),
+          ]
+        : []),
       context(
         `${changes.standing} standing in all. Remove the policy each names (keyless audit shows the policy), or list the principal in audit.accepted if the team keeps it on purpose.`,
       ),
