@@ -20,6 +20,7 @@ import { ACTIONS } from '../shared/adapters/slack/actions.ts'
 import { SlackSecurityChannel } from '../shared/adapters/slack/security-channel.ts'
 import { onAccessCommand, onButton } from '../shared/adapters/slack/surface.ts'
 import { evaluationContext } from '../shared/core/alerts/evaluate.ts'
+import { watchedPaths } from '../shared/core/alerts/heartbeat.ts'
 import { AlertService } from '../shared/core/alerts/service.ts'
 import { systemClock } from '../shared/core/clock.ts'
 import { EXAMPLE_CONFIG_FILE, loadConfigFile } from '../shared/core/config/load.ts'
@@ -67,7 +68,7 @@ const KEYLESS_IAM_WRITES_PER_GRANT = 2
 const MONTH_MINUTES = 30 * 24 * 60
 const MB = 1024 * 1024
 const ORGANIZATION_EXAMPLE_FILE = 'keyless.config.organization.example.yaml'
-/** The heartbeat's DynamoDB requests a run: the alert function's UpdateItem, the reconciler's consistent GetItem. */
+/** Each heartbeat's DynamoDB requests a run: the alert function's UpdateItem, the reconciler's consistent GetItem. */
 const HEARTBEAT_REQUESTS = { writes: 1, reads: 1 }
 
 interface Resource {
@@ -106,6 +107,10 @@ export async function costs(): Promise<void> {
   let homeIdle = 0
   let satelliteIdle = 0
   const homeResources = templates.find((template) => template.home)?.resources ?? {}
+  // One heartbeat a run on every path the home account is watched on (its regions).
+  const exampleConfig = await loadConfigFile(EXAMPLE_CONFIG_FILE)
+  const homePaths = watchedPaths(exampleConfig)
+  const forwarded = homePaths.filter((path) => path.region !== exampleConfig.region).length
   const perRun =
     invocation(
       memoryOf(homeResources, (id) => id.startsWith('Reconciler')),
@@ -115,14 +120,17 @@ export async function costs(): Promise<void> {
     reconcilerRun.writes * PRICES.dynamoWrite +
     // The Slack secret is read through a five-minute cache: once a run at most.
     PRICES.secretsApiCall +
-    // Its heartbeat: the SSM write and CloudTrail's delivery of it are free; the alert function
-    // is invoked once for it and records it; the reconciler reads that record back.
-    invocation(
-      memoryOf(homeResources, (id) => id.startsWith('Alerts')),
-      BILLED_MS.alert,
-    ) +
-    HEARTBEAT_REQUESTS.writes * PRICES.dynamoWrite +
-    HEARTBEAT_REQUESTS.reads * PRICES.dynamoRead
+    // Its heartbeats: the SSM writes and CloudTrail's delivery are free; the alert function is
+    // invoked once for each and records it; the reconciler reads each record back; those from
+    // other regions are forwarded to the home bus.
+    homePaths.length *
+      (invocation(
+        memoryOf(homeResources, (id) => id.startsWith('Alerts')),
+        BILLED_MS.alert,
+      ) +
+        HEARTBEAT_REQUESTS.writes * PRICES.dynamoWrite +
+        HEARTBEAT_REQUESTS.reads * PRICES.dynamoRead) +
+    forwarded * PRICES.crossAccountEvent
   for (const { home, resources } of templates) {
     // The alert function publishes HeartbeatsSeen all month: a custom metric, always.
     const idle = idleCost(
@@ -146,6 +154,17 @@ export async function costs(): Promise<void> {
   // A member account's region holds only what the StackSet puts there: nothing billed while idle;
   // each access event it forwards to the home bus is a cross-account event.
   const memberIdle = idleCost(await memberTemplateResources(), {})
+  // Its heartbeat is judged at home: one alert invocation, two requests and one cross-account
+  // event each reconciler run (every 5 minutes).
+  const memberHeartbeat =
+    (MONTH_MINUTES / 5) *
+    (invocation(
+      memoryOf(homeResources, (id) => id.startsWith('Alerts')),
+      BILLED_MS.alert,
+    ) +
+      HEARTBEAT_REQUESTS.writes * PRICES.dynamoWrite +
+      HEARTBEAT_REQUESTS.reads * PRICES.dynamoRead +
+      PRICES.crossAccountEvent)
   lines.push(`  member   : ${memberIdle.text}`)
 
   const home = templates.find((template) => template.home)?.resources ?? {}
@@ -176,7 +195,7 @@ export async function costs(): Promise<void> {
   console.log(`idle cost, home region: $${homeIdle.toFixed(2)}/month`)
   console.log(`idle cost, each other region: $${satelliteIdle.toFixed(2)}/month`)
   console.log(
-    `idle cost, each member account region: $${memberIdle.total.toFixed(2)}/month; each access event it forwards: $${PRICES.crossAccountEvent.toFixed(6)}`,
+    `idle cost, each member account region: $${memberIdle.total.toFixed(2)}/month there, $${memberHeartbeat.toFixed(2)}/month at home for its heartbeat; each access event it forwards: $${PRICES.crossAccountEvent.toFixed(6)}`,
   )
   console.log(`cost per grant: $${perGrant.toFixed(5)}`)
   for (const line of lines) console.log(line)

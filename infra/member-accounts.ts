@@ -14,7 +14,8 @@ import { AnyPrincipal, CfnRole, PolicyStatement } from 'aws-cdk-lib/aws-iam'
 import { AwsSolutionsChecks } from 'cdk-nag'
 import { Construct } from 'constructs'
 import { KEYLESS_RULE_NAMES } from '../shared/core/alerts/keyless-pieces.ts'
-import { GLOBAL_EVENTS_REGION } from '../shared/core/aws/regions.ts'
+import { HEARTBEAT_PARAMETER } from '../shared/core/alerts/record.ts'
+import { memberAccountRegions } from '../shared/core/aws/regions.ts'
 import { HOME_ACCOUNT_NAME, type KeylessConfig } from '../shared/core/config/schema.ts'
 import { AGENT_ROLE_NAME, agentRolePolicy, agentRoleTrust } from '../shared/core/policy/agent-role.ts'
 import { AUDITOR_ROLE_NAME, auditorRolePolicy, auditorRoleTrust } from '../shared/core/policy/auditor-role.ts'
@@ -37,16 +38,8 @@ export function memberRegions(config: KeylessConfig): string[] {
   return [...new Set([...config.accounts.values()].flatMap((account) => account.regions))].sort()
 }
 
-/**
- * Where the StackSet deploys: every member region, the home region (where the member's IAM
- * pieces are made, whether or not a target is there) and the partition's global-events region
- * (where IAM's calls, a grant role's changes among them, reach EventBridge).
- */
-export function stackSetRegions(config: KeylessConfig): string[] {
-  return [
-    ...new Set([...memberRegions(config), config.region, GLOBAL_EVENTS_REGION[config.partition]]),
-  ].sort()
-}
+/** Where the StackSet deploys (shared/core/aws/regions.ts says why each). */
+export const stackSetRegions = memberAccountRegions
 
 /** The home account's default bus in the home region: where every account's access events go. */
 const homeBusArn = (config: KeylessConfig): string =>
@@ -91,6 +84,8 @@ export class MemberAccountStack extends Stack {
     })
     agent.cfnOptions.condition = inHomeRegion
     const wildcardReasons: Record<string, string> = {
+      [`arn:${partition}:ssm:*:<AWS::AccountId>:parameter${HEARTBEAT_PARAMETER}`]:
+        "One parameter, the reconciler's heartbeat, in every region the account is watched in.",
       '*': 'ssm:DescribeInstanceInformation, ssm:DescribeSessions and ec2:DescribeTags have no resource-level permissions; the boundary removals are a deny.',
       [`arn:${partition}:iam::<AWS::AccountId>:role${GRANT_ROLE_PATH}*`]:
         'Grant roles are role/keyless/grant/<Slack user id>, one per person, created on first use; every write needs the keyless grant boundary on the role.',

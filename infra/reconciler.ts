@@ -4,6 +4,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets'
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam'
 import type { IQueue } from 'aws-cdk-lib/aws-sqs'
 import { Construct } from 'constructs'
+import { watchedPaths } from '../shared/core/alerts/heartbeat.ts'
 import { KEYLESS_RULE_NAMES } from '../shared/core/alerts/keyless-pieces.ts'
 import { HEARTBEAT_PARAMETER } from '../shared/core/alerts/record.ts'
 import type { KeylessConfig } from '../shared/core/config/schema.ts'
@@ -57,13 +58,16 @@ export class Reconciler extends Construct {
         actions: ['states:StartExecution'],
         resources: [props.stateMachineArn],
       }),
-      // The heartbeat through CloudTrail: one parameter, in the home region.
+      // The heartbeats through CloudTrail: one parameter, in each region the home account watches.
       new PolicyStatement({
         sid: 'SendHeartbeat',
         actions: ['ssm:PutParameter'],
-        resources: [
-          `arn:${props.config.partition}:ssm:${props.config.region}:${props.config.account}:parameter${HEARTBEAT_PARAMETER}`,
-        ],
+        resources: watchedPaths(props.config)
+          .filter((path) => path.account === props.config.account)
+          .map(
+            (path) =>
+              `arn:${props.config.partition}:ssm:${path.region}:${path.account}:parameter${HEARTBEAT_PARAMETER}`,
+          ),
       }),
     ]) {
       this.handler.allow(statement)

@@ -108,7 +108,14 @@ export async function checkStack(
       events: new EventBridgeClient(overrides),
       sfn,
       lastReconcilerRun: () => runs.last(),
-      heartbeat: () => new DynamoHeartbeats(client, outputs.GrantTableName).read(),
+      // The home region's path, where the state machine is (arn:…:states:<region>:<account>:…).
+      heartbeat: () => {
+        const [, , , homeRegion = '', homeAccount = ''] = outputs.StateMachineArn.split(':')
+        return new DynamoHeartbeats(client, outputs.GrantTableName).read({
+          account: homeAccount,
+          region: homeRegion,
+        })
+      },
       clock: systemClock,
       ...(io.env.SLACK_API_URL ? { slackApiUrl: io.env.SLACK_API_URL } : {}),
     },

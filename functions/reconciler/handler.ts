@@ -1,15 +1,17 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics'
-import { SSMClient } from '@aws-sdk/client-ssm'
 import middy from '@middy/core'
+import { accessClientsByAccount } from '../../shared/adapters/aws/access-clients.ts'
 import { sendHeartbeat } from '../../shared/adapters/aws/heartbeat-parameter.ts'
 import { DynamoHeartbeats } from '../../shared/adapters/dynamodb/heartbeats.ts'
 import { DynamoReconcilerRuns } from '../../shared/adapters/dynamodb/reconciler-runs.ts'
 import { SLACK_BUDGET_MS, withSlackBudget } from '../../shared/adapters/slack/budget.ts'
 import {
   beatAndWatch,
+  describePath,
   type HeartbeatDeps,
   type HeartbeatVerdict,
+  watchedPaths,
 } from '../../shared/core/alerts/heartbeat.ts'
 import type { AlertSender } from '../../shared/core/alerts/service.ts'
 import { isoSeconds } from '../../shared/core/clock.ts'
@@ -25,8 +27,8 @@ export interface ReconcilerOutputs {
   runs?: DynamoReconcilerRuns
   /** Called with how many repairs a run made, when it made any (the `ReconcilerRepairs` metric). */
   repaired?: (count: number) => void
-  /** The alert path's heartbeat, sent and watched every run (deployed only: locally no CloudTrail sees it). */
-  heartbeat?: Pick<HeartbeatDeps, 'heartbeats' | 'beat'>
+  /** The alert paths' heartbeats, sent and watched every run (deployed only: locally no CloudTrail sees them). */
+  heartbeat?: Pick<HeartbeatDeps, 'heartbeats' | 'beat' | 'paths'>
 }
 
 /**
@@ -40,57 +42,58 @@ export const raw =
   async (): Promise<{
     findings: number
     alertsPosted: number
-    alertPath: HeartbeatVerdict | 'unwatched'
+    alertPaths: { path: string; verdict: HeartbeatVerdict }[] | 'unwatched'
   }> => {
     const at = isoSeconds(deps.clock.now())
     const { findings, alertsPosted, alertsLeft } = await reconcilerPass(deps, outputs.alerts)
     if (findings.length > 0) outputs.repaired?.(findings.length)
-    let alertPath: HeartbeatVerdict | 'unwatched' = 'unwatched'
+    let alertPaths: { path: string; verdict: HeartbeatVerdict }[] | 'unwatched' = 'unwatched'
     if (outputs.heartbeat) {
       try {
-        alertPath = await beatAndWatch({
+        const watched = await beatAndWatch({
           ...outputs.heartbeat,
           notifier: deps.notifier,
           clock: deps.clock,
           warn: deps.warn,
         })
+        alertPaths = watched.map(({ path, verdict }) => ({ path: describePath(path), verdict }))
       } catch (error) {
         // Logged as an error (the FunctionErrors alarm); the next run watches again.
         logger.error('could not watch the alert path', { error })
       }
     }
     await outputs.runs?.record({ at, findings: findings.length, alertsPosted })
-    logger.info('reconciled', { findings: findings.length, alertsPosted, alertsLeft, alertPath })
-    return { findings: findings.length, alertsPosted, alertPath }
+    logger.info('reconciled', { findings: findings.length, alertsPosted, alertsLeft, alertPaths })
+    return { findings: findings.length, alertsPosted, alertPaths }
   }
 
 /**
  * The repairs as a CloudWatch metric (Powertools' embedded metric format, in the function's log):
  * published only when a run repaired something, so it costs nothing while all is well.
  */
-/** One SSM client for the heartbeat, in the function's own (the home) region. */
-let ssm: SSMClient | undefined
-const heartbeatClient = () => {
-  ssm ??= new SSMClient({})
-  return ssm
-}
-
 const metrics = new Metrics({ namespace: KEYLESS_METRICS.namespace, serviceName: KEYLESS_METRICS.service })
 const repaired = (count: number) => {
   metrics.addMetric(KEYLESS_METRICS.reconcilerRepairs, MetricUnit.Count, count)
   metrics.publishStoredMetrics()
 }
 
+/** Session Manager's clients by account and region, for the heartbeats: the agent's in a member account. */
+let clients: ReturnType<typeof accessClientsByAccount> | undefined
+
 export const handler = middy(() =>
-  withSlackBudget(SLACK_BUDGET_MS.reconciler, async () =>
-    raw((await awsDeps()).reconcile, {
+  withSlackBudget(SLACK_BUDGET_MS.reconciler, async () => {
+    const { reconcile } = await awsDeps()
+    clients ??= accessClientsByAccount(reconcile.config)
+    const ssmOf = clients
+    return raw(reconcile, {
       alerts: (await alertService()).sender,
       runs: new DynamoReconcilerRuns(documentClient(), tableName()),
       repaired,
       heartbeat: {
         heartbeats: new DynamoHeartbeats(documentClient(), tableName()),
-        beat: sendHeartbeat(heartbeatClient()),
+        paths: watchedPaths(reconcile.config),
+        beat: sendHeartbeat((path) => ssmOf(path.account).ssm(path.region)),
       },
-    })(),
-  ),
+    })()
+  }),
 ).use(injectLambdaContext(logger))

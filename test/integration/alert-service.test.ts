@@ -178,7 +178,7 @@ describe('the alert service', () => {
       { alerts: service().sender, runs, repaired: (count) => repaired.push(count) },
     )
     expect(await runs.last()).toBeUndefined()
-    expect(await run()).toEqual({ findings: 0, alertsPosted: 1, alertPath: 'unwatched' })
+    expect(await run()).toEqual({ findings: 0, alertsPosted: 1, alertPaths: 'unwatched' })
     // Its record, what `keyless doctor --stack` reads.
     expect(await runs.last()).toEqual({
       at: clock.now().toISOString().replace('.000Z', 'Z'),

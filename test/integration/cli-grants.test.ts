@@ -100,6 +100,8 @@ afterAll(async () => {
 
 const keyless = (args: string[]) => runKeyless(args, process.env)
 const ORGANIZATION_EXAMPLE = 'keyless.config.organization.example.yaml'
+/** The home path of the stack the doctor checks: its state machine's region and account. */
+const HOME_PATH = { account: '111122223333', region: 'eu-west-1' }
 
 describe('keyless grants --table', () => {
   const config = specConfig()
@@ -471,8 +473,8 @@ describe('keyless doctor --stack: the deployment end to end', () => {
       alertsPosted: 0,
     })
     const lastHeartbeat = new Date(now.getTime() - 7 * 60_000).toISOString()
-    await db.client.send(new DeleteCommand({ TableName: db.tableName, Key: heartbeatKey }))
-    await new DynamoHeartbeats(db.client, db.tableName).seen(lastHeartbeat)
+    await db.client.send(new DeleteCommand({ TableName: db.tableName, Key: heartbeatKey(HOME_PATH) }))
+    await new DynamoHeartbeats(db.client, db.tableName).seen(HOME_PATH, lastHeartbeat)
     const { report } = await doctorJson()
     expect(report.deployment).toEqual([
       {
@@ -513,8 +515,8 @@ describe('keyless doctor --stack: the deployment end to end', () => {
       alertsPosted: 0,
     })
     // The last heartbeat the alert function received came through long ago.
-    await db.client.send(new DeleteCommand({ TableName: db.tableName, Key: heartbeatKey }))
-    await new DynamoHeartbeats(db.client, db.tableName).seen('2026-01-01T00:00:00Z')
+    await db.client.send(new DeleteCommand({ TableName: db.tableName, Key: heartbeatKey(HOME_PATH) }))
+    await new DynamoHeartbeats(db.client, db.tableName).seen(HOME_PATH, '2026-01-01T00:00:00Z')
     const { code, report, stderr } = await doctorJson()
     expect(report.deployment).toEqual([
       {

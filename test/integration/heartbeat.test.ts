@@ -10,7 +10,7 @@ import { DynamoHeartbeats } from '../../shared/adapters/dynamodb/heartbeats.ts'
 import { heartbeatKey } from '../../shared/adapters/dynamodb/keys.ts'
 import { DynamoVerdictStore } from '../../shared/adapters/dynamodb/verdict-store.ts'
 import { evaluationContext } from '../../shared/core/alerts/evaluate.ts'
-import { beatAndWatch, type HeartbeatDeps } from '../../shared/core/alerts/heartbeat.ts'
+import { beatAndWatch, type HeartbeatDeps, watchedPaths } from '../../shared/core/alerts/heartbeat.ts'
 import { AlertService } from '../../shared/core/alerts/service.ts'
 import { addSeconds, type Clock } from '../../shared/core/clock.ts'
 import { envelope, fixture } from '../kit/cloudtrail.ts'
@@ -38,31 +38,40 @@ afterAll(async () => {
   await db?.close()
 })
 
-/** The heartbeat's one item, cleared before each test. */
+/** The home region's path and a forwarding region's (the fixture's heartbeat is the home one's). */
+const HOME = { account: '111122223333', region: 'eu-west-1' }
+const FORWARDED = { account: '111122223333', region: 'us-east-1' }
+
+/** The heartbeat items, cleared before each test. */
 let heartbeats: DynamoHeartbeats
 let notifier: RecordingNotifier
-let beats: Date[]
+let beats: string[]
 let warnings: string[]
 beforeEach(async () => {
   heartbeats = new DynamoHeartbeats(db.client, db.tableName)
-  await db.client.send(new DeleteCommand({ TableName: db.tableName, Key: heartbeatKey }))
+  for (const path of [HOME, FORWARDED]) {
+    await db.client.send(new DeleteCommand({ TableName: db.tableName, Key: heartbeatKey(path) }))
+  }
   notifier = new RecordingNotifier()
   beats = []
   warnings = []
 })
 
-const deps = (): HeartbeatDeps => ({
+const deps = (paths = [HOME]): HeartbeatDeps => ({
   heartbeats,
-  beat: async (at) => {
-    beats.push(at)
+  paths,
+  beat: async (path, at) => {
+    beats.push(`${path.region} ${at.toISOString()}`)
   },
   notifier,
   clock,
   warn: (message) => warnings.push(message),
 })
-const watchAt = (at: Date) => {
+/** One run at `at`, watching `paths`; the home path's verdict. */
+const watchAt = async (at: Date, paths = [HOME]) => {
   now = at
-  return beatAndWatch(deps())
+  const verdicts = await beatAndWatch(deps(paths))
+  return verdicts.find(({ path }) => path === HOME)?.verdict
 }
 
 describe('the alert path heartbeat', () => {
@@ -72,9 +81,15 @@ describe('the alert path heartbeat', () => {
     expect(await watchAt(minutes(30))).toBe('silent')
     expect(await watchAt(minutes(35))).toBe('silence-reported')
     expect(notifier.notices).toEqual([
-      { kind: 'alert-path', state: 'silent', lastSeenAt: null, since: '2026-11-23T10:00:00Z' },
+      {
+        kind: 'alert-path',
+        state: 'silent',
+        lastSeenAt: null,
+        since: '2026-11-23T10:00:00Z',
+        path: 'account 111122223333, eu-west-1',
+      },
     ])
-    await heartbeats.seen(minutes(33).toISOString())
+    await heartbeats.seen(HOME, minutes(33).toISOString())
     expect(await watchAt(minutes(40))).toBe('back')
     expect(notifier.notices.at(-1)).toMatchObject({ state: 'back', since: '2026-11-23T10:30:00Z' })
     expect(await watchAt(minutes(45))).toBe('alive')
@@ -92,14 +107,28 @@ describe('the alert path heartbeat', () => {
     expect(notifier.notices).toHaveLength(1)
     const failing = { ...deps(), beat: async () => Promise.reject(new Error('AccessDenied (test)')) }
     now = minutes(41)
-    expect(await beatAndWatch(failing)).toBe('silence-reported')
+    expect(await beatAndWatch(failing)).toEqual([{ path: HOME, verdict: 'silence-reported' }])
     expect(warnings).toEqual(['could not send the heartbeat'])
   })
 
   it('keeps the latest heartbeat: one CloudTrail delivers late does not move it back', async () => {
-    await heartbeats.seen(minutes(10).toISOString())
-    await heartbeats.seen(minutes(5).toISOString())
-    expect((await heartbeats.read()).lastSeenAt).toBe(minutes(10).toISOString())
+    await heartbeats.seen(HOME, minutes(10).toISOString())
+    await heartbeats.seen(HOME, minutes(5).toISOString())
+    expect((await heartbeats.read(HOME)).lastSeenAt).toBe(minutes(10).toISOString())
+  })
+
+  it('watches every path on its own: a forwarding region gone quiet is told, naming it, while home stays alive', async () => {
+    await watchAt(minutes(0), [HOME, FORWARDED])
+    await heartbeats.seen(HOME, minutes(20).toISOString())
+    now = minutes(31)
+    expect(await beatAndWatch(deps([HOME, FORWARDED]))).toEqual([
+      { path: HOME, verdict: 'alive' },
+      { path: FORWARDED, verdict: 'silent' },
+    ])
+    expect(notifier.notices).toEqual([
+      expect.objectContaining({ state: 'silent', path: 'account 111122223333, us-east-1' }),
+    ])
+    expect(beats.filter((beat) => beat.startsWith('us-east-1'))).toHaveLength(2)
   })
 
   it("the alert function records keyless's heartbeat and counts it; nothing is stored or posted", async () => {
@@ -123,7 +152,7 @@ describe('the alert path heartbeat', () => {
       alert: 'none',
     })
     expect(counted).toBe(1)
-    expect((await heartbeats.read()).lastSeenAt).toBe(delivered.detail.eventTime)
+    expect((await heartbeats.read(HOME)).lastSeenAt).toBe(delivered.detail.eventTime)
     expect(await verdicts.get(delivered.detail.eventID)).toBeUndefined()
   })
 
@@ -134,9 +163,22 @@ describe('the alert path heartbeat', () => {
       now = minutes(0)
       const run = reconcilerRun(
         { config, store: db.store, backend: new LocalAccessBackend([]), notifier, clock, warn: () => {} },
-        { heartbeat: { heartbeats, beat: sendHeartbeat(new SSMClient({ region: 'eu-west-1' })) } },
+        {
+          heartbeat: {
+            heartbeats,
+            paths: watchedPaths(config),
+            beat: sendHeartbeat((path) => new SSMClient({ region: path.region })),
+          },
+        },
       )
-      expect(await run()).toMatchObject({ alertPath: 'alive' })
+      // The spec config watches eu-west-1 (home) and us-east-1 (configured, and where IAM is recorded).
+      expect(await run()).toMatchObject({
+        alertPaths: [
+          { path: 'account 111122223333, eu-west-1', verdict: 'alive' },
+          { path: 'account 111122223333, us-east-1', verdict: 'alive' },
+        ],
+      })
+      expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(2)
       expect(ssm.commandCalls(PutParameterCommand)[0]?.args[0].input).toMatchObject({
         Name: '/keyless/heartbeat',
         Value: '2026-11-23T10:00:00Z',

@@ -144,7 +144,7 @@ describe('the reconciler', () => {
       runs,
       repaired: (count) => repaired.push(count),
     })
-    expect(await run()).toEqual({ findings: 1, alertsPosted: 0, alertPath: 'unwatched' })
+    expect(await run()).toEqual({ findings: 1, alertsPosted: 0, alertPaths: 'unwatched' })
     expect(repaired).toEqual([1])
     expect(await runs.last()).toEqual({ at: '2026-11-23T10:34:00Z', findings: 1, alertsPosted: 0 })
     expect((await db.store.get(grant.id))?.status).toBe('EXPIRED')

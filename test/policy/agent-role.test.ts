@@ -98,6 +98,23 @@ describe('the agent role', () => {
     expect(await session('eu-west-1', '777788889999')).toBe('ImplicitlyDenied')
   })
 
+  it('writes the heartbeat parameter of its own account in any region, and no other parameter', async () => {
+    const parameter = (region: string, name: string, account = MEMBER) =>
+      `arn:aws:ssm:${region}:${account}:parameter${name}`
+    expect(await asAgent('ssm:PutParameter', parameter('ap-southeast-2', '/keyless/heartbeat'))).toBe(
+      'Allowed',
+    )
+    expect(await asAgent('ssm:PutParameter', parameter('eu-west-1', '/team/db-password'))).toBe(
+      'ImplicitlyDenied',
+    )
+    expect(await asAgent('ssm:PutParameter', parameter('eu-west-1', '/keyless/heartbeat', HOME))).toBe(
+      'ImplicitlyDenied',
+    )
+    expect(await asAgent('ssm:GetParameter', parameter('eu-west-1', '/keyless/heartbeat'))).toBe(
+      'ImplicitlyDenied',
+    )
+  })
+
   it("is assumed by keyless's own home roles, and not by a grant role, another path or another account", async () => {
     const trust = agentRoleTrust('aws', HOME)
     const MAY_ASSUME_ANY = {

@@ -203,14 +203,18 @@ describe('Slack messages (golden Block Kit JSON)', () => {
       state: 'silent',
       lastSeenAt: null,
       since: '2026-11-23T10:00:00Z',
+      path: 'account 444455556666, eu-west-1',
     })
-    expect(silent.text).toBe('keyless alerts: no heartbeat through CloudTrail for 30 minutes')
+    expect(silent.text).toBe(
+      'keyless alerts: no heartbeat through CloudTrail from account 444455556666, eu-west-1 for 30 minutes',
+    )
     await expect(json(silent)).toMatchFileSnapshot(golden('alert-path-silent'))
     const back = alertPathAlert({
       kind: 'alert-path',
       state: 'back',
       lastSeenAt: '2026-11-23T10:41:00Z',
       since: '2026-11-23T10:30:00Z',
+      path: 'account 444455556666, eu-west-1',
     })
     await expect(json(back)).toMatchFileSnapshot(golden('alert-path-back'))
   })

@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { z } from 'zod'
-import type { HeartbeatState, Heartbeats } from '../../core/alerts/heartbeat.ts'
+import type { HeartbeatPath, HeartbeatState, Heartbeats } from '../../core/alerts/heartbeat.ts'
 import { heartbeatKey, parseItem } from './keys.ts'
 
 const heartbeatSchema = z.object({
@@ -11,8 +11,8 @@ const heartbeatSchema = z.object({
 }) satisfies z.ZodType<HeartbeatState, unknown>
 
 /**
- * The heartbeat's one item in the grant table: the alert function moves `lastSeenAt` forward
- * (never back: CloudTrail delivers out of order), the reconciler keeps its own notes beside it.
+ * The heartbeat's items in the grant table, one per path: the alert function moves `lastSeenAt`
+ * forward (never back: CloudTrail delivers out of order), the reconciler keeps its notes beside it.
  */
 export class DynamoHeartbeats implements Heartbeats {
   readonly #client: DynamoDBDocumentClient
@@ -23,12 +23,12 @@ export class DynamoHeartbeats implements Heartbeats {
     this.#table = tableName
   }
 
-  async seen(at: string): Promise<void> {
+  async seen(path: HeartbeatPath, at: string): Promise<void> {
     try {
       await this.#client.send(
         new UpdateCommand({
           TableName: this.#table,
-          Key: heartbeatKey,
+          Key: heartbeatKey(path),
           UpdateExpression: 'SET lastSeenAt = :at',
           ConditionExpression: 'attribute_not_exists(lastSeenAt) OR lastSeenAt < :at',
           ExpressionAttributeValues: { ':at': at },
@@ -39,14 +39,17 @@ export class DynamoHeartbeats implements Heartbeats {
     }
   }
 
-  async read(): Promise<HeartbeatState> {
+  async read(path: HeartbeatPath): Promise<HeartbeatState> {
     const { Item } = await this.#client.send(
-      new GetCommand({ TableName: this.#table, Key: heartbeatKey, ConsistentRead: true }),
+      new GetCommand({ TableName: this.#table, Key: heartbeatKey(path), ConsistentRead: true }),
     )
     return parseItem(Item ?? {}, heartbeatSchema, 'heartbeat')
   }
 
-  async note(change: { watchingSince?: string; silenceReportedAt?: string | null }): Promise<void> {
+  async note(
+    path: HeartbeatPath,
+    change: { watchingSince?: string; silenceReportedAt?: string | null },
+  ): Promise<void> {
     const set = Object.entries(change).filter(([, value]) => value !== undefined && value !== null)
     const removed = Object.entries(change).filter(([, value]) => value === null)
     const expression = [
@@ -59,7 +62,7 @@ export class DynamoHeartbeats implements Heartbeats {
     await this.#client.send(
       new UpdateCommand({
         TableName: this.#table,
-        Key: heartbeatKey,
+        Key: heartbeatKey(path),
         UpdateExpression: expression,
         ...(set.length
           ? { ExpressionAttributeValues: Object.fromEntries(set.map(([name, value]) => [`:${name}`, value])) }

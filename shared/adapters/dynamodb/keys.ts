@@ -29,7 +29,9 @@ export const grantKey = (id: string) => ({ pk: `GRANT#${id}`, sk: GRANT_SORT_KEY
 export const verdictKey = (eventId: string) => ({ pk: `EVENT#${eventId}`, sk: 'VERDICT' })
 /** The reconciler's last run: one item, overwritten by each run. */
 export const reconcilerRunKey = { pk: 'RECONCILER', sk: 'LAST_RUN' } as const
-export const heartbeatKey = { pk: 'HEARTBEAT', sk: 'STATE' } as const
+/** One heartbeat item per watched path (account and region). */
+export const heartbeatKey = (path: { account: string; region: string }) =>
+  ({ pk: 'HEARTBEAT', sk: `${path.account}#${path.region}` }) as const
 export const auditRunKey = { pk: 'AUDIT', sk: 'LAST_RUN' } as const
 
 export const requesterPartition = (requester: string) => `REQUESTER#${requester}`

@@ -77,7 +77,9 @@ export class AlertService {
     const verdict = await evaluate(event, this.#deps.context)
     // keyless's own heartbeat (one written by anyone else is KEYLESS_TAMPERED, and alerts).
     const heartbeat = event.kind === 'heartbeat' && verdict.findings.length === 0
-    if (heartbeat) await this.#deps.heartbeats?.seen(event.eventTime)
+    if (heartbeat && event.account && event.region) {
+      await this.#deps.heartbeats?.seen({ account: event.account, region: event.region }, event.eventTime)
+    }
     // Only an access is kept whatever its verdict (it is linked to its grant, and shown as the
     // grant's session); any other watched event is kept only when it alerts — keyless's own
     // writes to its grant roles, and its heartbeats, need no record.

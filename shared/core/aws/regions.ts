@@ -57,3 +57,17 @@ export const GLOBAL_EVENTS_REGION: Readonly<Record<Partition, string>> = {
   'aws-cn': 'cn-north-1',
   'aws-us-gov': 'us-gov-west-1',
 }
+
+/**
+ * Where the member accounts' StackSet deploys: every member region, the home region (where a
+ * member's IAM pieces are made, whether or not a target is there) and the partition's
+ * global-events region (where IAM's calls reach EventBridge).
+ */
+export function memberAccountRegions(config: {
+  partition: Partition
+  region: string
+  accounts: ReadonlyMap<string, { regions: string[] }>
+}): string[] {
+  const members = [...config.accounts.values()].flatMap((account) => account.regions)
+  return [...new Set([...members, config.region, GLOBAL_EVENTS_REGION[config.partition]])].sort()
+}

@@ -33,7 +33,7 @@ export type Notice =
    * To the security channel: no heartbeat has come through CloudTrail to the alert function since
    * `since` (`silent`), or heartbeats arrive again after the silence reported at `since` (`back`).
    */
-  | { kind: 'alert-path'; state: 'silent' | 'back'; lastSeenAt: string | null; since: string }
+  | { kind: 'alert-path'; state: 'silent' | 'back'; lastSeenAt: string | null; since: string; path: string }
   /** To the security channel: what the scheduled standing-access audit found changed. */
   | { kind: 'audit-changed'; changes: AuditChanges }
   /** One line to the person who acted (in the channel they acted in, else a DM): what their click or command did. */

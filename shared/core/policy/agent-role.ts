@@ -1,3 +1,4 @@
+import { HEARTBEAT_PARAMETER } from '../alerts/record.ts'
 import type { Partition } from '../aws/arn.ts'
 import { KEYLESS_ROLE_PATH } from '../aws/arn.ts'
 import { GRANT_ROLE_PATH, grantBoundaryArn } from './grant-role.ts'
@@ -128,6 +129,14 @@ export function agentRolePolicy(
         Effect: 'Allow',
         Action: ['ssm:TerminateSession'],
         Resource: regions.map((region) => `arn:${partition}:ssm:${region}:${account}:session/*`),
+      },
+      {
+        // The reconciler's heartbeat through this account's CloudTrail and forwarding rule, in
+        // every region the account is watched in (one parameter name, whatever the region).
+        Sid: 'SendHeartbeat',
+        Effect: 'Allow',
+        Action: ['ssm:PutParameter'],
+        Resource: `arn:${partition}:ssm:*:${account}:parameter${HEARTBEAT_PARAMETER}`,
       },
     ],
   }

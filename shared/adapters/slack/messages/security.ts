@@ -73,7 +73,7 @@ export function alertPathAlert(notice: Extract<Notice, { kind: 'alert-path' }>):
       blocks: [
         header(':large_green_circle: Alert path back'),
         section(
-          `Heartbeats reach the alert function again (the latest recorded ${notice.lastSeenAt ? slackDate(notice.lastSeenAt) : 'just now'}), after the silence reported ${slackDate(notice.since)}.`,
+          `Heartbeats from ${notice.path} reach the alert function again (the latest recorded ${notice.lastSeenAt ? slackDate(notice.lastSeenAt) : 'just now'}), after the silence reported ${slackDate(notice.since)}.`,
         ),
         context(
           'Access in between was recorded by CloudTrail and is judged as its events arrive; anything CloudTrail did not record (a trail stopped meanwhile) is not. Replay the trail for that window through keyless check-event.',
@@ -82,14 +82,14 @@ export function alertPathAlert(notice: Extract<Notice, { kind: 'alert-path' }>):
     }
   }
   return {
-    text: 'keyless alerts: no heartbeat through CloudTrail for 30 minutes',
+    text: `keyless alerts: no heartbeat through CloudTrail from ${notice.path} for 30 minutes`,
     blocks: [
       header(':red_circle: Alert path silent'),
       section(
-        `No heartbeat has reached the alert function since ${slackDate(notice.since)}${notice.lastSeenAt ? '' : ' (none has arrived yet)'}: access to instances may be going unseen.`,
+        `No heartbeat from ${notice.path} has reached the alert function since ${slackDate(notice.since)}${notice.lastSeenAt ? '' : ' (none has arrived yet)'}: access to instances there may be going unseen.`,
       ),
       context(
-        'Check the trail is logging (TRAIL_TAMPERED alerts say if someone stopped it), the rule keyless-watched-events is enabled, and the alert function runs: keyless doctor --stack Keyless checks each.',
+        "Check, in that account and region, that a trail is logging (TRAIL_TAMPERED alerts say if someone stopped it) and the rule keyless-watched-events is enabled (disabling it hides its own event); at home, that the alert function runs: keyless doctor --stack Keyless checks the home region's.",
       ),
     ],
   }
