@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { KeylessError } from '../../shared/core/errors.ts'
 import { GRANT_ID_PATTERN, type Grant, grantIdFor } from '../../shared/core/grants/grant.ts'
-import { applyTransition, decide, type GrantEvent, requestGrant } from '../../shared/core/grants/lifecycle.ts'
+import {
+  applyTransition,
+  approversStillWaitedOn,
+  decide,
+  type GrantEvent,
+  requestGrant,
+} from '../../shared/core/grants/lifecycle.ts'
 import { configFrom, organizationConfigObject, specConfig, specConfigObject } from '../kit/config.ts'
 import {
   activeGrant,
@@ -523,6 +529,14 @@ describe('a request over several targets', () => {
     expect(
       refusal(() => requestGrant(both({ durationSeconds: 3 * 3600 }), twoTargets(), T0)).message,
     ).toContain('prod-db')
+  })
+
+  it('reminds only the approvers of a target still waiting, who have not decided', () => {
+    const grant = requestGrant(both(), twoTargets(), T0)
+    expect(approversStillWaitedOn(grant)).toEqual(['U0MANAGER1', 'U0MANAGER2'])
+    // Manager 1 satisfied prod-db: only dev-web waits, on manager 2.
+    const partly = applyTransition(grant, decide(grant, { type: 'approve' }, manager1, at(10)))
+    expect(approversStillWaitedOn(partly)).toEqual(['U0MANAGER2'])
   })
 
   it('one click counts for every target its clicker approves; a click for one of them leaves it pending', () => {

@@ -1,6 +1,7 @@
 import type { Clock } from '../../core/clock.ts'
 import type { KeylessConfig } from '../../core/config/schema.ts'
 import type { Grant, SlackMessageRef } from '../../core/grants/grant.ts'
+import { approversStillWaitedOn } from '../../core/grants/lifecycle.ts'
 import type { GrantStore } from '../../core/grants/store.ts'
 import type { Warn } from '../../core/log.ts'
 import type { Notice, Notifier } from '../../core/notify/notifier.ts'
@@ -65,8 +66,7 @@ export class SlackNotifier implements Notifier {
         })
         return this.#refreshHomes(involved(notice.grant))
       case 'approval-reminder': {
-        const decided = new Set(notice.grant.approvals.map((approval) => approval.by))
-        for (const approver of notice.grant.approvers.filter((id) => !decided.has(id))) {
+        for (const approver of approversStillWaitedOn(notice.grant)) {
           await this.#post('approval reminder', approver, approvalReminder(notice.grant))
         }
         return

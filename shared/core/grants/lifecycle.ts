@@ -567,6 +567,22 @@ export function approvalsStillNeeded(grant: Grant): { target: string | null; mor
   })
 }
 
+/**
+ * Who a reminder goes to: the approvers who have not decided, and with several targets only
+ * those of a target still waiting (a target its approvals already satisfy needs nobody more).
+ */
+export function approversStillWaitedOn(grant: Grant): string[] {
+  const decided = new Set(grant.approvals.map((approval) => approval.by))
+  const waiting = grant.approvalRules
+    ? new Set(
+        approvalsStillNeeded(grant).flatMap(
+          ({ target }) => grant.approvalRules?.find((rule) => rule.target === target)?.approvers ?? [],
+        ),
+      )
+    : new Set(grant.approvers)
+  return grant.approvers.filter((id) => waiting.has(id) && !decided.has(id))
+}
+
 /** What a pending grant still waits for, as a person reads it: `1 more`, or `1 more for dev-web`. */
 export function describeStillNeeded(grant: Grant): string {
   return approvalsStillNeeded(grant)
