@@ -149,8 +149,7 @@ export async function auditAtScale(runs = 3): Promise<void> {
     const results = []
     for (let run = 0; run < runs; run++) results.push(await runOnce(file, dir))
     const last = results.at(-1)
-    if (!last || last.code !== 1)
-      throw new Error(`the audit did not find the seeded holes: ${JSON.stringify(last)}`)
+    if (last?.code !== 1) throw new Error(`the audit did not find the seeded holes: ${JSON.stringify(last)}`)
     const missed = holes.filter((hole) => !last.standing.includes(hole))
     const extra = last.standing.filter((found) => !holes.includes(found))
     printTable(

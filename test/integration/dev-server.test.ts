@@ -306,6 +306,7 @@ describe('a request over several targets, through signed Slack requests', () => 
         status: 'PENDING',
         approvals: [{ by: 'U0MANAGER1' }],
       })
+      expect(await untilTold(slack, 'U0MANAGER1', 'it needs 1 more for dev-web')).toContain(asked.id)
       // Manager 2 approves both targets: the grant is decided, and one policy covers both.
       await post(buttonBody('U0MANAGER2', ACTIONS.approve, asked.id, 'D0MANAGER2'))
       const active = await untilGrant(store, asked.id, (grant) => grant.status === 'ACTIVE', 5000)

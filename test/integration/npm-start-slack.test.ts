@@ -6,6 +6,7 @@ import { Readable } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defaultInstances } from '../../local/instances.ts'
+import { MAX_VERDICT_BATCH } from '../../local/operator-api.ts'
 import { ACTIONS } from '../../shared/adapters/slack/actions.ts'
 import { loadConfigFile } from '../../shared/core/config/load.ts'
 import { grantIdFor } from '../../shared/core/grants/grant.ts'
@@ -388,8 +389,8 @@ describe('npm start, driven through Slack', () => {
   it('check-event judges with the running plane’s grants and instances, in order, storing and posting nothing', async () => {
     const config = await loadConfigFile('keyless.config.example.yaml')
     const prodDb = defaultInstances(config).find((instance) => instance.tags['access-target'] === 'prod-db')
-    // 450 records, every third one not an access: more than one batch to the plane.
-    const records = Array.from({ length: 450 }, (_, n) => {
+    // One batch to the plane and part of another; every third record is not an access.
+    const records = Array.from({ length: MAX_VERDICT_BATCH + 10 }, (_, n) => {
       const record = startSession({
         eventID: `d1000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
         eventTime: new Date().toISOString(),

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import fc from 'fast-check'
 import {
   buttonBody,
   commandBody,
@@ -134,3 +135,14 @@ export function functionUrlEvent(request: SignedRequest, options: { base64?: boo
     isBase64Encoded: options.base64 ?? false,
   }
 }
+
+/**
+ * Text of any code points a person could type or paste, lone surrogates included: what
+ * fast-check's `unit: 'binary'` draws, without the reverse map of every code point it builds
+ * (close to a second of CPU per use) so that it can shrink values it did not make.
+ */
+export const anyText = (maxLength: number) =>
+  fc.string({
+    unit: fc.integer({ min: 0, max: 0x10ffff }).map((point) => String.fromCodePoint(point)),
+    maxLength,
+  })

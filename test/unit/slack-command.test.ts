@@ -2,6 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { CommandError, parseAccessCommand } from '../../shared/adapters/slack/command.ts'
 import { cleanTyped, mrkdwn, quoted, unescapeSlack } from '../../shared/adapters/slack/text.ts'
+import { anyText } from '../kit/slack.ts'
 
 const TARGETS = new Set(['prod-db', 'dev-web', 'list'])
 const parse = (text: string) => parseAccessCommand(text, TARGETS)
@@ -138,7 +139,7 @@ describe('/access command text', () => {
         'g-7kq2m9x4ab',
       ),
       fc.string({ maxLength: 12 }),
-      fc.string({ unit: 'binary', maxLength: 12 }),
+      anyText(12),
     )
     fc.assert(
       fc.property(fc.array(word, { maxLength: 8 }), (words) => {
