@@ -36,6 +36,8 @@ export const WILDCARD_REASONS: Readonly<Record<string, string>> = {
     'Grant roles are role/keyless/grant/<Slack user id>, one per person, created on first use: every write needs the keyless grant boundary on the role.',
   GrantRoles:
     'Grant roles are role/keyless/grant/<Slack user id>, one per person, created on first use: read, re-trusted when the config changes their owner, their policies listed.',
+  TagGrantRolesWithTheirPerson:
+    'Grant roles are role/keyless/grant/<Slack user id>, one per person, created on first use: tagged with their person (keyless:person) and no other key.',
   NeverLiftTheBoundary: 'A deny: no boundary is ever lifted or swapped, on any role.',
   InstanceTags:
     "ec2:DescribeTags has no resource-level permissions; the call filters to the event's instances and the one tag key.",

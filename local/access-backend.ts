@@ -34,8 +34,11 @@ export class LocalAccessBackend implements AccessBackend, InstanceInventory {
   readonly policies = new Map<string, Map<string, PolicyDocument>>()
   readonly sessions: (ActiveSession & { state: 'Active' | 'Terminated' })[] = []
   readonly instances: LocalInstance[]
-  /** Grant roles by ARN, as IAM would keep them: their boundary and trust. */
-  readonly grantRoles = new Map<string, { boundaryArn: string | undefined; trust: unknown }>()
+  /** Grant roles by ARN, as IAM would keep them: their boundary, trust and tags. */
+  readonly grantRoles = new Map<
+    string,
+    { boundaryArn: string | undefined; trust: unknown; tags: Record<string, string> }
+  >()
   readonly calls: Operation[] = []
   readonly #faults = new Map<Operation, Fault>()
 
@@ -127,9 +130,13 @@ export class LocalAccessBackend implements AccessBackend, InstanceInventory {
       this.grantRoles.set(wanted.roleArn, {
         boundaryArn: step.boundaryArn,
         trust: structuredClone(step.trust),
+        tags: { ...step.tags },
       })
     }
-    if (step.kind === 'replace-trust' && role) role.trust = structuredClone(step.trust)
+    if (step.kind === 'update' && role) {
+      if (step.trust) role.trust = structuredClone(step.trust)
+      if (step.tags) Object.assign(role.tags, step.tags)
+    }
   }
 
   async tagValues(

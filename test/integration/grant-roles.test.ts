@@ -88,6 +88,7 @@ describe('attaching access on a grant role', () => {
         permissionSet: 'KeylessAccess',
         user: 'carol@example.com',
       }),
+      tags: { 'keyless:person': 'U0CAROL' },
     })
     const policy = JSON.stringify(backend.policyOf(CAROLS_ROLE, grantPolicyName(grant.id)))
     expect(policy).toContain(`arn:aws:ec2:eu-west-1:${MEMBER}:instance/*`)
@@ -104,6 +105,7 @@ describe('attaching access on a grant role', () => {
         permissionSet: 'KeylessAccess',
         user: 'carol@example.com',
       }),
+      tags: { 'keyless:person': 'U0CAROL' },
     })
     const grant = await carolsGrant()
     await expect(attachAccess(deps, { grantId: grant.id })).rejects.toBeInstanceOf(AccessBackendError)

@@ -23,7 +23,7 @@ const POLICY = agentRolePolicy('aws', MEMBER, ['eu-west-1', 'us-east-1'])
 const GRANT_ROLE = grantRoleArn('aws', MEMBER, 'U0ALICE')
 const BOUNDARY = grantBoundaryArn('aws', MEMBER)
 
-const asAgent = (action: string, resource: string, context: Record<string, string> = {}) =>
+const asAgent = (action: string, resource: string, context: Record<string, string | string[]> = {}) =>
   simulate([POLICY], { action, resource, context }, AGENT)
 
 describe('the agent role', () => {
@@ -48,6 +48,26 @@ describe('the agent role', () => {
         'ImplicitlyDenied',
       )
     }
+  })
+
+  it('tags a grant role with its person and with no other tag, on no other role', async () => {
+    const personTag = { 'aws:TagKeys': ['keyless:person'] }
+    expect(await asAgent('iam:TagRole', GRANT_ROLE, personTag)).toBe('Allowed')
+    for (const keys of [['keyless:person', 'team'], ['team'], ['aws-cost-center']]) {
+      expect(await asAgent('iam:TagRole', GRANT_ROLE, { 'aws:TagKeys': keys }), keys.join()).toBe(
+        'ImplicitlyDenied',
+      )
+    }
+    // A request that names no tag keys is not taken for one that names only the person's.
+    expect(await asAgent('iam:TagRole', GRANT_ROLE)).toBe('ImplicitlyDenied')
+    for (const role of [
+      AGENT,
+      `arn:aws:iam::${MEMBER}:role/Admin`,
+      grantRoleArn('aws', '777788889999', 'U0ALICE'),
+    ]) {
+      expect(await asAgent('iam:TagRole', role, personTag), role).toBe('ImplicitlyDenied')
+    }
+    expect(await asAgent('iam:UntagRole', GRANT_ROLE, personTag)).toBe('ImplicitlyDenied')
   })
 
   it('touches no role but grant roles: not itself, not an admin role, not a role of another account', async () => {

@@ -10,6 +10,7 @@ import {
   NoSuchEntityException,
   PutRolePolicyCommand,
   PutUserPolicyCommand,
+  TagRoleCommand,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam'
 import {
@@ -239,10 +240,16 @@ describe('AwsAccessBackend, grant roles', () => {
       permissionSet: 'KeylessAccess',
       user: 'carol@example.com',
     }),
+    tags: { 'keyless:person': 'U0CAROL' },
   }
   /** GetRole's answer: IAM returns the trust URL-encoded. */
-  const found = (boundary: string | undefined, trust: object) => ({
+  const found = (
+    boundary: string | undefined,
+    trust: object,
+    tags: { Key: string; Value: string }[] = [{ Key: 'keyless:person', Value: 'U0CAROL' }],
+  ) => ({
     Role: {
+      Tags: tags,
       RoleName: 'U0CAROL',
       Path: '/keyless/grant/',
       Arn: carol.roleArn,
@@ -260,7 +267,9 @@ describe('AwsAccessBackend, grant roles', () => {
     },
   })
   const writes = () =>
-    iam.commandCalls(CreateRoleCommand).length + iam.commandCalls(UpdateAssumeRolePolicyCommand).length
+    iam.commandCalls(CreateRoleCommand).length +
+    iam.commandCalls(UpdateAssumeRolePolicyCommand).length +
+    iam.commandCalls(TagRoleCommand).length
 
   it('creates a missing grant role under /keyless/grant/, bounded, trusting the person, sessions of an hour', async () => {
     iam.on(GetRoleCommand).rejects(new NoSuchEntityException({ message: 'no role', $metadata: {} }))
@@ -271,6 +280,7 @@ describe('AwsAccessBackend, grant roles', () => {
       Path: '/keyless/grant/',
       PermissionsBoundary: 'arn:aws:iam::444455556666:policy/keyless/keyless-grant-boundary',
       MaxSessionDuration: 3600,
+      Tags: [{ Key: 'keyless:person', Value: 'U0CAROL' }],
     })
     const input = iam.commandCalls(CreateRoleCommand)[0]?.args[0].input
     expect(JSON.parse(input?.AssumeRolePolicyDocument ?? '')).toEqual(carol.trust)
@@ -290,6 +300,17 @@ describe('AwsAccessBackend, grant roles', () => {
     const update = iam.commandCalls(UpdateAssumeRolePolicyCommand)[0]?.args[0].input
     expect(update?.RoleName).toBe('U0CAROL')
     expect(JSON.parse(update?.PolicyDocument ?? '')).toEqual(carol.trust)
+    expect(iam.commandCalls(TagRoleCommand)).toHaveLength(0)
+  })
+
+  it('tags a role made before keyless tagged, leaving the tags someone else put on it', async () => {
+    iam.on(GetRoleCommand).resolves(found(carol.boundary, carol.trust, [{ Key: 'team', Value: 'dba' }]))
+    iam.on(TagRoleCommand).resolves({})
+    await backend().prepareGrantRole(carol)
+    expect(iam.commandCalls(TagRoleCommand).map((call) => call.args[0].input)).toEqual([
+      { RoleName: 'U0CAROL', Tags: [{ Key: 'keyless:person', Value: 'U0CAROL' }] },
+    ])
+    expect(iam.commandCalls(UpdateAssumeRolePolicyCommand)).toHaveLength(0)
   })
 
   it('refuses, writing nothing, a grant role whose boundary was lifted', async () => {

@@ -6,9 +6,9 @@ import { placeGrant } from '../../shared/core/policy/placement.ts'
 import { configFrom, specConfigObject } from '../kit/config.ts'
 
 /**
- * The grant role before a grant goes on it: created on first use with the boundary and the
- * person's trust, its trust replaced when the config changed who it belongs to, and never
- * written when its boundary is not the keyless grant boundary.
+ * The grant role before a grant goes on it: created on first use with the boundary, the
+ * person's trust and their tag, its trust replaced when the config changed who it belongs to,
+ * its tag set when missing, and never written when its boundary is not the keyless grant boundary.
  */
 
 const configObject = specConfigObject()
@@ -36,6 +36,7 @@ describe('the grant role step', () => {
       kind: 'create',
       boundaryArn: 'arn:aws:iam::444455556666:policy/keyless/keyless-grant-boundary',
       trust: carol.trust,
+      tags: { 'keyless:person': 'U0CAROL' },
       maxSessionSeconds: 3600,
     })
   })
@@ -44,7 +45,10 @@ describe('the grant role step', () => {
     const reversed = (object: object) => Object.fromEntries(Object.entries(object).reverse())
     const reordered = reversed({ ...carol.trust, Statement: carol.trust.Statement.map(reversed) })
     expect(JSON.stringify(reordered)).not.toBe(JSON.stringify(carol.trust))
-    expect(grantRoleStep(carol, { exists: true, boundaryArn: carol.boundary, trust: reordered })).toEqual({
+    const asMade = { exists: true, boundaryArn: carol.boundary, trust: reordered, tags: carol.tags } as const
+    expect(grantRoleStep(carol, asMade)).toEqual({ kind: 'ready' })
+    // Tags someone else added are theirs to keep.
+    expect(grantRoleStep(carol, { ...asMade, tags: { ...carol.tags, team: 'dba' } })).toEqual({
       kind: 'ready',
     })
   })
@@ -52,12 +56,37 @@ describe('the grant role step', () => {
   it("replaces the trust when the config says the role is someone else's now", () => {
     const alicesOldTrust = wantedFor('U0ALICE').trust
     expect(
-      grantRoleStep(carol, { exists: true, boundaryArn: carol.boundary, trust: alicesOldTrust }),
-    ).toEqual({ kind: 'replace-trust', trust: carol.trust })
+      grantRoleStep(carol, {
+        exists: true,
+        boundaryArn: carol.boundary,
+        trust: alicesOldTrust,
+        tags: carol.tags,
+      }),
+    ).toEqual({ kind: 'update', trust: carol.trust })
+  })
+
+  it('tags a role made before keyless tagged it, or whose tag was changed, and nothing more', () => {
+    const found = { exists: true, boundaryArn: carol.boundary, trust: carol.trust } as const
+    expect(grantRoleStep(carol, { ...found, tags: {} })).toEqual({ kind: 'update', tags: carol.tags })
+    expect(grantRoleStep(carol, { ...found, tags: { 'keyless:person': 'U0ALICE' } })).toEqual({
+      kind: 'update',
+      tags: carol.tags,
+    })
+    const alicesOldTrust = wantedFor('U0ALICE').trust
+    expect(grantRoleStep(carol, { ...found, trust: alicesOldTrust, tags: {} })).toEqual({
+      kind: 'update',
+      trust: carol.trust,
+      tags: carol.tags,
+    })
   })
 
   it('refuses a role whose boundary was lifted or swapped, saying what to do', () => {
-    const lifted = grantRoleStep(carol, { exists: true, boundaryArn: undefined, trust: carol.trust })
+    const lifted = grantRoleStep(carol, {
+      exists: true,
+      boundaryArn: undefined,
+      trust: carol.trust,
+      tags: {},
+    })
     expect(lifted).toEqual({
       kind: 'refuse',
       reason:
@@ -67,6 +96,7 @@ describe('the grant role step', () => {
       exists: true,
       boundaryArn: 'arn:aws:iam::aws:policy/AdministratorAccess',
       trust: carol.trust,
+      tags: carol.tags,
     })
     expect(swapped.kind).toBe('refuse')
     expect(swapped).toMatchObject({
@@ -76,16 +106,26 @@ describe('the grant role step', () => {
 })
 
 describe('the local stand-in', () => {
-  it('keeps grant roles as IAM would: created once, trust replaced, a lifted boundary refused', async () => {
+  it('keeps grant roles as IAM would: created once, trust replaced, tag restored, a lifted boundary refused', async () => {
     const backend = new LocalAccessBackend()
     const carol = wantedFor('U0CAROL')
     await backend.prepareGrantRole(carol)
     await backend.prepareGrantRole(carol)
-    expect(backend.grantRoles.get(carol.roleArn)).toEqual({ boundaryArn: carol.boundary, trust: carol.trust })
+    expect(backend.grantRoles.get(carol.roleArn)).toEqual({
+      boundaryArn: carol.boundary,
+      trust: carol.trust,
+      tags: carol.tags,
+    })
     const role = backend.grantRoles.get(carol.roleArn)
-    if (role) role.trust = wantedFor('U0ALICE').trust
+    if (role) {
+      role.trust = wantedFor('U0ALICE').trust
+      role.tags = { team: 'dba' }
+    }
     await backend.prepareGrantRole(carol)
-    expect(backend.grantRoles.get(carol.roleArn)?.trust).toEqual(carol.trust)
+    expect(backend.grantRoles.get(carol.roleArn)).toMatchObject({
+      trust: carol.trust,
+      tags: { team: 'dba', 'keyless:person': 'U0CAROL' },
+    })
     if (role) role.boundaryArn = undefined
     await expect(backend.prepareGrantRole(carol)).rejects.toBeInstanceOf(AccessBackendError)
   })

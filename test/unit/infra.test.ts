@@ -261,6 +261,7 @@ describe('the functions', () => {
       'iam:PutRolePolicy',
       'iam:PutRolePolicy',
       'iam:PutUserPolicy',
+      'iam:TagRole',
       'iam:UpdateAssumeRolePolicy',
     ]
     expect(iamActions('attach-access')).toEqual(putting)
@@ -871,8 +872,12 @@ describe('the member accounts (a service-managed StackSet)', () => {
     const withBoundary = {
       'iam:PermissionsBoundary': 'arn:aws:iam::111122223333:policy/keyless/keyless-grant-boundary',
     }
-    const as = (folder: string, action: string, resource: string, context: Record<string, string> = {}) =>
-      simulate(literalPolicy(folder), { action, resource, context })
+    const as = (
+      folder: string,
+      action: string,
+      resource: string,
+      context: Record<string, string | string[]> = {},
+    ) => simulate(literalPolicy(folder), { action, resource, context })
     expect(await as('attach-access', 'iam:CreateRole', dans, withBoundary)).toBe('Allowed')
     expect(await as('attach-access', 'iam:PutRolePolicy', dans, withBoundary)).toBe('Allowed')
     expect(await as('attach-access', 'iam:CreateRole', dans)).toBe('ImplicitlyDenied')
@@ -880,12 +885,23 @@ describe('the member accounts (a service-managed StackSet)', () => {
     expect(await as('attach-access', 'iam:DeleteRolePermissionsBoundary', dans)).toBe('ExplicitlyDenied')
     expect(await as('revoke-access', 'iam:DeleteRolePolicy', dans, withBoundary)).toBe('Allowed')
     expect(await as('revoke-access', 'iam:CreateRole', dans, withBoundary)).toBe('ImplicitlyDenied')
+    // Tagged with its person, and with nothing else.
+    const personTag = { 'aws:TagKeys': ['keyless:person'] }
+    expect(await as('attach-access', 'iam:TagRole', dans, personTag)).toBe('Allowed')
+    expect(
+      await as('attach-access', 'iam:TagRole', dans, { 'aws:TagKeys': ['keyless:person', 'team'] }),
+    ).toBe('ImplicitlyDenied')
+    expect(await as('revoke-access', 'iam:TagRole', dans, personTag)).toBe('ImplicitlyDenied')
     // keyless's own roles, even named as if under the grant roles' boundary.
     for (const own of [
       'arn:aws:iam::111122223333:role/keyless/Keyless-WorkflowAttachAccessRole-ABC',
       'arn:aws:iam::111122223333:role/keyless/Keyless-us-east-1-ForwardRole-XYZ',
     ]) {
       expect(await as('attach-access', 'iam:PutRolePolicy', own, withBoundary), own).not.toBe('Allowed')
+      expect(
+        await as('attach-access', 'iam:TagRole', own, { 'aws:TagKeys': ['keyless:person'] }),
+        own,
+      ).not.toBe('Allowed')
     }
   })
 

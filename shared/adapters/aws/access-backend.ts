@@ -10,6 +10,7 @@ import {
   PutUserPolicyCommand,
   paginateListRolePolicies,
   paginateListUserPolicies,
+  TagRoleCommand,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam'
 import {
@@ -192,16 +193,25 @@ export class AwsAccessBackend implements AccessBackend {
         return
       case 'refuse':
         throw new AccessBackendError(step.reason)
-      case 'replace-trust':
-        await call(`replace the trust of ${role.arn}`, () =>
-          this.#iamOf(role.account).send(
-            new UpdateAssumeRolePolicyCommand({
-              RoleName: role.name,
-              PolicyDocument: JSON.stringify(step.trust),
-            }),
-          ),
-        )
+      case 'update': {
+        const { trust, tags } = step
+        if (trust) {
+          await call(`replace the trust of ${role.arn}`, () =>
+            this.#iamOf(role.account).send(
+              new UpdateAssumeRolePolicyCommand({
+                RoleName: role.name,
+                PolicyDocument: JSON.stringify(trust),
+              }),
+            ),
+          )
+        }
+        if (tags) {
+          await call(`tag ${role.arn}`, () =>
+            this.#iamOf(role.account).send(new TagRoleCommand({ RoleName: role.name, Tags: iamTags(tags) })),
+          )
+        }
         return
+      }
       case 'create':
         try {
           await call(`create ${role.arn}`, () =>
@@ -212,6 +222,7 @@ export class AwsAccessBackend implements AccessBackend {
                 PermissionsBoundary: step.boundaryArn,
                 AssumeRolePolicyDocument: JSON.stringify(step.trust),
                 MaxSessionDuration: step.maxSessionSeconds,
+                Tags: iamTags(step.tags),
                 Description: `keyless: Slack user ${role.name}'s grants in this account (created on first use)`,
               }),
             ),
@@ -236,6 +247,7 @@ export class AwsAccessBackend implements AccessBackend {
         boundaryArn: found?.PermissionsBoundary?.PermissionsBoundaryArn,
         // IAM returns the trust URL-encoded.
         trust: JSON.parse(decodeURIComponent(found?.AssumeRolePolicyDocument ?? '{}')),
+        tags: Object.fromEntries((found?.Tags ?? []).map((tag) => [tag.Key, tag.Value])),
       }
     } catch (error) {
       if ((error as Error).cause instanceof NoSuchEntityException) return { exists: false }
@@ -243,6 +255,8 @@ export class AwsAccessBackend implements AccessBackend {
     }
   }
 }
+
+const iamTags = (tags: Record<string, string>) => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }))
 
 /** A session belongs to a role when an assumed-role session of that role owns it; to a user when the user does. */
 export function ownedBy(owner: string | undefined, principal: IamPrincipal): boolean {

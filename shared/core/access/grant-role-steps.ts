@@ -10,7 +10,7 @@ import { GRANT_ROLE_MAX_SESSION_SECONDS } from '../policy/grant-role.ts'
 /** The role as IAM describes it (GetRole), its trust already decoded from IAM's URL encoding. */
 export type GrantRoleFound =
   | { exists: false }
-  | { exists: true; boundaryArn: string | undefined; trust: unknown }
+  | { exists: true; boundaryArn: string | undefined; trust: unknown; tags: Record<string, string> }
 
 /** What the role must be: a `placeGrant` placement's principal and grant role. */
 export interface GrantRoleWanted {
@@ -18,6 +18,8 @@ export interface GrantRoleWanted {
   /** The keyless grant boundary's ARN in the role's account. */
   boundary: string
   trust: TrustDocument
+  /** Tags the role carries (the person's); other tags someone put on it are left alone. */
+  tags: Record<string, string>
 }
 
 export type GrantRoleStep =
@@ -25,9 +27,11 @@ export type GrantRoleStep =
       kind: 'create'
       boundaryArn: string
       trust: TrustDocument
+      tags: Record<string, string>
       maxSessionSeconds: number
     }
-  | { kind: 'replace-trust'; trust: TrustDocument }
+  /** Only what differs: a trust to replace, tags to set (a role made before keyless tagged). */
+  | { kind: 'update'; trust?: TrustDocument; tags?: Record<string, string> }
   | { kind: 'ready' }
   /** Never written: the role is not what keyless made, and writing would widen or hide that. */
   | { kind: 'refuse'; reason: string }
@@ -38,6 +42,7 @@ export function grantRoleStep(wanted: GrantRoleWanted, found: GrantRoleFound): G
       kind: 'create',
       boundaryArn: wanted.boundary,
       trust: wanted.trust,
+      tags: wanted.tags,
       maxSessionSeconds: GRANT_ROLE_MAX_SESSION_SECONDS,
     }
   }
@@ -54,6 +59,8 @@ export function grantRoleStep(wanted: GrantRoleWanted, found: GrantRoleFound): G
   }
   // A changed trust is the config's doing (a person's new principal or Identity Center user):
   // the config is the authority on who the role belongs to.
-  if (!isDeepStrictEqual(found.trust, wanted.trust)) return { kind: 'replace-trust', trust: wanted.trust }
-  return { kind: 'ready' }
+  const trust = isDeepStrictEqual(found.trust, wanted.trust) ? undefined : wanted.trust
+  const tagged = Object.entries(wanted.tags).every(([key, value]) => found.tags[key] === value)
+  if (!trust && tagged) return { kind: 'ready' }
+  return { kind: 'update', ...(trust ? { trust } : {}), ...(tagged ? {} : { tags: wanted.tags }) }
 }

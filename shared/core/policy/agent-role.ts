@@ -1,7 +1,7 @@
 import { HEARTBEAT_PARAMETER } from '../alerts/record.ts'
 import type { Partition } from '../aws/arn.ts'
 import { KEYLESS_ROLE_PATH } from '../aws/arn.ts'
-import { GRANT_ROLE_PATH, grantBoundaryArn } from './grant-role.ts'
+import { GRANT_ROLE_PATH, GRANT_ROLE_PERSON_TAG, grantBoundaryArn } from './grant-role.ts'
 
 /**
  * The agent role: the only way keyless acts in a member account. The home account's keyless
@@ -26,7 +26,7 @@ interface AgentStatement {
   Effect: 'Allow' | 'Deny'
   Action: string[]
   Resource: string | string[]
-  Condition?: Record<string, Record<string, string>>
+  Condition?: Record<string, Record<string, string | string[]>>
 }
 
 export interface AgentPolicyDocument {
@@ -66,6 +66,19 @@ const UNBOUNDED_BY_VERB: Record<GrantRoleVerb, readonly string[]> = {
   Read: ['iam:GetRolePolicy'],
 }
 
+/**
+ * Tagging a grant role with its person, on creation (IAM asks for `iam:TagRole` beside
+ * `iam:CreateRole` when a role is made with tags) and on a role made before keyless tagged. IAM
+ * does not condition tagging on the boundary, so the tag's key is the limit: no other tag, whose
+ * meaning a policy elsewhere might rest on, can be written.
+ */
+const TAG_BY_VERB: Record<GrantRoleVerb, readonly string[]> = {
+  Put: ['iam:TagRole'],
+  Delete: [],
+  List: [],
+  Read: [],
+}
+
 /** Never, on any role: the boundary is what makes a grant role safe, so no caller can lift it. */
 export const BOUNDARY_REMOVALS = [
   'iam:DeleteRolePermissionsBoundary',
@@ -84,6 +97,7 @@ export function grantRoleStatements(
   const grantRoles = grantRolesArn(partition, account)
   const bounded = verbs.flatMap((verb) => BOUNDED_BY_VERB[verb])
   const unbounded = verbs.flatMap((verb) => UNBOUNDED_BY_VERB[verb])
+  const tagging = verbs.flatMap((verb) => TAG_BY_VERB[verb])
   return [
     ...(bounded.length
       ? [
@@ -100,6 +114,21 @@ export function grantRoleStatements(
       : []),
     ...(unbounded.length
       ? [{ Sid: 'GrantRoles', Effect: 'Allow' as const, Action: unbounded, Resource: grantRoles }]
+      : []),
+    ...(tagging.length
+      ? [
+          {
+            Sid: 'TagGrantRolesWithTheirPerson',
+            Effect: 'Allow' as const,
+            Action: tagging,
+            Resource: grantRoles,
+            // ForAllValues holds of no keys at all; Null makes a request name its keys.
+            Condition: {
+              'ForAllValues:StringEquals': { 'aws:TagKeys': [GRANT_ROLE_PERSON_TAG] },
+              Null: { 'aws:TagKeys': 'false' },
+            },
+          },
+        ]
       : []),
     { Sid: 'NeverLiftTheBoundary', Effect: 'Deny', Action: [...BOUNDARY_REMOVALS], Resource: '*' },
   ]

@@ -12,8 +12,17 @@ import { KEYLESS_ROLE_PATH, parsePrincipalArn } from '../aws/arn.ts'
 /** Where grant roles live: under keyless's own path, apart from keyless's function roles. */
 export const GRANT_ROLE_PATH = `${KEYLESS_ROLE_PATH}grant/`
 
-/** A grant role never outlives an hour's credentials: a revoke's deny need cover no longer. */
+/**
+ * A grant role's credentials last an hour at most, so credentials copied off a laptop are of use
+ * no longer than that, whatever grant the role holds next.
+ */
 export const GRANT_ROLE_MAX_SESSION_SECONDS = 3600
+
+/**
+ * The tag naming a grant role's person (their Slack user id), for the people and tools that find
+ * roles by tag. keyless decides nothing by it: the role's name says whose it is.
+ */
+export const GRANT_ROLE_PERSON_TAG = 'keyless:person'
 
 export const grantRoleArn = (partition: Partition, account: string, slackUserId: string): string =>
   `arn:${partition}:iam::${account}:role${GRANT_ROLE_PATH}${slackUserId}`

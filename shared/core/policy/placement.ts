@@ -1,13 +1,19 @@
 import type { AccountConfig, KeylessConfig, PersonConfig, TargetConfig } from '../config/schema.ts'
-import { grantBoundaryArn, grantRoleArn, grantRoleTrust, type TrustDocument } from './grant-role.ts'
+import {
+  GRANT_ROLE_PERSON_TAG,
+  grantBoundaryArn,
+  grantRoleArn,
+  grantRoleTrust,
+  type TrustDocument,
+} from './grant-role.ts'
 
 /** Where a person's grant on a target goes. */
 export interface Placement {
   account: AccountConfig
   /** The person's own principal when it lives in the target's account, else their grant role there. */
   principal: string
-  /** For a grant role: it is created on first use with this trust, bounded by `boundary`. */
-  grantRole?: { trust: TrustDocument; boundary: string }
+  /** For a grant role: it is created on first use with this trust and these tags, bounded by `boundary`. */
+  grantRole?: { trust: TrustDocument; boundary: string; tags: Record<string, string> }
 }
 
 /**
@@ -33,6 +39,7 @@ export function placeGrant(config: KeylessConfig, person: PersonConfig, target: 
     grantRole: {
       trust: grantRoleTrust(config.partition, account.id, holder),
       boundary: grantBoundaryArn(config.partition, account.id),
+      tags: { [GRANT_ROLE_PERSON_TAG]: person.slackUserId },
     },
   }
 }
