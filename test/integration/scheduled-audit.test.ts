@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises'
-import { DeleteCommand } from '@aws-sdk/lib-dynamodb'
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { raw as auditRun } from '../../functions/audit/handler.ts'
 import { LocalPolicySimulator } from '../../local/policy-simulator.ts'
-import { DynamoAuditRuns } from '../../shared/adapters/dynamodb/audit-runs.ts'
+import { DynamoAuditRuns, MAX_STORED_RUN_BYTES } from '../../shared/adapters/dynamodb/audit-runs.ts'
 import { auditRunKey } from '../../shared/adapters/dynamodb/keys.ts'
-import type { AuditTarget } from '../../shared/core/audit/audit.ts'
+import type { AuditTarget, KeptFinding } from '../../shared/core/audit/audit.ts'
 import {
   type AuthorizationDetails,
   authorizationDetailsSchema,
@@ -167,5 +167,76 @@ describe('the scheduled audit', () => {
     await expect(run([home(seeded)])).rejects.toThrow('Slack refused audit-changed')
     expect(await new DynamoAuditRuns(db.client, db.tableName).last()).toBeUndefined()
     expect((await run([home(seeded)])).first).toBe(true)
+  })
+
+  it('keeps only the standing findings, compressed: an organization with thousands of holes still fits', async () => {
+    const first = await run([home(seeded)])
+    const runs = new DynamoAuditRuns(db.client, db.tableName)
+    expect((await runs.last())?.findings.map((finding) => finding.kind)).toEqual(
+      Array(first.standing).fill('standing'),
+    )
+    // 20 accounts × 100 roles × 10 targets, each role with a different share of the reach actions.
+    const actions = [
+      'ssm:StartSession',
+      'ssm:SendCommand',
+      'ssm:StartAutomationExecution',
+      'ssm:CreateAssociation',
+    ]
+    const many: KeptFinding[] = []
+    for (let account = 0; account < 20; account++) {
+      const id = String(100000000000 + account * 7_777_777)
+      for (let role = 0; role < 100; role++) {
+        for (let target = 0; target < 10; target++) {
+          many.push({
+            principal: `arn:aws:iam::${id}:role/team-${role}/admin-${(role * 7919) % 1009}`,
+            account: id,
+            target: `target-${target}`,
+            kind: 'standing',
+            actions: actions.slice(0, 1 + ((role + target) % actions.length)),
+          })
+        }
+      }
+    }
+    await runs.save({ at: '2026-11-28T09:00:00Z', findings: many })
+    expect(await runs.last()).toEqual({ at: '2026-11-28T09:00:00Z', findings: many })
+    const { Item } = await db.client.send(new GetCommand({ TableName: db.tableName, Key: auditRunKey }))
+    expect(Item?.run).toBeInstanceOf(Uint8Array)
+    expect((Item?.run as Uint8Array | undefined)?.length).toBeLessThan(MAX_STORED_RUN_BYTES / 4)
+  })
+
+  it('refuses a run too large for one item with the reason, keeping the last one saved', async () => {
+    const runs = new DynamoAuditRuns(db.client, db.tableName)
+    await runs.save({ at: '2026-11-28T09:00:00Z', findings: [] })
+    // Principals that share nothing: the worst case for compression.
+    const unlike = Array.from({ length: 20_000 }, () => ({
+      principal: `arn:aws:iam::111122223333:role/${crypto.randomUUID()}`,
+      account: HOME,
+      target: 'prod-db',
+      kind: 'standing' as const,
+      actions: ['ssm:StartSession'],
+    }))
+    await expect(runs.save({ at: '2026-11-28T10:00:00Z', findings: unlike })).rejects.toThrow(
+      /^the audit's 20000 findings take \d+ KB compressed, more than one DynamoDB item holds \(390 KB\)/,
+    )
+    expect(await runs.last()).toEqual({ at: '2026-11-28T09:00:00Z', findings: [] })
+  })
+
+  it('reads a run saved before runs were compressed, and compares with it', async () => {
+    await run([home(seeded)])
+    const saved = await new DynamoAuditRuns(db.client, db.tableName).last()
+    // The same run as an earlier keyless saved it: its findings as attributes.
+    await db.client.send(
+      new PutCommand({
+        TableName: db.tableName,
+        Item: { ...auditRunKey, ...saved, at: '2026-11-21T09:00:00Z' },
+      }),
+    )
+    expect(await new DynamoAuditRuns(db.client, db.tableName).last()).toEqual({
+      ...saved,
+      at: '2026-11-21T09:00:00Z',
+    })
+    const changes = await run([home(seeded)])
+    expect(changes).toMatchObject({ first: false, opened: [], closed: [] })
+    expect(changes.standing).toBe(saved?.findings.length)
   })
 })

@@ -29,6 +29,7 @@ export interface AccountSource {
 
 export interface AuditRun {
   at: string
+  /** The standing findings: what the next run compares with (grants and accepted ones are not). */
   findings: KeptFinding[]
   /** Grant roles of people the config no longer places (absent in runs before they were kept). */
   orphanGrantRoles?: string[]
@@ -83,13 +84,15 @@ export async function scheduledAudit(deps: ScheduledAuditDeps): Promise<AuditCha
     }
     orphans.push(...audit.orphanGrantRoles)
     findings.push(
-      ...audit.findings.map(({ principal, account, target, kind, actions }) => ({
-        principal,
-        account,
-        target,
-        kind,
-        actions,
-      })),
+      ...audit.findings
+        .filter((finding) => finding.kind === 'standing')
+        .map(({ principal, account, target, kind, actions }) => ({
+          principal,
+          account,
+          target,
+          kind,
+          actions,
+        })),
     )
   }
   const changes = { ...changesSince(previous?.findings, findings, unaudited), orphanGrantRoles: orphans }
