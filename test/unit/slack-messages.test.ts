@@ -239,6 +239,42 @@ describe('Slack messages (golden Block Kit JSON)', () => {
     await expect(json(alert)).toMatchFileSnapshot(golden('audit-changed'))
   })
 
+  it('the scheduled audit of a bad week stays within what Slack takes, and counts what it leaves out', () => {
+    const hole = (n: number) => ({
+      principal: `arn:aws:iam::111122223333:role/platform/team-${n}/deployment-automation-${n}`,
+      account: '111122223333',
+      target: `target-${n % 7}`,
+      kind: 'standing' as const,
+      actions: ['ssm:StartSession', 'ssm:SendCommand', 'ec2-instance-connect:SendSerialConsoleSSHPublicKey'],
+    })
+    const opened = Array.from({ length: 400 }, (_, n) => hole(n))
+    const alert = auditAlert({
+      first: true,
+      opened,
+      closed: [],
+      standing: 400,
+      unaudited: Array.from({ length: 80 }, (_, n) => ({
+        account: String(200000000000 + n),
+        reason: `AccessDenied: not authorized to perform sts:AssumeRole on keyless-auditor ${'x'.repeat(n)}`,
+      })),
+      orphanGrantRoles: [],
+    })
+    const blocks = alert.blocks ?? []
+    expect(blocks.length).toBeLessThanOrEqual(50)
+    const texts = blocks.map((block) => JSON.stringify(block))
+    for (const block of blocks) {
+      if (block.type === 'section') expect(block.text?.text.length).toBeLessThanOrEqual(3000)
+    }
+    const found = blocks.find((block) => JSON.stringify(block).includes('*Found*'))
+    const foundText = found?.type === 'section' ? (found.text?.text ?? '') : ''
+    const listed = foundText.split('\n').filter((line) => line.startsWith('•')).length
+    expect(listed).toBeGreaterThan(10)
+    expect(foundText).toMatch(
+      new RegExp(`…and ${400 - listed} more \\(keyless audit --json lists them\\)\\.$`),
+    )
+    expect(texts.join()).toMatch(/…and \d+ more accounts/)
+  })
+
   it('offers only the extensions that still fit under the maximum', () => {
     const grant = advance(activeGrant(config, { clientToken: 'golden-8' }), [
       [{ type: 'request-extension', durationSeconds: 4800 }, alice, at(600)],

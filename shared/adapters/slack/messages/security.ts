@@ -1,3 +1,4 @@
+import type { SectionBlock } from '@slack/types'
 import type { Verdict } from '../../../core/alerts/evaluate.ts'
 import type { Severity } from '../../../core/alerts/rules.ts'
 import type { AuditChanges, KeptFinding } from '../../../core/audit/audit.ts'
@@ -95,16 +96,28 @@ export function alertPathAlert(notice: Extract<Notice, { kind: 'alert-path' }>):
   }
 }
 
+/**
+ * Lines under a title, as many as fit a section's 3,000 characters with room for the count of
+ * the rest: a week that opens hundreds of holes still posts (cut mid-line, a list would lose
+ * that count; over 50 blocks, Slack would refuse the post and the run would never be saved).
+ */
+function fittedList(title: string, lines: string[], more: (left: number) => string): SectionBlock {
+  const budget = 3000 - title.length - more(lines.length).length - 2
+  let used = 0
+  const shown = lines.filter((line) => {
+    used += line.length + 1
+    return used <= budget
+  })
+  const left = lines.length - shown.length
+  return section([title, ...shown, ...(left > 0 ? [more(left)] : [])].join('\n'))
+}
+
 /** The scheduled audit's changes: the holes opened, those closed, the accounts it could not look at. */
 export function auditAlert(changes: AuditChanges): SlackMessage {
   const line = (finding: KeptFinding) =>
     `• \`${quoted(finding.principal)}\` on *${finding.target}* (account ${finding.account}): ${finding.actions.map((action) => action.split(':')[1]).join(', ')}`
-  const list = (findings: KeptFinding[]) => {
-    const shown = findings.slice(0, 20).map(line)
-    if (findings.length > 20)
-      shown.push(`…and ${findings.length - 20} more (keyless audit --json lists them).`)
-    return shown.join('\n')
-  }
+  const findings = (title: string, list: KeptFinding[]) =>
+    fittedList(title, list.map(line), (left) => `…and ${left} more (keyless audit --json lists them).`)
   const title = changes.first
     ? `${changes.standing} standing way(s) onto targets' instances`
     : `${changes.opened.length} opened, ${changes.closed.length} closed`
@@ -116,22 +129,30 @@ export function auditAlert(changes: AuditChanges): SlackMessage {
       ),
       ...(changes.opened.length > 0
         ? [
-            section(
-              `*${changes.first ? 'Found' : 'Opened since the last audit'}* (reach without a keyless grant)\n${list(changes.opened)}`,
+            findings(
+              `*${changes.first ? 'Found' : 'Opened since the last audit'}* (reach without a keyless grant)`,
+              changes.opened,
             ),
           ]
         : []),
-      ...(changes.closed.length > 0 ? [section(`*Closed*\n${list(changes.closed)}`)] : []),
-      ...changes.unaudited.map(({ account, reason }) =>
-        section(`*Not audited:* account ${account}: ${quoted(truncate(reason, 300))}`),
-      ),
+      ...(changes.closed.length > 0 ? [findings('*Closed*', changes.closed)] : []),
+      ...(changes.unaudited.length > 0
+        ? [
+            fittedList(
+              '*Not audited* (their last findings are kept):',
+              changes.unaudited.map(
+                ({ account, reason }) => `• account ${account}: ${quoted(truncate(reason, 300))}`,
+              ),
+              (left) => `…and ${left} more accounts (the audit function's log names each).`,
+            ),
+          ]
+        : []),
       ...(changes.orphanGrantRoles.length > 0
         ? [
-            section(
-              `*Grant roles of people no longer in the config* (keyless will not write or clean them; delete them):\n${changes.orphanGrantRoles
-                .slice(0, 20)
-                .map((arn) => `• \`${quoted(arn)}\``)
-                .join('\n')}`,
+            fittedList(
+              '*Grant roles of people no longer in the config* (keyless will not write or clean them; delete them):',
+              changes.orphanGrantRoles.map((arn) => `• \`${quoted(arn)}\``),
+              (left) => `…and ${left} more (keyless audit --json lists them).`,
             ),
           ]
         : []),
