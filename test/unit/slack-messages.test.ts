@@ -8,6 +8,7 @@ import {
   expiringSoon,
   extensionRequest,
   homeView,
+  reconciledAlert,
   requestReply,
   securityAlert,
 } from '../../shared/adapters/slack/messages.ts'
@@ -273,6 +274,23 @@ describe('Slack messages (golden Block Kit JSON)', () => {
       new RegExp(`…and ${400 - listed} more \\(keyless audit --json lists them\\)\\.$`),
     )
     expect(texts.join()).toMatch(/…and \d+ more accounts/)
+  })
+
+  it("the reconciler's report of a pass that repaired hundreds of things: whole lines, and the count of the rest", () => {
+    const findings = Array.from({ length: 300 }, (_, n) => ({
+      what: 'orphan-policy-removed' as const,
+      principal: `arn:aws:iam::111122223333:role/platform/service-${n}`,
+      policyName: `keyless-g-${String(n).padStart(10, '0')}`,
+      detail: `no live grant names this policy; it was attached ${n} minutes after the grant ended ${'.'.repeat(200)}`,
+    }))
+    const [, list] = reconciledAlert(findings).blocks ?? []
+    const text = list?.type === 'section' ? (list.text?.text ?? '') : ''
+    expect(text.length).toBeLessThanOrEqual(3000)
+    const lines = text.split('\n')
+    const shown = lines.filter((line) => line.startsWith('• '))
+    expect(shown.length).toBeGreaterThan(3)
+    for (const line of shown) expect(line).toMatch(/\.{200}$/) // none cut short
+    expect(lines.at(-1)).toBe(`…and ${300 - shown.length} more (see the reconciler's log).`)
   })
 
   it('offers only the extensions that still fit under the maximum', () => {

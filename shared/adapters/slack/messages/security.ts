@@ -53,16 +53,16 @@ const FINDING_WORDS: Record<ReconcileFinding['what'], string> = {
 }
 
 export function reconciledAlert(findings: ReconcileFinding[]): SlackMessage {
-  const lines = findings
-    .slice(0, 20)
-    .map(
-      (finding) =>
-        `• ${FINDING_WORDS[finding.what]}: \`${finding.principal}\`${finding.grantId ? ` grant \`${finding.grantId}\`` : ''}${finding.policyName ? ` policy \`${finding.policyName}\`` : ''} — ${quoted(truncate(finding.detail, 300))}`,
-    )
-  if (findings.length > 20) lines.push(`…and ${findings.length - 20} more (see the reconciler's log).`)
+  const lines = findings.map(
+    (finding) =>
+      `• ${FINDING_WORDS[finding.what]}: \`${finding.principal}\`${finding.grantId ? ` grant \`${finding.grantId}\`` : ''}${finding.policyName ? ` policy \`${finding.policyName}\`` : ''} — ${quoted(truncate(finding.detail, 300))}`,
+  )
   return {
     text: `keyless reconciler repaired ${findings.length} thing(s)`,
-    blocks: [header(':wrench: keyless reconciler'), section(lines.join('\n'))],
+    blocks: [
+      header(':wrench: keyless reconciler'),
+      fittedList(undefined, lines, (left) => `…and ${left} more (see the reconciler's log).`),
+    ],
   }
 }
 
@@ -97,19 +97,24 @@ export function alertPathAlert(notice: Extract<Notice, { kind: 'alert-path' }>):
 }
 
 /**
- * Lines under a title, as many as fit a section's 3,000 characters with room for the count of
- * the rest: a week that opens hundreds of holes still posts (cut mid-line, a list would lose
- * that count; over 50 blocks, Slack would refuse the post and the run would never be saved).
+ * Lines (under a title), as many as fit a section's 3,000 characters with room for the count of
+ * the rest: a pass that repairs hundreds of things, or a week that opens hundreds of holes, still
+ * posts whole lines and says how many it left out (cut mid-line, a list loses that count).
  */
-function fittedList(title: string, lines: string[], more: (left: number) => string): SectionBlock {
-  const budget = 3000 - title.length - more(lines.length).length - 2
+function fittedList(
+  title: string | undefined,
+  lines: string[],
+  more: (left: number) => string,
+): SectionBlock {
+  const head = title === undefined ? [] : [title]
+  const budget = 3000 - (title?.length ?? 0) - more(lines.length).length - 2
   let used = 0
   const shown = lines.filter((line) => {
     used += line.length + 1
     return used <= budget
   })
   const left = lines.length - shown.length
-  return section([title, ...shown, ...(left > 0 ? [more(left)] : [])].join('\n'))
+  return section([...head, ...shown, ...(left > 0 ? [more(left)] : [])].join('\n'))
 }
 
 /** The scheduled audit's changes: the holes opened, those closed, the accounts it could not look at. */
