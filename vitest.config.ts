@@ -46,5 +46,8 @@ export default defineConfig({
     execArgv: ['--max-semi-space-size=32'],
     sequence: { sequencer: LongestFirst },
     testTimeout: 20_000,
+    // npm 11 on Node 22 keeps a compile cache in the temp folder (os.tmpdir()/node-compile-cache);
+    // the npm and npx the tests start would leave it there. The suite leaves the temp folder as it found it.
+    env: { NODE_DISABLE_COMPILE_CACHE: '1' },
   },
 })
