@@ -35,6 +35,12 @@ export async function policyCommand(target: string, options: PolicyOptions, io: 
   const { config } = await commandConfig(options.config, io)
   // Several targets (`prod-db,dev-web`) make one request: one policy per account they are in.
   const names = [...new Set(target.split(','))]
+  if (names.includes('')) {
+    throw new KeylessError(
+      'INVALID_ARGUMENTS',
+      `"${target}" has an empty target name: name several targets with commas and no spaces (prod-db,dev-web)`,
+    )
+  }
   const targets = names.map((name) => findTarget(config, name))
   const placements = options.person
     ? placementsOf(config, findPerson(config, options.person), targets)

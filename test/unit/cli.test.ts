@@ -123,6 +123,10 @@ describe('keyless policy', () => {
       'keyless: There is no target "nope". Targets: prod-db, dev-web.\n',
     ],
     [
+      ['policy', 'prod-db,', '--principal', ROLE, '--duration', '30m'],
+      'keyless: "prod-db," has an empty target name: name several targets with commas and no spaces (prod-db,dev-web)\n',
+    ],
+    [
       ['policy', 'prod-db', '--principal', ROLE, '--duration', '3h'],
       "keyless: 3h is over prod-db's maximum of 2h; ask for 2h or less.\n",
     ],

@@ -92,6 +92,21 @@ describe('/access command text', () => {
     expect(refusal('x'.repeat(4001)).message).toContain('keep it under 4000')
   })
 
+  it('a list of targets broken by a space is refused with the form meant, not as an unknown target', () => {
+    for (const text of [
+      'prod-db, dev-web 30m fix',
+      'prod-db ,dev-web 30m fix',
+      'prod-db,,dev-web 30m',
+      ',prod-db 30m',
+    ]) {
+      expect(refusal(text), text).toEqual({
+        message: 'Name several targets with commas and no spaces.',
+        example: '/access prod-db,prod-cache 30m one incident',
+      })
+    }
+    expect(refusal('prod-dbb,dev-web 30m').message).toContain('There is no target "prod-dbb"')
+  })
+
   it('a duration spelled out as people say it is refused with the form they meant', () => {
     expect(refusal('prod-db 3 hours fixing lag')).toEqual({
       message: '"3 hours" is not how durations are written: did you mean 3h?',

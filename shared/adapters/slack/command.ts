@@ -33,6 +33,7 @@ export const EXAMPLES = {
   revoke: '/access revoke g-7kq2m9x4ab',
   extend: '/access extend g-7kq2m9x4ab 30m',
   cancel: '/access cancel g-7kq2m9x4ab',
+  severalTargets: '/access prod-db,prod-cache 30m one incident',
 } as const
 
 /** More than any real command; Slack itself allows about 4,000 characters. */
@@ -99,6 +100,7 @@ export function parseAccessCommand(text: string, targets: ReadonlySet<string>): 
     }
   }
   if (!isTarget) {
+    if (named.includes('')) throw brokenTargetList()
     const unknown = named.find((name) => !targets.has(name)) ?? first
     throw new CommandError(
       `${noSuchTarget(shown(unknown), targets).slice(0, -1)} (see \`/access targets\`).`,
@@ -106,6 +108,7 @@ export function parseAccessCommand(text: string, targets: ReadonlySet<string>): 
     )
   }
   const [duration, ...after] = rest
+  if (duration?.startsWith(',')) throw brokenTargetList()
   if (duration === undefined) {
     throw new CommandError(`Say how long you need ${first} for.`, EXAMPLES.request)
   }
@@ -133,6 +136,10 @@ export function parseAccessCommand(text: string, targets: ReadonlySet<string>): 
     breakGlass,
   }
 }
+
+/** `prod-db, prod-cache` or `prod-db ,prod-cache`: a list of targets broken by a space. */
+const brokenTargetList = () =>
+  new CommandError('Name several targets with commas and no spaces.', EXAMPLES.severalTargets)
 
 function durationFrom(text: string, example: string): number {
   if (text.length > 24)
