@@ -15,8 +15,9 @@ const FIXTURE = new URL('../test/fixtures/cloudtrail/start-session-port-forward-
 const RUNNER = `
 import { runCli } from './cli/program.ts'
 import { processIo } from './cli/io.ts'
+import { peakRssKb } from './bench/peak-memory.ts'
 const code = await runCli(['check-event', '-', '--config', 'keyless.config.example.yaml'], processIo)
-process.stderr.write(JSON.stringify({ code, maxRssKb: process.resourceUsage().maxRSS }) + '\\n')
+process.stderr.write(JSON.stringify({ code, maxRssKb: peakRssKb() }) + '\\n')
 `
 
 /** `accessShare` of the records are access events (the rest, other API calls, are ignored). */

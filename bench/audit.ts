@@ -19,11 +19,12 @@ const INSTANCES = 200
 /** Runs the CLI's audit and reports its own peak memory and exit code when done. */
 const RUNNER = (details: string) => `
 import { runCli } from './cli/program.ts'
+import { peakRssKb } from './bench/peak-memory.ts'
 const io = { out: () => {}, err: () => {}, env: process.env, stopped: () => Promise.resolve() }
 let stdout = ''
 const code = await runCli(['audit', '--authorization-details', ${JSON.stringify(details)}, '--json', '--config', 'keyless.config.example.yaml'], { ...io, out: (text) => { stdout += text } })
 const { checked, findings } = JSON.parse(stdout)
-process.stderr.write(JSON.stringify({ code, maxRssKb: process.resourceUsage().maxRSS, checked, standing: findings.filter((f) => f.kind === 'standing').map((f) => f.principal) }) + '\\n')
+process.stderr.write(JSON.stringify({ code, maxRssKb: peakRssKb(), checked, standing: findings.filter((f) => f.kind === 'standing').map((f) => f.principal) }) + '\\n')
 `
 
 const statement = (Action: unknown, Resource: unknown = '*', extra: object = {}) => ({
