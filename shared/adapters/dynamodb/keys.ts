@@ -4,9 +4,10 @@ import { type Grant, isLive } from '../../core/grants/grant.ts'
 /**
  * Every key of the single table, built in one place. A grant's item is
  * `GRANT#<id>` / `GRANT`; the verdict on a CloudTrail access event is `EVENT#<eventID>` /
- * `VERDICT`; the reconciler's last run, the alert path's heartbeat and the last audit are one
- * item each (`RECONCILER`, `HEARTBEAT`, `AUDIT`). Three sparse indexes serve the access patterns, and an index attribute is present
- * only while the item belongs in that index.
+ * `VERDICT`; the reconciler's last run and the last audit are one item each (`RECONCILER`,
+ * `AUDIT`), the alert path's heartbeats one per watched account and region (`HEARTBEAT`). Three
+ * sparse indexes serve the access patterns, and an index attribute is present only while the
+ * item belongs in that index.
  */
 
 export const INDEXES = {
