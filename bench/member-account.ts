@@ -5,6 +5,7 @@ import {
   IAMClient,
   NoSuchEntityException,
   PutRolePolicyCommand,
+  TagRoleCommand,
 } from '@aws-sdk/client-iam'
 import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts'
@@ -95,6 +96,7 @@ async function callsPerAttach(): Promise<void> {
     ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [] })
     // IAM as it would answer: the role is missing until created, then read back as created.
     let created: CreateRoleCommand['input'] | undefined
+    let tags: TagRoleCommand['input']['Tags'] = []
     iam.on(GetRoleCommand).callsFake(() => {
       if (!created) throw new NoSuchEntityException({ message: 'no such role', $metadata: {} })
       return {
@@ -104,6 +106,7 @@ async function callsPerAttach(): Promise<void> {
           RoleId: 'AROAGRANTROLE',
           CreateDate: new Date(),
           AssumeRolePolicyDocument: encodeURIComponent(created.AssumeRolePolicyDocument ?? ''),
+          Tags: tags,
           PermissionsBoundary: {
             PermissionsBoundaryType: 'Policy',
             PermissionsBoundaryArn: created.PermissionsBoundary,
@@ -113,6 +116,10 @@ async function callsPerAttach(): Promise<void> {
     })
     iam.on(CreateRoleCommand).callsFake((input: CreateRoleCommand['input']) => {
       created = input
+      return {}
+    })
+    iam.on(TagRoleCommand).callsFake((input: TagRoleCommand['input']) => {
+      tags = input.Tags
       return {}
     })
     iam.on(PutRolePolicyCommand).resolves({})

@@ -4,6 +4,7 @@ import {
   AccessBackendRetryableError,
   type ActiveSession,
   GRANT_POLICY_PREFIX,
+  type GrantRolePrepared,
   type TargetInstance,
   type TargetInstances,
 } from '../shared/core/access/backend.ts'
@@ -121,7 +122,7 @@ export class LocalAccessBackend implements AccessBackend, InstanceInventory {
     for (const open of this.sessions) if (open.sessionId === session.sessionId) open.state = 'Terminated'
   }
 
-  async prepareGrantRole(wanted: GrantRoleWanted): Promise<void> {
+  async prepareGrantRole(wanted: GrantRoleWanted): Promise<GrantRolePrepared> {
     this.#enter('prepareGrantRole')
     const role = this.grantRoles.get(wanted.roleArn)
     const step = grantRoleStep(wanted, role ? { exists: true, ...role } : { exists: false })
@@ -137,6 +138,7 @@ export class LocalAccessBackend implements AccessBackend, InstanceInventory {
       if (step.trust) role.trust = structuredClone(step.trust)
       if (step.tags) Object.assign(role.tags, step.tags)
     }
+    return {}
   }
 
   async tagValues(

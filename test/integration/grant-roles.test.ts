@@ -96,6 +96,26 @@ describe('attaching access on a grant role', () => {
     expect((await db.store.get(grant.id))?.status).toBe('ACTIVE')
   })
 
+  it('grants on a role it could not tag, and says so in the log: the tag never holds access up', async () => {
+    const warnings: string[] = []
+    deps = {
+      ...freshDeps(),
+      warn: (message, details) => warnings.push(`${message} ${JSON.stringify(details)}`),
+    }
+    const prepare = backend.prepareGrantRole.bind(backend)
+    backend.prepareGrantRole = async (wanted) => ({
+      ...(await prepare(wanted)),
+      untagged: 'AccessDenied on iam:TagRole',
+    })
+    const grant = await carolsGrant()
+    await attachAccess(deps, { grantId: grant.id })
+    expect((await db.store.get(grant.id))?.status).toBe('ACTIVE')
+    expect(backend.policyOf(CAROLS_ROLE, grantPolicyName(grant.id))).toBeDefined()
+    expect(warnings).toEqual([
+      'a grant role is not tagged with its person; the grant goes on {"reason":"AccessDenied on iam:TagRole"}',
+    ])
+  })
+
   it('attaches nothing, and leaves the grant approved, when the role’s boundary was lifted', async () => {
     freshDeps()
     backend.grantRoles.set(CAROLS_ROLE, {

@@ -274,16 +274,32 @@ describe('AwsAccessBackend, grant roles', () => {
   it('creates a missing grant role under /keyless/grant/, bounded, trusting the person, sessions of an hour', async () => {
     iam.on(GetRoleCommand).rejects(new NoSuchEntityException({ message: 'no role', $metadata: {} }))
     iam.on(CreateRoleCommand).resolves({})
-    await backend().prepareGrantRole(carol)
+    iam.on(TagRoleCommand).resolves({})
+    expect(await backend().prepareGrantRole(carol)).toEqual({})
     expect(iam.commandCalls(CreateRoleCommand)[0]?.args[0].input).toMatchObject({
       RoleName: 'U0CAROL',
       Path: '/keyless/grant/',
       PermissionsBoundary: 'arn:aws:iam::444455556666:policy/keyless/keyless-grant-boundary',
       MaxSessionDuration: 3600,
-      Tags: [{ Key: 'keyless:person', Value: 'U0CAROL' }],
     })
     const input = iam.commandCalls(CreateRoleCommand)[0]?.args[0].input
     expect(JSON.parse(input?.AssumeRolePolicyDocument ?? '')).toEqual(carol.trust)
+    expect(iam.commandCalls(TagRoleCommand).map((call) => call.args[0].input)).toEqual([
+      { RoleName: 'U0CAROL', Tags: [{ Key: 'keyless:person', Value: 'U0CAROL' }] },
+    ])
+  })
+
+  it('creates the role all the same when it may not tag it yet, and says why it is untagged', async () => {
+    iam.on(GetRoleCommand).rejects(new NoSuchEntityException({ message: 'no role', $metadata: {} }))
+    iam.on(CreateRoleCommand).resolves({})
+    const denied = Object.assign(new Error('not authorized to perform: iam:TagRole'), {
+      name: 'AccessDenied',
+    })
+    iam.on(TagRoleCommand).rejects(denied)
+    expect(await backend().prepareGrantRole(carol)).toEqual({
+      untagged: `could not tag ${carol.roleArn}: not authorized to perform: iam:TagRole`,
+    })
+    expect(iam.commandCalls(CreateRoleCommand)).toHaveLength(1)
   })
 
   it('writes nothing to a role that is as keyless made it, and replaces a trust the config changed', async () => {

@@ -26,6 +26,7 @@ import {
   AccessBackendRetryableError,
   type ActiveSession,
   GRANT_POLICY_PREFIX,
+  type GrantRolePrepared,
   type TargetInstance,
   type TargetInstances,
 } from '../../core/access/backend.ts'
@@ -184,13 +185,13 @@ export class AwsAccessBackend implements AccessBackend {
     )
   }
 
-  async prepareGrantRole(wanted: GrantRoleWanted): Promise<void> {
+  async prepareGrantRole(wanted: GrantRoleWanted): Promise<GrantRolePrepared> {
     const role = parsePrincipalArn(wanted.roleArn)
     if (role?.kind !== 'role') throw new AccessBackendError(`${wanted.roleArn} is not a role ARN`)
     const step = grantRoleStep(wanted, await this.#readRole(role))
     switch (step.kind) {
       case 'ready':
-        return
+        return {}
       case 'refuse':
         throw new AccessBackendError(step.reason)
       case 'update': {
@@ -205,15 +206,12 @@ export class AwsAccessBackend implements AccessBackend {
             ),
           )
         }
-        if (tags) {
-          await call(`tag ${role.arn}`, () =>
-            this.#iamOf(role.account).send(new TagRoleCommand({ RoleName: role.name, Tags: iamTags(tags) })),
-          )
-        }
-        return
+        return tags ? this.#tag(role, tags) : {}
       }
       case 'create':
         try {
+          // Created untagged, then tagged: a caller that may create but not yet tag grant roles
+          // (a member account whose StackSet instance is still being updated) still grants.
           await call(`create ${role.arn}`, () =>
             this.#iamOf(role.account).send(
               new CreateRoleCommand({
@@ -222,7 +220,6 @@ export class AwsAccessBackend implements AccessBackend {
                 PermissionsBoundary: step.boundaryArn,
                 AssumeRolePolicyDocument: JSON.stringify(step.trust),
                 MaxSessionDuration: step.maxSessionSeconds,
-                Tags: iamTags(step.tags),
                 Description: `keyless: Slack user ${role.name}'s grants in this account (created on first use)`,
               }),
             ),
@@ -234,6 +231,19 @@ export class AwsAccessBackend implements AccessBackend {
           }
           throw error
         }
+        return this.#tag(role, step.tags)
+    }
+  }
+
+  /** Tags a grant role, reporting rather than throwing a failure: the next grant tries again. */
+  async #tag(role: IamPrincipal, tags: Record<string, string>): Promise<GrantRolePrepared> {
+    try {
+      await this.#iamOf(role.account).send(new TagRoleCommand({ RoleName: role.name, Tags: iamTags(tags) }))
+      return {}
+    } catch (error) {
+      return {
+        untagged: `could not tag ${role.arn}: ${error instanceof Error ? error.message : String(error)}`,
+      }
     }
   }
 

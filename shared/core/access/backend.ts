@@ -51,9 +51,15 @@ export interface AccessBackend {
   /**
    * Makes a person's grant role what `wanted` says before a grant goes on it: creates it on
    * first use, replaces a trust the config has changed, and refuses (AccessBackendError, with the
-   * reason) a role whose boundary is not the keyless grant boundary (`grantRoleStep`).
+   * reason) a role whose boundary is not the keyless grant boundary (`grantRoleStep`). Tagging
+   * it comes last and never fails it: the tag is for people, and a grant does not wait on it.
    */
-  prepareGrantRole(wanted: GrantRoleWanted): Promise<void>
+  prepareGrantRole(wanted: GrantRoleWanted): Promise<GrantRolePrepared>
+}
+
+/** A grant role made ready, and, when its tags could not be set, why (a grant goes on regardless). */
+export interface GrantRolePrepared {
+  untagged?: string
 }
 
 /**

@@ -301,7 +301,11 @@ async function putGrantPolicy(
         expiresAt,
       )
       const grantRole = grantRoleOf(deps.config, grant, placement)
-      if (grantRole) await deps.backend.prepareGrantRole(grantRole)
+      if (grantRole) {
+        const { untagged } = await deps.backend.prepareGrantRole(grantRole)
+        if (untagged)
+          deps.warn('a grant role is not tagged with its person; the grant goes on', { reason: untagged })
+      }
       await deps.backend.attachPolicy(principal, grantPolicyName(grant.id), policy)
       put.push(principal)
     }
