@@ -228,6 +228,23 @@ describe('network and issuer matching (properties)', () => {
     )
   })
 
+  it('one set of networks answers many addresses, again and again, as a new one would (its memory of answers stays right past its bound)', () => {
+    const networks = new AllowedNetworks(['10.0.0.0/8', '2001:db8::/32'])
+    const addresses = Array.from({ length: 10_000 }, (_, n) =>
+      n % 2 === 0
+        ? `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`
+        : `11.0.${(n >> 8) & 255}.${n & 255}`,
+    )
+    for (const round of [1, 2]) {
+      for (const [n, address] of addresses.entries()) {
+        expect(networks.expects(address), `${address}, round ${round}`).toBe(n % 2 === 0)
+      }
+    }
+    expect(networks.expects('2001:db8::1')).toBe(true)
+    expect(networks.expects('not an address')).toBe(false)
+    expect(networks.expects('ssm.amazonaws.com')).toBe(true)
+  })
+
   it('issuer globs: * spans any run of characters, slashes included; nothing else is a wildcard', () => {
     const part = fc.stringMatching(/^[A-Za-z0-9_+=,.@/?-]{0,12}$/)
     fc.assert(

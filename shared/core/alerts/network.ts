@@ -6,6 +6,12 @@ import { BlockList, isIP } from 'node:net'
  */
 export class AllowedNetworks {
   readonly #list = new BlockList()
+  /**
+   * Answers by address: a trail repeats a few addresses endlessly, and `BlockList.check` builds
+   * a socket address every call (a twentieth of check-event's time over a day's trail). Bounded:
+   * emptied when full.
+   */
+  readonly #answers = new Map<string, boolean>()
   readonly empty: boolean
 
   constructor(cidrs: readonly string[]) {
@@ -24,12 +30,24 @@ export class AllowedNetworks {
    * else (`Coral/Jakarta`, `-`, a host name) fails closed: it is not expected.
    */
   expects(source: string): boolean {
+    let answer = this.#answers.get(source)
+    if (answer === undefined) {
+      if (this.#answers.size >= MAX_REMEMBERED_SOURCES) this.#answers.clear()
+      answer = this.#judge(source)
+      this.#answers.set(source, answer)
+    }
+    return answer
+  }
+
+  #judge(source: string): boolean {
     if (isAwsOrigin(source)) return true
     const family = isIP(source)
     if (family === 0) return false
     return this.#list.check(source, family === 6 ? 'ipv6' : 'ipv4')
   }
 }
+
+const MAX_REMEMBERED_SOURCES = 4096
 
 /** A service's endpoint name (`ssm.amazonaws.com`) or `AWS Internal`: AWS acting, not a network. */
 export const isAwsOrigin = (source: string): boolean =>

@@ -150,7 +150,8 @@ const identitySchema = z
   })
   .nullish()
 
-const instanceId = z.string().regex(/^m?i-[0-9a-f]{8,17}$/)
+/** An EC2 instance or a managed (hybrid) node. Tested directly: most named fields are absent. */
+const INSTANCE_ID = /^m?i-[0-9a-f]{8,17}$/
 
 const requestSchema = z
   .looseObject({
@@ -246,7 +247,9 @@ export function readRecord(raw: unknown): ReadRecord {
         mfaAuthenticated: String(identity?.sessionContext?.attributes?.mfaAuthenticated) === 'true',
         invokedBy: identity?.invokedBy ?? null,
       },
-      instances: [...new Set(named.filter((id): id is string => instanceId.safeParse(id).success))],
+      instances: [
+        ...new Set(named.filter((id): id is string => typeof id === 'string' && INSTANCE_ID.test(id))),
+      ],
       denied: record.errorCode ? { code: record.errorCode, message: record.errorMessage ?? null } : null,
       document: requested?.documentName ?? null,
       subject: subjectOf(kind, requested),
