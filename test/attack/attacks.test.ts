@@ -86,7 +86,7 @@ describe.concurrent('attacks through Slack', () => {
 
   it('someone keyless does not know can neither ask nor decide, revoke or extend', async () => {
     const nobody = await request('prod-db 30m let me in', 'U0NOBODY')
-    expect(nobody.text).toContain('has no AWS principal in the keyless config')
+    expect(nobody.text).toContain("is not among the keyless config's people")
     expect(await plane.db.store.get(nobody.grantId)).toBeUndefined()
 
     const pending = await request('prod-db 30m real work')

@@ -335,7 +335,7 @@ describe.concurrent('what the Slack function refuses', () => {
       ['prod-db 30', 'has no unit: write 30m'],
       ['prod-db', 'Say how long you need prod-db for'],
       ['prod-db 1h --break-glass', 'needs a reason'],
-      ['prod-db 1h because', 'has no AWS principal in the keyless config', 'U0STRANGER'],
+      ['prod-db 1h because', "is not among the keyless config's people", 'U0STRANGER'],
       [`prod-db 1h ${'x'.repeat(501)}`, 'keep it under 500'],
       ['revoke nope', 'is not a grant id'],
       ['extend g-0000000000 30m', 'There is no grant g-0000000000'],

@@ -105,7 +105,7 @@ describe('requesting a grant', () => {
       'an unknown person',
       { requester: 'U0MALLORY' },
       'UNKNOWN_PERSON',
-      '<@U0MALLORY> has no AWS principal in the keyless config (people.U0MALLORY); ask an admin to add you.',
+      "<@U0MALLORY> is not among the keyless config's people (people.U0MALLORY: an AWS principal or an Identity Center user); ask an admin to add you.",
     ],
     [
       'break-glass without a reason',

@@ -60,7 +60,7 @@ export function requestGrant(
   if (!person) {
     throw new GrantError(
       'UNKNOWN_PERSON',
-      `<@${request.requester}> has no AWS principal in the keyless config (people.${request.requester}); ask an admin to add you.`,
+      `<@${request.requester}> is not among the keyless config's people (people.${request.requester}: an AWS principal or an Identity Center user); ask an admin to add you.`,
     )
   }
   // Per account: the person's own principal when it lives there, else their grant role there;

@@ -26,7 +26,7 @@ export function homeView(contents: HomeContents, now: Date): HomeView {
   if (!contents.known) {
     blocks.push(
       context(
-        'To ask for access yourself you need an AWS principal in the keyless config (`people:`); ask whoever runs keyless.',
+        "To ask for access yourself you need to be among the keyless config's people (`people:`, with your AWS principal or Identity Center user); ask whoever runs keyless.",
       ),
     )
   }
