@@ -136,6 +136,32 @@ describe('Slack messages (golden Block Kit JSON)', () => {
       },
     }
     await expect(json(accessEnded(ended, 0))).toMatchFileSnapshot(golden('access-ended-with-sessions'))
+
+    // Ten accesses at most, each whole, and the count of the rest.
+    const report = (sessions: Record<string, GrantSession>) => {
+      const last = accessEnded({ ...ended, sessions }, 0).blocks?.at(-1)
+      return last?.type === 'section' ? (last.text?.text ?? '') : ''
+    }
+    const many = report(Object.fromEntries(Array.from({ length: 12 }, (_, n) => [`e-${n}`, session(60 + n)])))
+    expect(many.split('\n').filter((line) => line.startsWith('• '))).toHaveLength(10)
+    expect(many.split('\n').at(-1)).toBe(`…and 2 more: \`keyless grants show ${grant.id}\``)
+    // A SendCommand to a fleet names many instances: fewer lines then, never one cut short.
+    const fleet = Array.from({ length: 20 }, (_, n) => `i-0123456789abcd${String(n).padStart(3, '0')}`)
+    const wide = report(
+      Object.fromEntries(
+        Array.from({ length: 10 }, (_, n) => [
+          `e-${n}`,
+          session(60 + n, { eventName: 'SendCommand', instances: fleet }),
+        ]),
+      ),
+    )
+    expect(wide.length).toBeLessThanOrEqual(3000)
+    const wideLines = wide.split('\n').filter((line) => line.startsWith('• '))
+    expect(wideLines.length).toBeLessThan(10)
+    for (const line of wideLines) expect(line).toContain('with MFA')
+    expect(wide.split('\n').at(-1)).toBe(
+      `…and ${10 - wideLines.length} more: \`keyless grants show ${grant.id}\``,
+    )
   })
 
   it('a security alert: who, where, from where, MFA, the rules and what to do, the grant', async () => {

@@ -162,6 +162,29 @@ export const section = (text: string): SectionBlock => ({
   type: 'section',
   text: { type: 'mrkdwn', text: truncate(text, 3000) },
 })
+/**
+ * Lines under a title (if any), as many as fit a section's 3,000 characters — and no more than
+ * `maxLines` — with room for the count of the rest: a list of hundreds still posts whole lines and
+ * says how many it left out (cut mid-line by `section`, it would lose that count).
+ */
+export function fittedList(
+  title: string | undefined,
+  lines: string[],
+  more: (left: number) => string,
+  maxLines = Number.POSITIVE_INFINITY,
+): SectionBlock {
+  const head = title === undefined ? [] : [title]
+  const budget = 3000 - (title?.length ?? 0) - more(lines.length).length - 2
+  let used = 0
+  const shown: string[] = []
+  for (const line of lines) {
+    used += line.length + 1
+    if (used > budget || shown.length === maxLines) break
+    shown.push(line)
+  }
+  const left = lines.length - shown.length
+  return section([...head, ...shown, ...(left > 0 ? [more(left)] : [])].join('\n'))
+}
 export const field = (title: string, value: string) => ({
   type: 'mrkdwn' as const,
   text: truncate(`*${title}*\n${value}`, 2000),

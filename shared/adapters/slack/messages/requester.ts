@@ -1,4 +1,4 @@
-import type { Button, KnownBlock } from '@slack/types'
+import type { Button, KnownBlock, SectionBlock } from '@slack/types'
 import { formatDuration } from '../../../core/config/duration.ts'
 import { type Grant, sessionsOf } from '../../../core/grants/grant.ts'
 import { extensionRoom } from '../../../core/grants/lifecycle.ts'
@@ -7,6 +7,7 @@ import { mrkdwn, quoted, slackDate } from '../text.ts'
 
 import {
   context,
+  fittedList,
   message,
   outcome,
   revokeButton,
@@ -81,7 +82,7 @@ export function accessExtended(grant: Grant): SlackMessage {
 export function accessEnded(grant: Grant, sessionsTerminated: number): SlackMessage {
   const ended = endedLine(grant, sessionsTerminated)
   const report = sessionReport(grant)
-  return report ? { ...ended, blocks: [...ended.blocks, section(report)] } : ended
+  return report ? { ...ended, blocks: [...ended.blocks, report] } : ended
 }
 
 function endedLine(grant: Grant, sessionsTerminated: number): SlackMessage {
@@ -99,18 +100,18 @@ function endedLine(grant: Grant, sessionsTerminated: number): SlackMessage {
 }
 
 /** The accesses CloudTrail recorded under the grant, as far as they have arrived: who, when, where, from where. */
-export function sessionReport(grant: Grant, max = 10): string | undefined {
+export function sessionReport(grant: Grant, max = 10): SectionBlock | undefined {
   const sessions = sessionsOf(grant)
   if (sessions.length === 0) return undefined
-  const lines = sessions
-    .slice(0, max)
-    .map(
+  return fittedList(
+    '*Accesses under this grant* (as CloudTrail has delivered them so far)',
+    sessions.map(
       (session) =>
         `• ${slackDate(session.at, '{time}')} ${quoted(session.eventName)} on ${session.instances.map((id) => `\`${quoted(id)}\``).join(', ') || '_no instance named_'} from ${quoted(session.sourceIPAddress ?? 'an unknown origin')}${session.mfa ? ', with MFA' : ', *without MFA*'}${session.rules.length ? ` — ${session.rules.join(', ')}` : ''}`,
-    )
-  if (sessions.length > max)
-    lines.push(`…and ${sessions.length - max} more: \`keyless grants show ${grant.id}\``)
-  return `*Accesses under this grant* (as CloudTrail has delivered them so far)\n${lines.join('\n')}`
+    ),
+    (left) => `…and ${left} more: \`keyless grants show ${grant.id}\``,
+    max,
+  )
 }
 
 export function requestClosed(grant: Grant, reason?: string): SlackMessage {

@@ -1,4 +1,3 @@
-import type { SectionBlock } from '@slack/types'
 import type { Verdict } from '../../../core/alerts/evaluate.ts'
 import type { Severity } from '../../../core/alerts/rules.ts'
 import type { AuditChanges, KeptFinding } from '../../../core/audit/audit.ts'
@@ -7,7 +6,7 @@ import type { Grant } from '../../../core/grants/grant.ts'
 import type { Notice, ReconcileFinding } from '../../../core/notify/notifier.ts'
 import { mention, quoted, slackDate, truncate } from '../text.ts'
 
-import { context, field, header, type SlackMessage, section, targetNames } from './pieces.ts'
+import { context, field, fittedList, header, type SlackMessage, section, targetNames } from './pieces.ts'
 
 /** The security channel. */
 
@@ -94,27 +93,6 @@ export function alertPathAlert(notice: Extract<Notice, { kind: 'alert-path' }>):
       ),
     ],
   }
-}
-
-/**
- * Lines (under a title), as many as fit a section's 3,000 characters with room for the count of
- * the rest: a pass that repairs hundreds of things, or a week that opens hundreds of holes, still
- * posts whole lines and says how many it left out (cut mid-line, a list loses that count).
- */
-function fittedList(
-  title: string | undefined,
-  lines: string[],
-  more: (left: number) => string,
-): SectionBlock {
-  const head = title === undefined ? [] : [title]
-  const budget = 3000 - (title?.length ?? 0) - more(lines.length).length - 2
-  let used = 0
-  const shown = lines.filter((line) => {
-    used += line.length + 1
-    return used <= budget
-  })
-  const left = lines.length - shown.length
-  return section([...head, ...shown, ...(left > 0 ? [more(left)] : [])].join('\n'))
 }
 
 /** The scheduled audit's changes: the holes opened, those closed, the accounts it could not look at. */
