@@ -24,6 +24,12 @@ import { RecordingNotifier } from '../kit/notifier.ts'
 const MEMBER = MEMBER_ACCOUNT
 const config = configFrom(organizationConfigObject())
 const CAROLS_ROLE = grantRoleArn('aws', MEMBER, 'U0CAROL')
+/** The trust keyless gives Carol's grant role: her own sessions of the KeylessAccess permission set. */
+const CAROLS_TRUST = grantRoleTrust('aws', MEMBER, {
+  kind: 'identity-center',
+  permissionSet: 'KeylessAccess',
+  user: 'carol@example.com',
+})
 const carolsRole = parsePrincipalArn(CAROLS_ROLE) as IamPrincipal
 const ALICE = 'arn:aws:iam::111122223333:role/alice-ops'
 const EMPTY_POLICY: PolicyDocument = { Version: '2012-10-17', Statement: [] }
@@ -83,11 +89,7 @@ describe('attaching access on a grant role', () => {
     await attachAccess(deps, { grantId: grant.id })
     expect(backend.grantRoles.get(CAROLS_ROLE)).toEqual({
       boundaryArn: grantBoundaryArn('aws', MEMBER),
-      trust: grantRoleTrust('aws', MEMBER, {
-        kind: 'identity-center',
-        permissionSet: 'KeylessAccess',
-        user: 'carol@example.com',
-      }),
+      trust: CAROLS_TRUST,
       tags: { 'keyless:person': 'U0CAROL' },
     })
     const policy = JSON.stringify(backend.policyOf(CAROLS_ROLE, grantPolicyName(grant.id)))
@@ -120,11 +122,7 @@ describe('attaching access on a grant role', () => {
     freshDeps()
     backend.grantRoles.set(CAROLS_ROLE, {
       boundaryArn: undefined,
-      trust: grantRoleTrust('aws', MEMBER, {
-        kind: 'identity-center',
-        permissionSet: 'KeylessAccess',
-        user: 'carol@example.com',
-      }),
+      trust: CAROLS_TRUST,
       tags: { 'keyless:person': 'U0CAROL' },
     })
     const grant = await carolsGrant()
